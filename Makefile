@@ -1,0 +1,35 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint bench bench-quick clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	touch $@
+
+## make demo: harvest the bundled fixtures from a local replay server into demo.db, then query it
+demo: $(VENV)/.installed
+	$(BIN)/python scripts/demo.py demo.db
+
+## make test: the whole test suite (no network: fixtures are served on 127.0.0.1)
+test: $(VENV)/.installed
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed
+	$(BIN)/ruff check src tests bench scripts
+
+## make bench: benchmarks with same-run baselines; writes bench/results.md
+bench: $(VENV)/.installed
+	$(BIN)/python bench/run.py
+
+bench-quick: $(VENV)/.installed
+	$(BIN)/python bench/run.py --quick
+
+clean:
+	rm -rf $(VENV) demo.db demo.db-* demo.db.lock .pytest_cache

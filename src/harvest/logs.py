@@ -1,0 +1,43 @@
+"""Logs a cron user can read: one line per event on stderr, plain text or JSON lines."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+from typing import Any
+
+
+class _TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        when = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return f"{when} {record.levelname.lower():7} {record.getMessage()}"
+
+
+class _JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        event: dict[str, Any] = {
+            "time": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(timespec="seconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        event.update(getattr(record, "fields", {}) or {})
+        return json.dumps(event, ensure_ascii=False)
+
+
+def setup(verbosity: int, quiet: bool, as_json: bool) -> None:
+    level = logging.ERROR if quiet else {0: logging.WARNING, 1: logging.INFO}.get(verbosity, logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_JsonFormatter() if as_json else _TextFormatter())
+    root = logging.getLogger("harvest")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+    logging.getLogger("httpx").setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
+
+
+def event(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:
+    """Log a message with structured fields (shown as keys in --log-json mode)."""
+    logger.log(level, message, extra={"fields": fields})

@@ -1,0 +1,354 @@
+"""The fetch loop: discover → fetch → parse (site module) → store, for runs and one-off fetches.
+
+It knows no site. It takes the lock, asks a source for batches, refuses a
+batch that looks like a broken source (most records failing), commits each
+good batch with its resume cursor, and records the run. The watermark moves
+only when a run completes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from harvest.config import Settings
+from harvest.errors import (
+    EXIT_CANNOT_RUN,
+    EXIT_OK,
+    EXIT_PARTIAL,
+    BadResponse,
+    FetchError,
+    HarvestError,
+    InputError,
+    NotAddressable,
+    ParseError,
+    SanityCheckFailed,
+    UnknownSource,
+)
+from harvest.http import FetchStats, HttpClient
+from harvest.ids import is_nct, normalize_nct
+from harvest.lock import RunLock
+from harvest.sources import registered, source_for_url
+from harvest.sources.base import Batch, Failure, HarvestPlan, Source, SourceRecord, Unresolved
+from harvest.store import Store
+
+log = logging.getLogger("harvest.run")
+
+# A batch of at least this many records in which more than half fail is not applied: that is a
+# layout or API change, not bad luck, and applying it would replace good rows with nothing.
+SANITY_MIN_BATCH = 10
+SANITY_MAX_FAILED_SHARE = 0.5
+
+
+@dataclass
+class RunReport:
+    source: str
+    command: str = "run"
+    mode: str = "incremental"
+    run_id: int | None = None
+    outcome: str = "running"
+    fetched: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    unresolved: int = 0
+    skipped_robots: int = 0
+    error: str | None = None
+    error_exit: int = EXIT_CANNOT_RUN
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    stats: FetchStats = field(default_factory=FetchStats)
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome in ("failed", "interrupted"):
+            return self.error_exit
+        return EXIT_PARTIAL if self.failed else EXIT_OK
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "fetched": self.fetched,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "unresolved": self.unresolved,
+            "skipped_robots": self.skipped_robots,
+            "requests": self.stats.requests,
+            "retries": self.stats.retries,
+            "throttled": self.stats.throttled,
+            "bytes": self.stats.bytes,
+        }
+
+    def summary(self) -> str:
+        """One line a cron mail reader understands at a glance."""
+        seconds = (dt.datetime.now(dt.UTC) - self.started).total_seconds()
+        head = {"ok": "OK", "partial": "PARTIAL", "failed": "FAILED", "interrupted": "INTERRUPTED"}.get(
+            self.outcome, self.outcome.upper()
+        )
+        parts = [
+            f"{self.fetched:,} fetched",
+            f"{self.new:,} new",
+            f"{self.changed:,} changed",
+            f"{self.unchanged:,} unchanged",
+            f"{self.failed:,} failed",
+        ]
+        if self.unresolved:
+            parts.append(f"{self.unresolved:,} unresolved")
+        if self.skipped_robots:
+            parts.append(f"{self.skipped_robots:,} skipped by robots.txt")
+        parts.append(f"{self.stats.retries:,} retries ({self.stats.throttled:,} rate-limited)")
+        parts.append(f"{_size(self.stats.bytes)} in {seconds:,.1f}s")
+        line = f"harvest {self.command} {self.source} [{self.mode}] {head}: " + ", ".join(parts)
+        if self.run_id is not None:
+            line += f"; run #{self.run_id}"
+        if self.error:
+            line += f" — {self.error}"
+        return line
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return f"{count} B"
+
+
+OnBatch = Callable[[RunReport, int | None], None]
+OnFailure = Callable[[str, Failure | Unresolved], None]
+
+
+@dataclass
+class Callbacks:
+    on_batch: OnBatch | None = None
+    on_failure: OnFailure | None = None
+
+
+class Harvester:
+    """Everything a command needs: settings, the HTTP client, the sources and the store."""
+
+    def __init__(self, db_path: str, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.db_path = db_path
+        self.stats = FetchStats()
+        self.client = HttpClient(self.settings.http(), stats=self.stats)
+        self.sources: dict[str, Source] = {name: cls(self.client, self.settings) for name, cls in registered().items()}
+        self.precedence = self.settings.precedence(list(self.sources))
+
+    def open_store(self) -> Store:
+        return Store(self.db_path, precedence=self.precedence)
+
+    def source(self, name: str) -> Source:
+        if name not in self.sources:
+            raise UnknownSource(f"unknown source {name!r} (known: {', '.join(self.sources)})")
+        return self.sources[name]
+
+    def close(self) -> None:
+        self.client.close()
+
+    def title_search(self) -> Callable[[str], list[Any]] | None:
+        ctgov = self.sources.get("ctgov")
+        return getattr(ctgov, "search_titles", None)
+
+    # -- nightly runs ---------------------------------------------------------------------------
+
+    def run(
+        self,
+        source_name: str,
+        *,
+        full: bool = False,
+        since: dt.date | None = None,
+        max_pages: int | None = None,
+        callbacks: Callbacks | None = None,
+    ) -> RunReport:
+        source = self.source(source_name)
+        callbacks = callbacks or Callbacks()
+        report = RunReport(source=source_name, stats=self.stats)
+        with RunLock(self.db_path, f"harvest run --source {source_name}"):
+            store = self.open_store()
+            try:
+                store.mark_abandoned_runs()
+                state = store.state(source_name)
+                cursor = state["cursor"]
+                if cursor and (full or since):
+                    log.warning("discarding the saved position of an unfinished run: --full/--since start over")
+                    cursor = None
+                if cursor:
+                    report.mode = "resume"
+                    since = dt.date.fromisoformat(cursor["since"]) if cursor.get("since") else None
+                    full = bool(cursor.get("full"))
+                elif full or (since is None and state["watermark"] is None):
+                    report.mode, full = "full", True
+                else:
+                    report.mode = "incremental"
+                    since = since or dt.date.fromisoformat(state["watermark"])
+                report.run_id = store.start_run(
+                    source_name, "run", report.mode, since.isoformat() if since and not full else None
+                )
+                plan = HarvestPlan(
+                    full=full,
+                    since=None if full else since,
+                    cursor=(cursor or {}).get("source_cursor"),
+                    max_pages=max_pages,
+                    page_history=store.page_history(source_name),
+                    title_search=self.title_search() if source_name != "ctgov" else None,
+                )
+                self._run_batches(store, source, plan, report, callbacks, full, since)
+                if report.fetched == 0 and report.failed == 0 and full:
+                    raise SanityCheckFailed(
+                        f"{source_name} returned zero studies on a full run; nothing applied "
+                        "(is the base URL right, or is the source down?)"
+                    )
+                report.outcome = "partial" if report.failed else "ok"
+                watermark = report.started.date().isoformat()
+                store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts(), watermark=watermark)
+                store.set_watermark(source_name, watermark)
+            except HarvestError as exc:
+                report.outcome = "failed"
+                report.error = exc.one_line()
+                report.error_exit = exc.exit_code if isinstance(exc, InputError) else EXIT_CANNOT_RUN
+                self._record_end(store, report)
+                if isinstance(exc, SanityCheckFailed | FetchError):
+                    return report
+                raise
+            except KeyboardInterrupt:
+                report.outcome = "interrupted"
+                report.error = "interrupted; the next run resumes from the last committed page"
+                report.error_exit = 130
+                self._record_end(store, report)
+                raise
+            finally:
+                store.close()
+        return report
+
+    def _record_end(self, store: Store, report: RunReport) -> None:
+        if report.run_id is None:
+            return
+        try:
+            store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts(), error=report.error)
+        except HarvestError as exc:  # the disk that failed the run may fail this too; say so, keep the first error
+            log.error("could not record the end of run #%s: %s", report.run_id, exc.one_line())
+
+    def _run_batches(
+        self,
+        store: Store,
+        source: Source,
+        plan: HarvestPlan,
+        report: RunReport,
+        callbacks: Callbacks,
+        full: bool,
+        since: dt.date | None,
+    ) -> None:
+        for page, batch in enumerate(source.harvest(plan), start=1):
+            attempted = len(batch.records) + len(batch.failures)
+            broken = [f for f in batch.failures if isinstance(f.error, ParseError | BadResponse)]
+            if attempted >= SANITY_MIN_BATCH and len(broken) > SANITY_MAX_FAILED_SHARE * attempted:
+                sample = broken[0].error.one_line()
+                raise SanityCheckFailed(
+                    f"batch {page}: {len(broken)} of {attempted} records failed to parse; "
+                    f"batch not applied, run stopped (first: {sample})"
+                )
+            wrapped = None
+            if batch.cursor is not None:
+                wrapped = {
+                    "source_cursor": batch.cursor,
+                    "full": full,
+                    "since": since.isoformat() if since and not full else None,
+                }
+            batch.cursor = wrapped
+            result = store.apply_batch(batch, source=source.name, run_id=report.run_id, save_cursor=True)
+            report.fetched += len(batch.records) + len(batch.failures) + len(batch.unresolved)
+            report.new += result.new
+            report.changed += result.changed
+            report.unchanged += result.unchanged
+            report.failed += len(batch.failures) + len(result.failed)
+            report.unresolved += len(batch.unresolved)
+            report.skipped_robots += batch.skipped
+            for failure in [*batch.failures, *result.failed]:
+                if callbacks.on_failure:
+                    callbacks.on_failure(source.name, failure)
+            for item in batch.unresolved:
+                if callbacks.on_failure:
+                    callbacks.on_failure(source.name, item)
+            if callbacks.on_batch:
+                callbacks.on_batch(report, batch.expected_total)
+
+    # -- one-off fetches ------------------------------------------------------------------------
+
+    def resolve_targets(self, targets: Sequence[str], source_name: str | None) -> list[tuple[Source, str, str]]:
+        """Check every target before touching the network: (source, kind, value) per target."""
+        resolved = []
+        for target in targets:
+            text = target.strip()
+            if text.lower().startswith(("http://", "https://")):
+                resolved.append((source_for_url(text, self.sources), "url", text))
+            else:
+                nct = normalize_nct(text)
+                source = self.source(source_name or "ctgov")
+                if type(source).url_for is Source.url_for:
+                    raise NotAddressable(f"{source.name} cannot fetch by NCT number; give a page URL")
+                resolved.append((source, "nct", nct))
+        return resolved
+
+    def fetch(
+        self,
+        targets: Sequence[str],
+        *,
+        source_name: str | None = None,
+        callbacks: Callbacks | None = None,
+    ) -> tuple[list[SourceRecord], RunReport]:
+        callbacks = callbacks or Callbacks()
+        resolved = self.resolve_targets(targets, source_name)
+        names = sorted({source.name for source, _, _ in resolved})
+        report = RunReport(source=",".join(names), command="fetch", mode="one-off", stats=self.stats)
+        fetched: list[SourceRecord] = []
+        with RunLock(self.db_path, "harvest fetch"):
+            store = self.open_store()
+            try:
+                report.run_id = store.start_run(report.source, "fetch", "one-off")
+                plan = HarvestPlan(title_search=self.title_search())
+                for source, kind, value in resolved:
+                    batch = Batch()
+                    try:
+                        item = source.fetch_nct(value) if kind == "nct" else source.fetch_page(value, plan)
+                    except (FetchError, ParseError) as exc:
+                        raw = getattr(exc, "raw", None)
+                        failure = Failure(exc.url or value, exc, raw)
+                        report.failed += 1
+                        if callbacks.on_failure:
+                            callbacks.on_failure(source.name, failure)
+                        if isinstance(exc, ParseError) and raw is not None:
+                            batch.failures.append(failure)
+                            store.apply_batch(batch, source=source.name, run_id=report.run_id)
+                        continue
+                    report.fetched += 1
+                    if isinstance(item, Unresolved):
+                        batch.unresolved.append(item)
+                        report.unresolved += 1
+                        if callbacks.on_failure:
+                            callbacks.on_failure(source.name, item)
+                    else:
+                        batch.records.append(item)
+                        fetched.append(item)
+                    result = store.apply_batch(batch, source=source.name, run_id=report.run_id)
+                    report.new += result.new
+                    report.changed += result.changed
+                    report.unchanged += result.unchanged
+                    for failure in result.failed:
+                        report.failed += 1
+                        fetched.remove(item)  # type: ignore[arg-type]
+                        if callbacks.on_failure:
+                            callbacks.on_failure(source.name, failure)
+                report.outcome = "partial" if report.failed or report.unresolved else "ok"
+                store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts())
+            finally:
+                store.close()
+        return fetched, report
+
+
+def looks_like_nct(text: str) -> bool:
+    return is_nct(text.strip().upper())

@@ -1,0 +1,199 @@
+"""The canonical study: the one shape every source maps onto and the store writes.
+
+Values use ClinicalTrials.gov's API enum words (RECRUITING, PHASE2, ...), dates
+keep the precision and type their source gave, text is stored as given
+(markdown escapes and all). A value the schema rejects fails validation with a
+message naming the field, so a parser bug is caught before anything is stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from harvest.dates import DateFormatError, check_iso_partial
+from harvest.errors import InvalidRecord
+from harvest.ids import NCT_RE, IdScheme
+from harvest.vocab import InterventionType, OverallStatus, Phase, Sex, StudyType
+
+DateType = Literal["ACTUAL", "ESTIMATED"]
+NctResolution = Literal["api", "url", "identifiers", "label", "title-exact"]
+
+
+def _check_nct(value: str) -> str:
+    if not NCT_RE.match(value):
+        raise ValueError(f"{value!r} is not an NCT number (NCT + 8 digits)")
+    return value
+
+
+def _check_partial_date(value: str) -> str:
+    try:
+        return check_iso_partial(value)
+    except DateFormatError as exc:
+        raise ValueError(str(exc)) from None
+
+
+NctId = Annotated[str, AfterValidator(_check_nct)]
+IsoPartialDate = Annotated[str, AfterValidator(_check_partial_date)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PartialDate(_Model):
+    """A date as precise as its source said: '2020', '2020-02' or '2020-02-10', actual or estimated."""
+
+    value: IsoPartialDate
+    type: DateType | None = None
+
+    @property
+    def precision(self) -> str:
+        return {4: "year", 7: "month", 10: "day"}[len(self.value)]
+
+
+class Intervention(_Model):
+    type: InterventionType | None = None
+    name: str
+    description: str | None = None
+
+
+class Location(_Model):
+    facility: str | None = None
+    city: str | None = None
+    state: str | None = None
+    zip: str | None = None
+    country: str | None = None
+    status: OverallStatus | None = None
+
+
+class Contact(_Model):
+    """A named person or office: central contacts and overall officials."""
+
+    role: str  # CENTRAL_CONTACT, PRINCIPAL_INVESTIGATOR, STUDY_CHAIR, STUDY_DIRECTOR, ...
+    name: str | None = None
+    affiliation: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+class SecondaryId(_Model):
+    scheme: IdScheme
+    value: str = Field(min_length=1)
+    domain: str | None = None
+
+
+class Provenance(_Model):
+    """Where a source record came from, and how its NCT number was established."""
+
+    source: str
+    url: str
+    fetched_at: dt.datetime
+    nct_resolution: NctResolution | None = None
+    language: str | None = None
+
+
+class Study(_Model):
+    """One trial as one source described it (or, after merging, as harvest believes it is)."""
+
+    nct_id: NctId
+    nct_aliases: list[NctId] = []
+    brief_title: str | None = None
+    official_title: str | None = None
+    acronym: str | None = None
+    overall_status: OverallStatus | None = None
+    last_known_status: OverallStatus | None = None
+    why_stopped: str | None = None
+    status_verified_date: PartialDate | None = None
+    study_type: StudyType | None = None
+    phases: list[Phase] = []
+    start_date: PartialDate | None = None
+    primary_completion_date: PartialDate | None = None
+    completion_date: PartialDate | None = None
+    first_posted: PartialDate | None = None
+    last_update_posted: PartialDate | None = None
+    enrollment: int | None = Field(default=None, ge=0)
+    enrollment_type: DateType | None = None
+    allocation: str | None = None
+    intervention_model: str | None = None
+    primary_purpose: str | None = None
+    masking: str | None = None
+    sex: Sex | None = None
+    minimum_age: str | None = None
+    maximum_age: str | None = None
+    healthy_volunteers: bool | None = None
+    eligibility_criteria: str | None = None
+    brief_summary: str | None = None
+    detailed_description: str | None = None
+    conditions: list[str] = []
+    keywords: list[str] = []
+    interventions: list[Intervention] = []
+    lead_sponsor: str | None = None
+    lead_sponsor_class: str | None = None
+    collaborators: list[str] = []
+    locations: list[Location] = []
+    contacts: list[Contact] = []
+    identifiers: list[SecondaryId] = []
+    has_results: bool | None = None
+    # Display words a parser found but could not map (field -> word as shown); kept, reported, never guessed.
+    unmapped: dict[str, str] = {}
+    provenance: Provenance
+
+    @field_validator(
+        "brief_title",
+        "official_title",
+        "acronym",
+        "why_stopped",
+        "eligibility_criteria",
+        "brief_summary",
+        "detailed_description",
+        "lead_sponsor",
+        "minimum_age",
+        "maximum_age",
+    )
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value if value is None or value.strip() else None
+
+    def content_hash(self) -> str:
+        """Hash of what the record says, not of when or where it was fetched.
+
+        The raw API JSON changes at every data release (versionHolder, reordered
+        derived lists) even when the study did not, so change detection hashes this.
+        """
+        return content_hash(self.model_dump(mode="json", exclude={"provenance"}))
+
+    def populated_fields(self) -> set[str]:
+        return {name for name in STUDY_FIELDS if not is_empty(getattr(self, name))}
+
+
+# The fields that describe a trial (merge, provenance and change history work field by field over these).
+STUDY_FIELDS: tuple[str, ...] = tuple(
+    name for name in Study.model_fields if name not in {"nct_id", "provenance", "unmapped"}
+)
+
+
+def is_empty(value: Any) -> bool:
+    return value is None or value == [] or value == {} or value == ""
+
+
+def content_hash(data: Any) -> str:
+    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return hashlib.sha256(encoded).hexdigest()[:32]
+
+
+def build_study(data: dict[str, Any], *, url: str | None = None) -> Study:
+    """Validate parsed data into a Study, turning pydantic's report into one line naming the fields."""
+    try:
+        return Study.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors()[:3]:
+            where = ".".join(str(part) for part in error["loc"])
+            problems.append(f"{where}: {error['msg']}")
+        more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+        raise InvalidRecord("invalid record: " + "; ".join(problems) + more, url=url) from None

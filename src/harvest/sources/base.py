@@ -1,0 +1,219 @@
+"""The contract every site module meets.
+
+A source knows one site: its base URL, how to find study pages (an API,
+a sitemap), how to address one study, and how to turn one response into a
+canonical ``Study``. It knows nothing about SQLite, merging or other sites.
+The run loop asks it for ``Batch``es; each batch is committed atomically
+together with the cursor that resumes the run after it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from harvest.config import Settings
+from harvest.errors import HarvestError, MissingIdentity, NoSourceForURL, NotAddressable, ParseError
+from harvest.http import HttpClient, Response
+from harvest.schema import Study
+
+
+@dataclass(frozen=True)
+class Page:
+    """A response as a parser sees it: the bytes, where they came from, when."""
+
+    url: str
+    content: bytes
+    fetched_at: dt.datetime
+    content_type: str | None = None
+
+    @property
+    def text(self) -> str:
+        from harvest.http import decode_body
+
+        return decode_body(self.content, self.content_type)
+
+    @classmethod
+    def from_response(cls, response: Response) -> Page:
+        return cls(response.url, response.content, response.fetched_at, response.headers.get("content-type"))
+
+
+@dataclass(frozen=True)
+class SourceRecord:
+    """What one site said about one trial at one time."""
+
+    source: str
+    record_key: str  # stable name of the page within its source (URL relative to the base URL)
+    url: str
+    study: Study
+    raw: bytes  # exactly what ``parse`` consumed, so ``harvest reparse`` can redo it offline
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A page or record that could not be fetched or parsed; ``raw`` is kept (quarantined) when we have it."""
+
+    url: str
+    error: HarvestError
+    raw: bytes | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Unresolved:
+    """A study page whose NCT number could not be established; kept, listed, never guessed."""
+
+    url: str
+    title: str | None
+    reason: str
+    raw: bytes
+    content_type: str | None = None
+    candidates: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PageVisit:
+    """One discovered page of a mirror and what happened when we last looked at it."""
+
+    url: str
+    lastmod: str | None = None
+    outcome: str | None = None  # ok | failed | not-found | robots | unresolved; None = discovered only
+    nct_id: str | None = None
+
+
+@dataclass
+class Batch:
+    records: list[SourceRecord] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    visits: list[PageVisit] = field(default_factory=list)
+    skipped: int = 0  # robots.txt said no
+    cursor: dict[str, Any] | None = None  # where to resume once this batch is committed
+    expected_total: int | None = None  # for progress, when the source knows
+
+
+@dataclass(frozen=True)
+class PageHistory:
+    lastmod: str | None
+    last_fetched_at: str | None
+    last_outcome: str | None
+
+
+TitleSearch = Callable[[str], list[Study]]
+
+
+@dataclass(frozen=True)
+class HarvestPlan:
+    """What the run loop asks of a source: read-only state from the store, and the user's options."""
+
+    full: bool = False
+    since: dt.date | None = None
+    cursor: dict[str, Any] | None = None
+    max_pages: int | None = None
+    page_history: Mapping[str, PageHistory] = field(default_factory=dict)
+    title_search: TitleSearch | None = None
+
+
+class Source(ABC):
+    """One site. Subclasses set the class attributes and implement ``parse`` and ``harvest``."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # human name, for --help and README
+    default_base_url: ClassVar[str]
+    default_rps: ClassVar[float] = 1.0
+    default_concurrency: ClassVar[int] = 1
+    discovery: ClassVar[str]  # "api", "sitemap", ... (documentation and the contract tests)
+
+    def __init__(self, client: HttpClient, settings: Settings | None = None) -> None:
+        settings = settings or Settings()
+        self.client = client
+        self.base_url = settings.base_url(self.name, self.default_base_url)
+        self.rps = settings.rps(self.name, self.default_rps)
+        self.concurrency = settings.concurrency(self.name, self.default_concurrency)
+        client.set_policy(self.base_url, rps=self.rps, concurrency=self.concurrency)
+
+    # -- addressing -----------------------------------------------------------------------------
+
+    def owns(self, url: str) -> bool:
+        base = self.base_url.rstrip("/")
+        return url == base or url.startswith(base + "/") or url.startswith(base + "?")
+
+    def record_key(self, url: str) -> str:
+        """A page's name within this source: its URL relative to the base, so a moved base keeps keys."""
+        base = self.base_url.rstrip("/")
+        return url[len(base) :] if url.startswith(base) else url
+
+    def url_for(self, nct_id: str) -> str:
+        """The URL of one study's page, for sites that can address a study by NCT number."""
+        raise NotAddressable(f"{self.name} cannot fetch a study by NCT number; give a page URL instead")
+
+    # -- parsing --------------------------------------------------------------------------------
+
+    @abstractmethod
+    def parse(self, page: Page) -> Study:
+        """Turn one response into a Study, or raise LayoutChanged / NotAStudyPage / MissingIdentity / InvalidRecord."""
+
+    def resolve_identity(self, missing: MissingIdentity, page: Page, plan: HarvestPlan) -> Study | Unresolved:
+        """Called when ``parse`` found no NCT on the page. Default: leave it unresolved."""
+        return Unresolved(page.url, missing.title, "page shows no NCT number", page.content, page.content_type)
+
+    def rebuild(self, missing: MissingIdentity, nct_id: str, resolution: str, page: Page) -> Study:
+        """Rebuild a Study whose NCT was resolved earlier (``harvest reparse`` never goes to the network)."""
+        raise missing
+
+    # -- fetching -------------------------------------------------------------------------------
+
+    def fetch_page(self, url: str, plan: HarvestPlan | None = None) -> SourceRecord | Unresolved:
+        """Fetch and parse one page. Errors propagate (the caller decides whether to quarantine)."""
+        response = self.client.get(url)
+        return self.record_from_page(Page.from_response(response), plan or HarvestPlan())
+
+    def record_from_page(self, page: Page, plan: HarvestPlan) -> SourceRecord | Unresolved:
+        try:
+            study = self.parse(page)
+        except ParseError as exc:
+            if not isinstance(exc, MissingIdentity):
+                exc.raw, exc.content_type = page.content, page.content_type
+                exc.url = exc.url or page.url
+                raise
+            resolved = self.resolve_identity(exc, page, plan)
+            if isinstance(resolved, Unresolved):
+                return resolved
+            study = resolved
+        return SourceRecord(self.name, self.record_key(page.url), page.url, study, page.content, page.content_type)
+
+    def fetch_nct(self, nct_id: str) -> SourceRecord:
+        record = self.fetch_page(self.url_for(nct_id))
+        if isinstance(record, Unresolved):  # a page addressed by NCT cannot be unresolved in practice
+            raise MissingIdentity(record.title, {}, url=record.url)
+        return record
+
+    @abstractmethod
+    def harvest(self, plan: HarvestPlan) -> Iterator[Batch]:
+        """Yield batches of records; each carries the cursor to resume after it."""
+
+
+_REGISTRY: dict[str, type[Source]] = {}
+
+
+def register(cls: type[Source]) -> type[Source]:
+    """Class decorator: make a source available to the CLI, the run loop and the contract tests."""
+    _REGISTRY[cls.name] = cls
+    return cls
+
+
+def registered() -> Mapping[str, type[Source]]:
+    return dict(_REGISTRY)
+
+
+def source_for_url(url: str, sources: Mapping[str, Source]) -> Source:
+    """The source whose configured base URL is the longest prefix of the URL."""
+    matches = [source for source in sources.values() if source.owns(url)]
+    if not matches:
+        bases = ", ".join(f"{s.name}={s.base_url}" for s in sources.values())
+        raise NoSourceForURL(f"no source serves {url} (configured: {bases})")
+    return max(matches, key=lambda source: len(source.base_url))

@@ -1,0 +1,329 @@
+"""ClinicalTrials.gov API v2: the registry itself, and the source of truth.
+
+One study: ``GET /studies/{nctId}`` (an alias NCT answers 301 to the current
+one; 404/400 come with a text/plain reason). Many: ``GET /studies`` in pages
+of up to 1000, chained by ``nextPageToken``, every later page repeating the
+first page's parameters. Incremental runs filter on LastUpdatePostDate from
+the last successful run's watermark minus a few days of overlap, because post
+dates can be ESTIMATED and the data refresh lags.
+
+The mapping onto the canonical Study is declared as data (field, JSON path,
+conversion), in the manner of AACT, so a reader can check it against the API
+spec line by line.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from harvest.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
+from harvest.http import Response
+from harvest.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id, normalize_nct
+from harvest.schema import Study, build_study
+from harvest.sources.base import Batch, Failure, HarvestPlan, Page, Source, SourceRecord, register
+from harvest.vocab import INTERVENTION_TYPE_WORDS, STATUS_WORDS, lookup
+
+log = logging.getLogger("harvest.ctgov")
+
+PAGE_SIZE = 1000
+OVERLAP_DAYS = 3
+
+Json = dict[str, Any]
+Unmapped = dict[str, str]
+
+
+def _at(data: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if not isinstance(data, dict):
+            return None
+        data = data.get(key)
+    return data
+
+
+def _date_struct(value: Any, unmapped: Unmapped, field: str) -> Json | None:
+    if not isinstance(value, dict) or not value.get("date"):
+        return None
+    return {"value": value["date"], "type": value.get("type")}
+
+
+def _plain_date(value: Any, unmapped: Unmapped, field: str) -> Json | None:
+    return {"value": value} if value else None
+
+
+def _status(value: Any, unmapped: Unmapped, field: str) -> str | None:
+    if value is None:
+        return None
+    mapped = lookup(STATUS_WORDS, value)
+    if mapped is None:
+        unmapped[field] = str(value)
+    return mapped
+
+
+def _keep(value: Any, unmapped: Unmapped, field: str) -> Any:
+    return value
+
+
+IDENT = ("protocolSection", "identificationModule")
+STATUS = ("protocolSection", "statusModule")
+SPONSOR = ("protocolSection", "sponsorCollaboratorsModule")
+DESCRIPTION = ("protocolSection", "descriptionModule")
+CONDITIONS = ("protocolSection", "conditionsModule")
+DESIGN = ("protocolSection", "designModule")
+ELIGIBILITY = ("protocolSection", "eligibilityModule")
+CONTACTS = ("protocolSection", "contactsLocationsModule")
+ARMS = ("protocolSection", "armsInterventionsModule")
+
+Converter = Callable[[Any, Unmapped, str], Any]
+
+# canonical field <- JSON path, conversion. Every module is optional: a missing path gives None.
+FIELD_MAP: list[tuple[str, tuple[str, ...], Converter]] = [
+    ("nct_id", (*IDENT, "nctId"), _keep),
+    ("nct_aliases", (*IDENT, "nctIdAliases"), _keep),
+    ("brief_title", (*IDENT, "briefTitle"), _keep),
+    ("official_title", (*IDENT, "officialTitle"), _keep),
+    ("acronym", (*IDENT, "acronym"), _keep),
+    ("overall_status", (*STATUS, "overallStatus"), _status),
+    ("last_known_status", (*STATUS, "lastKnownStatus"), _status),
+    ("why_stopped", (*STATUS, "whyStopped"), _keep),
+    ("status_verified_date", (*STATUS, "statusVerifiedDate"), _plain_date),
+    ("start_date", (*STATUS, "startDateStruct"), _date_struct),
+    ("primary_completion_date", (*STATUS, "primaryCompletionDateStruct"), _date_struct),
+    ("completion_date", (*STATUS, "completionDateStruct"), _date_struct),
+    ("first_posted", (*STATUS, "studyFirstPostDateStruct"), _date_struct),
+    ("last_update_posted", (*STATUS, "lastUpdatePostDateStruct"), _date_struct),
+    ("study_type", (*DESIGN, "studyType"), _keep),
+    ("phases", (*DESIGN, "phases"), _keep),
+    ("enrollment", (*DESIGN, "enrollmentInfo", "count"), _keep),
+    ("enrollment_type", (*DESIGN, "enrollmentInfo", "type"), _keep),
+    ("allocation", (*DESIGN, "designInfo", "allocation"), _keep),
+    ("intervention_model", (*DESIGN, "designInfo", "interventionModel"), _keep),
+    ("primary_purpose", (*DESIGN, "designInfo", "primaryPurpose"), _keep),
+    ("masking", (*DESIGN, "designInfo", "maskingInfo", "masking"), _keep),
+    ("sex", (*ELIGIBILITY, "sex"), _keep),
+    ("minimum_age", (*ELIGIBILITY, "minimumAge"), _keep),
+    ("maximum_age", (*ELIGIBILITY, "maximumAge"), _keep),
+    ("healthy_volunteers", (*ELIGIBILITY, "healthyVolunteers"), _keep),
+    ("eligibility_criteria", (*ELIGIBILITY, "eligibilityCriteria"), _keep),
+    ("brief_summary", (*DESCRIPTION, "briefSummary"), _keep),
+    ("detailed_description", (*DESCRIPTION, "detailedDescription"), _keep),
+    ("conditions", (*CONDITIONS, "conditions"), _keep),
+    ("keywords", (*CONDITIONS, "keywords"), _keep),
+    ("lead_sponsor", (*SPONSOR, "leadSponsor", "name"), _keep),
+    ("lead_sponsor_class", (*SPONSOR, "leadSponsor", "class"), _keep),
+    ("has_results", ("hasResults",), _keep),
+]
+
+# list fields: canonical field <- JSON path of a list, and the canonical keys <- keys of each element
+LIST_MAP: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
+    ("interventions", (*ARMS, "interventions"), {"type": "type", "name": "name", "description": "description"}),
+    (
+        "locations",
+        (*CONTACTS, "locations"),
+        {
+            "facility": "facility",
+            "city": "city",
+            "state": "state",
+            "zip": "zip",
+            "country": "country",
+            "status": "status",
+        },
+    ),
+]
+
+
+def _contacts(study: Json) -> list[Json]:
+    contacts = []
+    for person in _at(study, (*CONTACTS, "centralContacts")) or []:
+        contacts.append(
+            {
+                "role": person.get("role") or "CENTRAL_CONTACT",
+                "name": person.get("name"),
+                "phone": person.get("phone"),
+                "email": person.get("email"),
+            }
+        )
+    for person in _at(study, (*CONTACTS, "overallOfficials")) or []:
+        contacts.append(
+            {
+                "role": person.get("role") or "OVERALL_OFFICIAL",
+                "name": person.get("name"),
+                "affiliation": person.get("affiliation"),
+            }
+        )
+    return contacts
+
+
+def _identifiers(study: Json) -> list[Json]:
+    identifiers = []
+    org_id = _at(study, (*IDENT, "orgStudyIdInfo", "id"))
+    if org_id and classify(org_id, IdScheme.ORG_STUDY_ID):
+        identifiers.append(
+            {
+                "scheme": "ORG_STUDY_ID",
+                "value": clean_id(org_id),
+                "domain": _at(study, (*IDENT, "organization", "fullName")),
+            }
+        )
+    for info in _at(study, (*IDENT, "secondaryIdInfos")) or []:
+        value = clean_id(info.get("id") or "")
+        declared = CTGOV_ID_TYPES.get(info.get("type") or "", IdScheme.OTHER)
+        scheme = classify(value, declared)
+        if scheme is not None:
+            identifiers.append({"scheme": scheme.value, "value": value, "domain": info.get("domain")})
+    return identifiers
+
+
+def study_data(study: Json) -> tuple[Json, Unmapped]:
+    """The canonical fields of one API study object (not yet validated)."""
+    unmapped: Unmapped = {}
+    data: Json = {}
+    for field, path, convert in FIELD_MAP:
+        value = _at(study, path)
+        if value is not None:
+            value = convert(value, unmapped, field)
+        if value is not None:
+            data[field] = value
+    for field, path, keys in LIST_MAP:
+        items = _at(study, path)
+        if items:
+            data[field] = [{ours: item.get(theirs) for ours, theirs in keys.items()} for item in items]
+    for item in data.get("interventions", []):
+        if item["type"] is not None and lookup(INTERVENTION_TYPE_WORDS, item["type"]) is None:
+            unmapped["interventions.type"] = item["type"]
+            item["type"] = None
+    for item in data.get("locations", []):
+        if item["status"] is not None:
+            item["status"] = _status(item["status"], unmapped, "locations.status")
+    collaborators = [c.get("name") for c in _at(study, (*SPONSOR, "collaborators")) or [] if c.get("name")]
+    if collaborators:
+        data["collaborators"] = collaborators
+    if contacts := _contacts(study):
+        data["contacts"] = contacts
+    if identifiers := _identifiers(study):
+        data["identifiers"] = identifiers
+    return data, unmapped
+
+
+def _check_page(body: Any, response: Response) -> None:
+    if not isinstance(body, dict) or not isinstance(body.get("studies", []), list):
+        raise BadResponse("not a /studies page (no 'studies' list)", url=response.url)
+
+
+@register
+class ClinicalTrialsGov(Source):
+    name = "ctgov"
+    label = "ClinicalTrials.gov (API v2)"
+    default_base_url = "https://clinicaltrials.gov/api/v2"
+    # No published limit; 429s are reported at peak hours and ~50 requests/minute is the folklore limit.
+    default_rps = 0.8
+    discovery = "api"
+
+    def url_for(self, nct_id: str) -> str:
+        return f"{self.base_url}/studies/{normalize_nct(nct_id)}"
+
+    def parse(self, page: Page) -> Study:
+        try:
+            raw = json.loads(page.content)
+        except ValueError as exc:
+            raise BadResponse(f"study is not valid JSON ({exc})", url=page.url) from None
+        return self.parse_object(raw, page.url, page.fetched_at)
+
+    def parse_object(self, raw: Any, url: str, fetched_at: dt.datetime) -> Study:
+        if not isinstance(raw, dict) or not isinstance(_at(raw, IDENT), dict):
+            raise BadResponse("not a study object (no protocolSection.identificationModule)", url=url)
+        data, unmapped = study_data(raw)
+        if "nct_id" not in data:
+            raise InvalidRecord("study object has no nctId", url=url)
+        if unmapped:
+            data["unmapped"] = unmapped
+        data["provenance"] = {"source": self.name, "url": url, "fetched_at": fetched_at, "nct_resolution": "api"}
+        return build_study(data, url=url)
+
+    def fetch_page(self, url: str, plan: HarvestPlan | None = None) -> SourceRecord:
+        response, body = self.client.get_json(url)
+        study = self.parse_object(body, response.url, response.fetched_at)
+        canonical_url = self.url_for(study.nct_id)
+        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        return SourceRecord(self.name, self.record_key(canonical_url), canonical_url, study, raw, "application/json")
+
+    def fetch_nct(self, nct_id: str) -> SourceRecord:
+        nct_id = normalize_nct(nct_id)
+        try:
+            record = self.fetch_page(self.url_for(nct_id))
+        except NotFound:
+            raise NotFound(f"{nct_id} not found on ClinicalTrials.gov", url=self.url_for(nct_id)) from None
+        if record.study.nct_id != nct_id:
+            log.info("%s is an alias of %s (the API redirected)", nct_id, record.study.nct_id)
+        return record
+
+    # -- many studies ---------------------------------------------------------------------------
+
+    def first_page_params(self, plan: HarvestPlan) -> dict[str, str]:
+        params = {"format": "json", "pageSize": str(PAGE_SIZE), "countTotal": "true"}
+        if plan.since is not None and not plan.full:
+            since = plan.since - dt.timedelta(days=OVERLAP_DAYS)
+            params["filter.advanced"] = f"AREA[LastUpdatePostDate]RANGE[{since.isoformat()},MAX]"
+        return params
+
+    def harvest(self, plan: HarvestPlan) -> Iterator[Batch]:
+        cursor = plan.cursor or {}
+        params: dict[str, str] = dict(cursor.get("params") or self.first_page_params(plan))
+        token: str | None = cursor.get("page_token")
+        page_number = int(cursor.get("page", 0))
+        total: int | None = cursor.get("total")
+        url = f"{self.base_url}/studies"
+        while True:
+            request = dict(params, pageToken=token) if token else params
+            try:
+                response, body = self.client.get_json(url, request, check=_check_page)
+            except HTTPStatusError as exc:
+                if token and cursor and exc.status == 400 and page_number == int(cursor.get("page", 0)):
+                    # Page tokens expire; a resumed run whose token is gone starts its query over.
+                    log.warning("saved page token was rejected (%s); restarting the query", exc.one_line())
+                    token, page_number, cursor = None, 0, {}
+                    continue
+                raise
+            page_number += 1
+            if body.get("totalCount") is not None:
+                total = int(body["totalCount"])
+            batch = self._batch(body.get("studies") or [], response.fetched_at)
+            token = body.get("nextPageToken") or None
+            batch.expected_total = total
+            batch.cursor = (
+                {"params": params, "page_token": token, "page": page_number, "total": total} if token else None
+            )
+            yield batch
+            if token is None:
+                return
+
+    def _batch(self, studies: list[Any], fetched_at: dt.datetime) -> Batch:
+        batch = Batch()
+        for raw in studies:
+            nct = _at(raw, (*IDENT, "nctId")) if isinstance(raw, dict) else None
+            url = f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else f"{self.base_url}/studies"
+            payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()
+            try:
+                study = self.parse_object(raw, url, fetched_at)
+            except (BadResponse, InvalidRecord) as exc:
+                batch.failures.append(Failure(url, exc, payload, "application/json"))
+                continue
+            batch.records.append(SourceRecord(self.name, self.record_key(url), url, study, payload, "application/json"))
+        return batch
+
+    def search_titles(self, title: str) -> list[Study]:
+        """Studies whose titles match a phrase (``query.titles``); used to identify mirror pages without an NCT."""
+        params = {"format": "json", "pageSize": "20", "query.titles": f'"{title}"'}
+        response, body = self.client.get_json(f"{self.base_url}/studies", params, check=_check_page)
+        studies = []
+        for raw in body.get("studies") or []:
+            nct = _at(raw, (*IDENT, "nctId"))
+            url = f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else response.url
+            try:
+                studies.append(self.parse_object(raw, url, response.fetched_at))
+            except (BadResponse, InvalidRecord):
+                continue
+        return studies

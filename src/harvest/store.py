@@ -1,0 +1,740 @@
+"""The SQLite file: a thin layer over sqlite-utils with a few verbs.
+
+The file is a user-facing interface (README documents every table). Writes
+happen in ``apply_batch``, one transaction per batch, cursor included, so a
+killed run never leaves half a page behind. A source record whose canonical
+content did not change is not rewritten; a study row is rebuilt whole from
+all its source records whenever one of them changes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from harvest.errors import DatabaseUnavailable, HarvestError
+from harvest.merge import Merged, StoredRecord, merge
+from harvest.schema import STUDY_FIELDS, Study
+from harvest.sources.base import Batch, Failure, PageHistory, SourceRecord, Unresolved
+
+SCHEMA_VERSION = 1
+
+# A changed record that would lose this many populated fields (and at least half of them) is refused:
+# that is a broken page or API answer, not an update.
+DEGRADED_MIN_LOST = 5
+
+DATE_FIELDS = ("start_date", "primary_completion_date", "completion_date", "first_posted", "last_update_posted")
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def _iso(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+@dataclass
+class ApplyResult:
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: list[Failure] = field(default_factory=list)
+    studies_written: int = 0
+
+
+def study_row(study: Study, merged: Merged | None = None) -> dict[str, Any]:
+    """The ``studies`` row of a study: scalar columns named after the schema."""
+    row: dict[str, Any] = {
+        "nct_id": study.nct_id,
+        "brief_title": study.brief_title,
+        "official_title": study.official_title,
+        "acronym": study.acronym,
+        "overall_status": study.overall_status,
+        "last_known_status": study.last_known_status,
+        "why_stopped": study.why_stopped,
+        "status_verified_date": study.status_verified_date.value if study.status_verified_date else None,
+        "study_type": study.study_type,
+        "phases": json.dumps(list(study.phases)) if study.phases else None,
+    }
+    for name in DATE_FIELDS:
+        date = getattr(study, name)
+        row[name] = date.value if date else None
+        row[f"{name}_type"] = date.type if date else None
+    row.update(
+        enrollment=study.enrollment,
+        enrollment_type=study.enrollment_type,
+        allocation=study.allocation,
+        intervention_model=study.intervention_model,
+        primary_purpose=study.primary_purpose,
+        masking=study.masking,
+        sex=study.sex,
+        minimum_age=study.minimum_age,
+        maximum_age=study.maximum_age,
+        healthy_volunteers=study.healthy_volunteers,
+        eligibility_criteria=study.eligibility_criteria,
+        brief_summary=study.brief_summary,
+        detailed_description=study.detailed_description,
+        lead_sponsor=study.lead_sponsor,
+        lead_sponsor_class=study.lead_sponsor_class,
+        has_results=study.has_results,
+        nct_aliases=json.dumps(study.nct_aliases) if study.nct_aliases else None,
+        unmapped=json.dumps(study.unmapped, ensure_ascii=False, sort_keys=True) if study.unmapped else None,
+        sources=json.dumps(merged.sources) if merged else json.dumps([study.provenance.source]),
+        provenance=json.dumps(merged.provenance, sort_keys=True) if merged else None,
+        content_hash=study.content_hash(),
+    )
+    return row
+
+
+def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
+    nct = study.nct_id
+    return {
+        "conditions": [(nct, i, name) for i, name in enumerate(study.conditions)],
+        "keywords": [(nct, i, word) for i, word in enumerate(study.keywords)],
+        "interventions": [
+            (nct, i, item.type, item.name, item.description) for i, item in enumerate(study.interventions)
+        ],
+        "locations": [
+            (nct, i, loc.facility, loc.city, loc.state, loc.zip, loc.country, loc.status)
+            for i, loc in enumerate(study.locations)
+        ],
+        "sponsors": (
+            ([(nct, 0, "LEAD", study.lead_sponsor, study.lead_sponsor_class)] if study.lead_sponsor else [])
+            + [(nct, i + 1, "COLLABORATOR", name, None) for i, name in enumerate(study.collaborators)]
+        ),
+        "contacts": [(nct, i, c.role, c.name, c.affiliation, c.phone, c.email) for i, c in enumerate(study.contacts)],
+        "identifiers": [(nct, i, s.scheme, s.value, s.domain) for i, s in enumerate(study.identifiers)],
+    }
+
+
+CHILD_INSERTS = {
+    "conditions": "INSERT INTO conditions (nct_id, position, name) VALUES (?, ?, ?)",
+    "keywords": "INSERT INTO keywords (nct_id, position, keyword) VALUES (?, ?, ?)",
+    "interventions": "INSERT INTO interventions (nct_id, position, type, name, description) VALUES (?, ?, ?, ?, ?)",
+    "locations": "INSERT INTO locations (nct_id, position, facility, city, state, zip, country, status) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "sponsors": "INSERT INTO sponsors (nct_id, position, role, name, class) VALUES (?, ?, ?, ?, ?)",
+    "contacts": "INSERT INTO contacts (nct_id, position, role, name, affiliation, phone, email) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "identifiers": "INSERT INTO identifiers (nct_id, position, scheme, value, domain) VALUES (?, ?, ?, ?, ?)",
+}
+
+
+def _json_value(value: Any) -> str | None:
+    if value is None or value == [] or value == {}:
+        return None
+    if hasattr(value, "model_dump"):
+        value = value.model_dump(mode="json", exclude_none=True)
+    elif isinstance(value, list):
+        value = [v.model_dump(mode="json", exclude_none=True) if hasattr(v, "model_dump") else v for v in value]
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def diff_studies(old: Study, new: Study) -> list[tuple[str, str | None, str | None]]:
+    """Field-level differences between two versions of a study, values as JSON text."""
+    changes = []
+    for name in STUDY_FIELDS:
+        before, after = getattr(old, name), getattr(new, name)
+        if before != after:
+            old_json, new_json = _json_value(before), _json_value(after)
+            if old_json != new_json:
+                changes.append((name, old_json, new_json))
+    return changes
+
+
+class Store:
+    """The harvest database. Open read-only for queries; read-write for runs."""
+
+    def __init__(self, path: str | Path, *, readonly: bool = False, precedence: Sequence[str] = ("ctgov",)) -> None:
+        self.path = str(path)
+        self.readonly = readonly
+        self.precedence = list(precedence)
+        try:
+            if readonly:
+                if not Path(self.path).exists():
+                    raise DatabaseUnavailable(
+                        f"{self.path} does not exist (run `harvest run` or `harvest fetch` first)"
+                    )
+                conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+                self.db = Database(conn)
+            else:
+                parent = Path(self.path).resolve().parent
+                if not parent.is_dir():
+                    raise DatabaseUnavailable(f"cannot create {self.path}: directory {parent} does not exist")
+                self.db = Database(self.path)
+                self.db.conn.execute("PRAGMA busy_timeout = 10000")
+                self._create()
+        except sqlite3.DatabaseError as exc:
+            raise DatabaseUnavailable(f"cannot open {self.path}: {exc}") from None
+
+    # -- schema ---------------------------------------------------------------------------------
+
+    def _create(self) -> None:
+        db = self.db
+        if db.journal_mode != "wal":
+            db.enable_wal()
+        db.conn.execute("PRAGMA synchronous = NORMAL")
+        if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+            return
+        with db.atomic():
+            db.executescript(SCHEMA_SQL)
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        try:
+            with self.db.atomic():
+                yield
+        except sqlite3.OperationalError as exc:
+            raise DatabaseUnavailable(f"cannot write {self.path}: {exc}") from None
+
+    # -- source records -------------------------------------------------------------------------
+
+    def _existing(self, source: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str]]:
+        found: dict[str, tuple[str, str, str]] = {}
+        for chunk in _chunks(keys, 500):
+            marks = ",".join("?" * len(chunk))
+            for key, nct, digest, first in self.db.conn.execute(
+                f"SELECT record_key, nct_id, content_hash, first_fetched_at FROM source_records "
+                f"WHERE source = ? AND record_key IN ({marks})",
+                [source, *chunk],
+            ):
+                found[key] = (nct, digest, first)
+        return found
+
+    def _load_records(self, where: str, params: Sequence[Any]) -> list[StoredRecord]:
+        rows = self.db.conn.execute(
+            f"SELECT source, record_key, url, fetched_at, record FROM source_records WHERE {where}", params
+        ).fetchall()
+        return [StoredRecord(s, k, u, f, Study.model_validate_json(r)) for s, k, u, f, r in rows]
+
+    def records_for(self, nct_ids: Sequence[str]) -> dict[str, list[StoredRecord]]:
+        by_nct: dict[str, list[StoredRecord]] = {nct: [] for nct in nct_ids}
+        for chunk in _chunks(list(nct_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            for record in self._load_records(f"nct_id IN ({marks})", chunk):
+                by_nct.setdefault(record.study.nct_id, []).append(record)
+        return by_nct
+
+    def resolve_aliases(self, nct_ids: Iterable[str]) -> dict[str, str]:
+        ids = list(set(nct_ids))
+        mapping: dict[str, str] = {}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            mapping.update(
+                self.db.conn.execute(
+                    f"SELECT alias, nct_id FROM nct_aliases WHERE alias IN ({marks})", chunk
+                ).fetchall()
+            )
+        return mapping
+
+    def apply_batch(
+        self,
+        batch: Batch,
+        *,
+        source: str,
+        run_id: int | None,
+        cursor_source: str | None = None,
+        save_cursor: bool = False,
+    ) -> ApplyResult:
+        """Write one batch in one transaction: records, merged studies, failures, page visits, cursor."""
+        result = ApplyResult()
+        with self.transaction():
+            records = self._apply_aliases(batch.records)
+            result = self._save_records(records, run_id)
+            for failure in [*batch.failures, *result.failed]:
+                self.quarantine(source, failure, run_id)
+            for item in batch.unresolved:
+                self.save_unresolved(source, item)
+            if batch.visits:
+                self.save_visits(source, batch.visits)
+            if save_cursor:
+                self.set_cursor(cursor_source or source, batch.cursor, run_id)
+        return result
+
+    def _apply_aliases(self, records: list[SourceRecord]) -> list[SourceRecord]:
+        """Register the registry's NCT aliases and re-key anything stored under them."""
+        conn = self.db.conn
+        for record in records:
+            for alias in record.study.nct_aliases:
+                if alias == record.study.nct_id:
+                    continue
+                conn.execute(
+                    "INSERT INTO nct_aliases (alias, nct_id) VALUES (?, ?) "
+                    "ON CONFLICT(alias) DO UPDATE SET nct_id = excluded.nct_id",
+                    (alias, record.study.nct_id),
+                )
+                moved = self._load_records("nct_id = ?", [alias])
+                for old in moved:
+                    rekeyed = old.study.model_copy(update={"nct_id": record.study.nct_id})
+                    conn.execute(
+                        "UPDATE source_records SET nct_id = ?, record = ? WHERE source = ? AND record_key = ?",
+                        (record.study.nct_id, rekeyed.model_dump_json(), old.source, old.record_key),
+                    )
+                self._delete_study(alias)
+        mapping = self.resolve_aliases(r.study.nct_id for r in records)
+        if not mapping:
+            return records
+        rekeyed_records = []
+        for record in records:
+            current = mapping.get(record.study.nct_id)
+            if current and current != record.study.nct_id:
+                study = record.study.model_copy(update={"nct_id": current})
+                record = SourceRecord(
+                    record.source, record.record_key, record.url, study, record.raw, record.content_type
+                )
+            rekeyed_records.append(record)
+        return rekeyed_records
+
+    def _save_records(self, records: list[SourceRecord], run_id: int | None) -> ApplyResult:
+        result = ApplyResult()
+        if not records:
+            return result
+        conn = self.db.conn
+        by_source: dict[str, list[SourceRecord]] = {}
+        for record in records:
+            by_source.setdefault(record.source, []).append(record)
+        touched: dict[str, dict[tuple[str, str], StoredRecord]] = {}  # nct -> previous versions of changed records
+        writes = []
+        now = utcnow()
+        for source, group in by_source.items():
+            existing = self._existing(source, [r.record_key for r in group])
+            changed_keys = [
+                r.record_key
+                for r in group
+                if r.record_key in existing and existing[r.record_key][1] != r.study.content_hash()
+            ]
+            previous = {}
+            if changed_keys:
+                for chunk in _chunks(changed_keys, 500):
+                    marks = ",".join("?" * len(chunk))
+                    for old in self._load_records(f"source = ? AND record_key IN ({marks})", [source, *chunk]):
+                        previous[old.record_key] = old
+            for record in group:
+                digest = record.study.content_hash()
+                before = existing.get(record.record_key)
+                if before is not None and before[1] == digest:
+                    result.unchanged += 1
+                    continue
+                old = previous.get(record.record_key)
+                if old is not None:
+                    lost = old.study.populated_fields() - record.study.populated_fields()
+                    if len(lost) >= DEGRADED_MIN_LOST and len(lost) * 2 >= len(old.study.populated_fields()):
+                        result.failed.append(
+                            Failure(
+                                record.url,
+                                _Degraded(
+                                    f"refused: the new version would lose {len(lost)} fields "
+                                    f"({', '.join(sorted(lost)[:5])}...); kept the stored one",
+                                    url=record.url,
+                                ),
+                                record.raw,
+                                record.content_type,
+                            )
+                        )
+                        continue
+                    touched.setdefault(old.study.nct_id, {})[(old.source, old.record_key)] = old
+                    result.changed += 1
+                else:
+                    result.new += 1
+                touched.setdefault(record.study.nct_id, {})
+                writes.append(
+                    (
+                        record.source,
+                        record.record_key,
+                        record.url,
+                        record.study.nct_id,
+                        _iso(record.study.provenance.fetched_at),
+                        digest,
+                        record.study.model_dump_json(),
+                        zlib.compress(record.raw, 6),
+                        record.content_type,
+                        (before[2] if before else now),
+                        now,
+                        run_id,
+                    )
+                )
+        if not writes:
+            return result
+        conn.executemany(
+            "INSERT INTO source_records (source, record_key, url, nct_id, fetched_at, content_hash, record, raw, "
+            "content_type, first_fetched_at, changed_at, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "ON CONFLICT(source, record_key) DO UPDATE SET url=excluded.url, nct_id=excluded.nct_id, "
+            "fetched_at=excluded.fetched_at, content_hash=excluded.content_hash, record=excluded.record, "
+            "raw=excluded.raw, content_type=excluded.content_type, changed_at=excluded.changed_at, "
+            "run_id=excluded.run_id",
+            writes,
+        )
+        fresh = {(r.source, r.record_key): r for r in records}
+        result.studies_written = self._remerge(touched, fresh, run_id)
+        return result
+
+    def _remerge(
+        self,
+        touched: dict[str, dict[tuple[str, str], StoredRecord]],
+        fresh: dict[tuple[str, str], SourceRecord],
+        run_id: int | None,
+    ) -> int:
+        """Rebuild the study rows of the given NCTs from all their source records."""
+        ncts = list(touched)
+        keys_by_nct: dict[str, list[tuple[str, str, str, str]]] = {nct: [] for nct in ncts}
+        for chunk in _chunks(ncts, 500):
+            marks = ",".join("?" * len(chunk))
+            for row in self.db.conn.execute(
+                f"SELECT nct_id, source, record_key, url, fetched_at FROM source_records WHERE nct_id IN ({marks})",
+                chunk,
+            ):
+                keys_by_nct[row[0]].append(row[1:])
+        old_hashes = self._study_hashes(ncts)
+        written = 0
+        for nct in ncts:
+            current: list[StoredRecord] = []
+            missing: list[tuple[str, str]] = []
+            for source, key, url, fetched in keys_by_nct[nct]:
+                record = fresh.get((source, key))
+                if record is not None and record.study.nct_id == nct:
+                    current.append(StoredRecord(source, key, url, fetched, record.study))
+                else:
+                    missing.append((source, key))
+            for source, key in missing:
+                current.extend(self._load_records("source = ? AND record_key = ?", [source, key]))
+            if not current:
+                continue
+            merged = merge(current, self.precedence)
+            row = study_row(merged.study, merged)
+            if old_hashes.get(nct) == (row["content_hash"], row["provenance"]):
+                continue
+            if nct in old_hashes:
+                previous_versions = touched[nct]
+                old_set = [previous_versions.get((r.source, r.record_key), r) for r in current]
+                old_merged = merge(old_set, self.precedence)
+                for field_name, before, after in diff_studies(old_merged.study, merged.study):
+                    self.db.conn.execute(
+                        "INSERT INTO changes (nct_id, run_id, field, old, new, changed_at) VALUES (?,?,?,?,?,?)",
+                        (nct, run_id, field_name, before, after, utcnow()),
+                    )
+            self._write_study(row, merged, nct in old_hashes)
+            written += 1
+        return written
+
+    def _study_hashes(self, ncts: Sequence[str]) -> dict[str, tuple[str, str | None]]:
+        found: dict[str, tuple[str, str | None]] = {}
+        for chunk in _chunks(list(ncts), 500):
+            marks = ",".join("?" * len(chunk))
+            for nct, digest, provenance in self.db.conn.execute(
+                f"SELECT nct_id, content_hash, provenance FROM studies WHERE nct_id IN ({marks})", chunk
+            ):
+                found[nct] = (digest, provenance)
+        return found
+
+    def _write_study(self, row: dict[str, Any], merged: Merged, existed: bool) -> None:
+        conn = self.db.conn
+        nct = row["nct_id"]
+        now = utcnow()
+        if existed:
+            self._delete_children(nct)
+        columns = [*row, "updated_at"]
+        values = [*row.values(), now]
+        marks = ",".join("?" * len(columns))
+        updates = ", ".join(f"{c}=excluded.{c}" for c in columns if c != "nct_id")
+        conn.execute(
+            f"INSERT INTO studies ({', '.join(columns)}, first_seen_at) VALUES ({marks}, ?) "
+            f"ON CONFLICT(nct_id) DO UPDATE SET {updates}",
+            [*values, now],
+        )
+        for table, rows in _child_rows(merged.study).items():
+            if rows:
+                conn.executemany(CHILD_INSERTS[table], rows)
+        if merged.conflicts:
+            conn.executemany(
+                "INSERT OR REPLACE INTO conflicts (nct_id, field, source, value) VALUES (?,?,?,?)",
+                [(nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts],
+            )
+
+    def _delete_children(self, nct: str) -> None:
+        for table in (*CHILD_INSERTS, "conflicts"):
+            self.db.conn.execute(f"DELETE FROM {table} WHERE nct_id = ?", (nct,))
+
+    def _delete_study(self, nct: str) -> None:
+        self._delete_children(nct)
+        self.db.conn.execute("DELETE FROM studies WHERE nct_id = ?", (nct,))
+
+    def remerge_all(self, run_id: int | None, nct_ids: Sequence[str] | None = None) -> int:
+        """Rebuild study rows from stored source records (after a precedence or parser change)."""
+        if nct_ids is None:
+            nct_ids = [r[0] for r in self.db.conn.execute("SELECT DISTINCT nct_id FROM source_records")]
+        written = 0
+        for chunk in _chunks(list(nct_ids), 500):
+            with self.transaction():
+                written += self._remerge({nct: {} for nct in chunk}, {}, run_id)
+        return written
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def merged_study(self, nct_id: str) -> Merged | None:
+        current = self.resolve_aliases([nct_id]).get(nct_id, nct_id)
+        records = self._load_records("nct_id = ?", [current])
+        return merge(records, self.precedence) if records else None
+
+    def field_provenance(self, nct_id: str) -> list[dict[str, Any]]:
+        cursor = self.db.conn.execute(
+            "SELECT field, source, url, fetched_at FROM field_provenance WHERE nct_id = ? ORDER BY field", (nct_id,)
+        )
+        return [dict(zip(("field", "source", "url", "fetched_at"), row, strict=True)) for row in cursor]
+
+    def source_record_rows(self, source: str | None = None) -> Iterator[dict[str, Any]]:
+        sql = "SELECT source, record_key, url, nct_id, fetched_at, content_hash, record, raw, content_type, "
+        sql += "first_fetched_at FROM source_records"
+        params: list[Any] = []
+        if source:
+            sql += " WHERE source = ?"
+            params.append(source)
+        cursor = self.db.conn.execute(sql + " ORDER BY source, record_key", params)
+        names = [d[0] for d in cursor.description]
+        for row in cursor:
+            item = dict(zip(names, row, strict=True))
+            item["raw"] = zlib.decompress(item["raw"]) if item["raw"] is not None else b""
+            yield item
+
+    def count(self, table: str) -> int:
+        return self.db.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
+
+    # -- failures, unresolved pages, page visits -------------------------------------------------
+
+    def quarantine(self, source: str, failure: Failure, run_id: int | None) -> None:
+        """Keep what failed to parse (and why) so it can be re-parsed later; never touches good data."""
+        self.db.conn.execute(
+            "INSERT INTO quarantine (source, url, run_id, error_type, error, raw, content_type, quarantined_at) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(source, url) DO UPDATE SET run_id=excluded.run_id, "
+            "error_type=excluded.error_type, error=excluded.error, raw=COALESCE(excluded.raw, quarantine.raw), "
+            "content_type=excluded.content_type, quarantined_at=excluded.quarantined_at",
+            (
+                source,
+                failure.url,
+                run_id,
+                type(failure.error).__name__,
+                failure.error.one_line(),
+                zlib.compress(failure.raw, 6) if failure.raw is not None else None,
+                failure.content_type,
+                utcnow(),
+            ),
+        )
+
+    def release_quarantine(self, source: str, url: str) -> None:
+        self.db.conn.execute("DELETE FROM quarantine WHERE source = ? AND url = ?", (source, url))
+
+    def save_unresolved(self, source: str, item: Unresolved) -> None:
+        self.db.conn.execute(
+            "INSERT INTO unresolved (source, url, title, reason, candidates, raw, content_type, seen_at) "
+            "VALUES (?,?,?,?,?,?,?,?) ON CONFLICT(source, url) DO UPDATE SET title=excluded.title, "
+            "reason=excluded.reason, candidates=excluded.candidates, raw=excluded.raw, "
+            "content_type=excluded.content_type, seen_at=excluded.seen_at",
+            (
+                source,
+                item.url,
+                item.title,
+                item.reason,
+                json.dumps(list(item.candidates)),
+                zlib.compress(item.raw, 6),
+                item.content_type,
+                utcnow(),
+            ),
+        )
+
+    def resolve_unresolved(self, source: str, url: str) -> None:
+        self.db.conn.execute("DELETE FROM unresolved WHERE source = ? AND url = ?", (source, url))
+
+    def save_visits(self, source: str, visits: Sequence[Any]) -> None:
+        now = utcnow()
+        rows = [(source, v.url, v.lastmod, now if v.outcome else None, v.outcome, v.nct_id, now) for v in visits]
+        self.db.conn.executemany(
+            "INSERT INTO pages (source, url, lastmod, last_fetched_at, last_outcome, nct_id, first_seen_at) "
+            "VALUES (?,?,?,?,?,?,?) ON CONFLICT(source, url) DO UPDATE SET "
+            "lastmod=COALESCE(excluded.lastmod, pages.lastmod), "
+            "last_fetched_at=COALESCE(excluded.last_fetched_at, pages.last_fetched_at), "
+            "last_outcome=COALESCE(excluded.last_outcome, pages.last_outcome), "
+            "nct_id=COALESCE(excluded.nct_id, pages.nct_id)",
+            rows,
+        )
+
+    def page_history(self, source: str) -> dict[str, PageHistory]:
+        return {
+            url: PageHistory(lastmod, fetched, outcome)
+            for url, lastmod, fetched, outcome in self.db.conn.execute(
+                "SELECT url, lastmod, last_fetched_at, last_outcome FROM pages WHERE source = ?", (source,)
+            )
+        }
+
+    # -- runs, cursor and watermark --------------------------------------------------------------
+
+    def start_run(self, source: str, command: str, mode: str, since: str | None = None) -> int:
+        import os
+
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "INSERT INTO runs (source, command, mode, since, started_at, outcome, pid) VALUES (?,?,?,?,?,?,?)",
+                (source, command, mode, since, utcnow(), "running", os.getpid()),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def finish_run(
+        self,
+        run_id: int,
+        *,
+        outcome: str,
+        counts: dict[str, Any],
+        error: str | None = None,
+        watermark: str | None = None,
+    ) -> None:
+        started = self.db.conn.execute("SELECT started_at FROM runs WHERE id = ?", (run_id,)).fetchone()
+        finished = utcnow()
+        duration = None
+        if started:
+            start = dt.datetime.fromisoformat(started[0].replace("Z", "+00:00"))
+            duration = round((dt.datetime.now(dt.UTC) - start).total_seconds(), 3)
+        values = dict(
+            counts, outcome=outcome, error=error, watermark=watermark, finished_at=finished, duration_s=duration
+        )
+        sets = ", ".join(f"{k} = ?" for k in values)
+        with self.transaction():
+            self.db.conn.execute(f"UPDATE runs SET {sets} WHERE id = ?", [*values.values(), run_id])
+
+    def mark_abandoned_runs(self) -> int:
+        """Runs left 'running' by a killed process are marked 'killed' (the lock proves no one else is running)."""
+        with self.transaction():
+            cursor = self.db.conn.execute(
+                "UPDATE runs SET outcome = 'killed', error = 'process died before the run finished' "
+                "WHERE outcome = 'running'"
+            )
+        return cursor.rowcount
+
+    def last_runs(self, limit: int = 20, source: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT * FROM runs"
+        params: list[Any] = []
+        if source:
+            sql += " WHERE source = ?"
+            params.append(source)
+        cursor = self.db.conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]
+
+    def state(self, source: str) -> dict[str, Any]:
+        row = self.db.conn.execute(
+            "SELECT watermark, cursor, cursor_run_id FROM harvest_state WHERE source = ?", (source,)
+        ).fetchone()
+        if not row:
+            return {"watermark": None, "cursor": None, "cursor_run_id": None}
+        return {"watermark": row[0], "cursor": json.loads(row[1]) if row[1] else None, "cursor_run_id": row[2]}
+
+    def set_cursor(self, source: str, cursor: dict[str, Any] | None, run_id: int | None) -> None:
+        self.db.conn.execute(
+            "INSERT INTO harvest_state (source, cursor, cursor_run_id, updated_at) VALUES (?,?,?,?) "
+            "ON CONFLICT(source) DO UPDATE SET cursor=excluded.cursor, cursor_run_id=excluded.cursor_run_id, "
+            "updated_at=excluded.updated_at",
+            (source, json.dumps(cursor) if cursor else None, run_id if cursor else None, utcnow()),
+        )
+
+    def set_watermark(self, source: str, watermark: str) -> None:
+        with self.transaction():
+            self.db.conn.execute(
+                "INSERT INTO harvest_state (source, watermark, updated_at) VALUES (?,?,?) "
+                "ON CONFLICT(source) DO UPDATE SET watermark=excluded.watermark, cursor=NULL, "
+                "cursor_run_id=NULL, updated_at=excluded.updated_at",
+                (source, watermark, utcnow()),
+            )
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class _Degraded(HarvestError):
+    """A new version of a record that is much emptier than the stored one."""
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS studies (
+    nct_id TEXT PRIMARY KEY,
+    brief_title TEXT, official_title TEXT, acronym TEXT,
+    overall_status TEXT, last_known_status TEXT, why_stopped TEXT, status_verified_date TEXT,
+    study_type TEXT, phases TEXT,
+    start_date TEXT, start_date_type TEXT,
+    primary_completion_date TEXT, primary_completion_date_type TEXT,
+    completion_date TEXT, completion_date_type TEXT,
+    first_posted TEXT, first_posted_type TEXT,
+    last_update_posted TEXT, last_update_posted_type TEXT,
+    enrollment INTEGER, enrollment_type TEXT,
+    allocation TEXT, intervention_model TEXT, primary_purpose TEXT, masking TEXT,
+    sex TEXT, minimum_age TEXT, maximum_age TEXT, healthy_volunteers INTEGER, eligibility_criteria TEXT,
+    brief_summary TEXT, detailed_description TEXT,
+    lead_sponsor TEXT, lead_sponsor_class TEXT,
+    has_results INTEGER,
+    nct_aliases TEXT, unmapped TEXT, sources TEXT, provenance TEXT,
+    content_hash TEXT, first_seen_at TEXT, updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS conditions (nct_id TEXT NOT NULL, position INTEGER NOT NULL, name TEXT,
+    PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS keywords (nct_id TEXT NOT NULL, position INTEGER NOT NULL, keyword TEXT,
+    PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS interventions (nct_id TEXT NOT NULL, position INTEGER NOT NULL, type TEXT, name TEXT,
+    description TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS locations (nct_id TEXT NOT NULL, position INTEGER NOT NULL, facility TEXT, city TEXT,
+    state TEXT, zip TEXT, country TEXT, status TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS sponsors (nct_id TEXT NOT NULL, position INTEGER NOT NULL, role TEXT, name TEXT,
+    class TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS contacts (nct_id TEXT NOT NULL, position INTEGER NOT NULL, role TEXT, name TEXT,
+    affiliation TEXT, phone TEXT, email TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS identifiers (nct_id TEXT NOT NULL, position INTEGER NOT NULL, scheme TEXT,
+    value TEXT, domain TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS nct_aliases (alias TEXT PRIMARY KEY, nct_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS source_records (
+    source TEXT NOT NULL, record_key TEXT NOT NULL, url TEXT NOT NULL, nct_id TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB,
+    content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER,
+    PRIMARY KEY (source, record_key));
+CREATE INDEX IF NOT EXISTS source_records_nct ON source_records (nct_id);
+CREATE TABLE IF NOT EXISTS conflicts (nct_id TEXT NOT NULL, field TEXT NOT NULL, source TEXT NOT NULL, value TEXT,
+    PRIMARY KEY (nct_id, field, source));
+CREATE TABLE IF NOT EXISTS changes (id INTEGER PRIMARY KEY, nct_id TEXT NOT NULL, run_id INTEGER,
+    field TEXT NOT NULL, old TEXT, new TEXT, changed_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_nct ON changes (nct_id);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (changed_at);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, source TEXT, command TEXT, mode TEXT, since TEXT,
+    started_at TEXT, finished_at TEXT, duration_s REAL, outcome TEXT,
+    fetched INTEGER DEFAULT 0, new INTEGER DEFAULT 0, changed INTEGER DEFAULT 0, unchanged INTEGER DEFAULT 0,
+    failed INTEGER DEFAULT 0, skipped_robots INTEGER DEFAULT 0, unresolved INTEGER DEFAULT 0,
+    requests INTEGER DEFAULT 0, retries INTEGER DEFAULT 0, throttled INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
+    watermark TEXT, error TEXT, pid INTEGER);
+CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
+    cursor_run_id INTEGER, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS pages (source TEXT NOT NULL, url TEXT NOT NULL, lastmod TEXT, first_seen_at TEXT,
+    last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, PRIMARY KEY (source, url));
+CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, run_id INTEGER, error_type TEXT,
+    error TEXT, raw BLOB, content_type TEXT, quarantined_at TEXT, PRIMARY KEY (source, url));
+CREATE TABLE IF NOT EXISTS unresolved (source TEXT NOT NULL, url TEXT NOT NULL, title TEXT, reason TEXT,
+    candidates TEXT, raw BLOB, content_type TEXT, seen_at TEXT, PRIMARY KEY (source, url));
+CREATE VIEW IF NOT EXISTS field_provenance AS
+    SELECT s.nct_id, f.value AS field,
+           substr(p.key, 1, instr(p.key, '|') - 1) AS source,
+           r.url, r.fetched_at
+    FROM studies s, json_each(s.provenance) p, json_each(p.value) f
+    LEFT JOIN source_records r
+      ON r.source = substr(p.key, 1, instr(p.key, '|') - 1) AND r.record_key = substr(p.key, instr(p.key, '|') + 1);
+"""

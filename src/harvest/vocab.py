@@ -1,0 +1,197 @@
+"""One vocabulary table across API enums, CT.gov display words and mirror words.
+
+Every site prints the same facts in its own words ("Recruiting", "RECRUITING",
+"Enrolling"; "Unknown status", "Unknown"; "Phase 2/Phase 3"). Parsers look
+words up here; a word that is not in a table is reported and kept raw by the
+caller, never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from enum import StrEnum
+
+
+class OverallStatus(StrEnum):
+    ACTIVE_NOT_RECRUITING = "ACTIVE_NOT_RECRUITING"
+    COMPLETED = "COMPLETED"
+    ENROLLING_BY_INVITATION = "ENROLLING_BY_INVITATION"
+    NOT_YET_RECRUITING = "NOT_YET_RECRUITING"
+    RECRUITING = "RECRUITING"
+    SUSPENDED = "SUSPENDED"
+    TERMINATED = "TERMINATED"
+    WITHDRAWN = "WITHDRAWN"
+    AVAILABLE = "AVAILABLE"
+    NO_LONGER_AVAILABLE = "NO_LONGER_AVAILABLE"
+    TEMPORARILY_NOT_AVAILABLE = "TEMPORARILY_NOT_AVAILABLE"
+    APPROVED_FOR_MARKETING = "APPROVED_FOR_MARKETING"
+    WITHHELD = "WITHHELD"
+    UNKNOWN = "UNKNOWN"
+
+
+class StudyType(StrEnum):
+    INTERVENTIONAL = "INTERVENTIONAL"
+    OBSERVATIONAL = "OBSERVATIONAL"
+    EXPANDED_ACCESS = "EXPANDED_ACCESS"
+
+
+class Phase(StrEnum):
+    NA = "NA"
+    EARLY_PHASE1 = "EARLY_PHASE1"
+    PHASE1 = "PHASE1"
+    PHASE2 = "PHASE2"
+    PHASE3 = "PHASE3"
+    PHASE4 = "PHASE4"
+
+
+class Sex(StrEnum):
+    ALL = "ALL"
+    FEMALE = "FEMALE"
+    MALE = "MALE"
+
+
+class InterventionType(StrEnum):
+    BEHAVIORAL = "BEHAVIORAL"
+    BIOLOGICAL = "BIOLOGICAL"
+    COMBINATION_PRODUCT = "COMBINATION_PRODUCT"
+    DEVICE = "DEVICE"
+    DIAGNOSTIC_TEST = "DIAGNOSTIC_TEST"
+    DIETARY_SUPPLEMENT = "DIETARY_SUPPLEMENT"
+    DRUG = "DRUG"
+    GENETIC = "GENETIC"
+    PROCEDURE = "PROCEDURE"
+    RADIATION = "RADIATION"
+    OTHER = "OTHER"
+
+
+def word_key(text: str) -> str:
+    """Normalise a displayed word for lookup: case, punctuation and spacing do not matter."""
+    return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
+
+
+def _table(enum: type[StrEnum], extra: Mapping[str, str]) -> dict[str, str]:
+    table = {word_key(member.value): member.value for member in enum}
+    table.update({word_key(word): value for word, value in extra.items()})
+    return table
+
+
+STATUS_WORDS = _table(
+    OverallStatus,
+    {
+        # CT.gov display words
+        "Active, not recruiting": "ACTIVE_NOT_RECRUITING",
+        "Enrolling by invitation": "ENROLLING_BY_INVITATION",
+        "Not yet recruiting": "NOT_YET_RECRUITING",
+        "No longer available": "NO_LONGER_AVAILABLE",
+        "Temporarily not available": "TEMPORARILY_NOT_AVAILABLE",
+        "Approved for marketing": "APPROVED_FOR_MARKETING",
+        "Unknown status": "UNKNOWN",
+        "Unknown": "UNKNOWN",
+        # ctv.veeva.com
+        "Enrolling": "RECRUITING",
+        "Active, not enrolling": "ACTIVE_NOT_RECRUITING",
+        "Not yet enrolling": "NOT_YET_RECRUITING",
+        "Enrolling by invite": "ENROLLING_BY_INVITATION",
+        "Trial completed": "COMPLETED",
+        "Completed": "COMPLETED",
+    },
+)
+
+STUDY_TYPE_WORDS = _table(
+    StudyType,
+    {
+        "Interventional (Clinical Trial)": "INTERVENTIONAL",
+        "Observational [Patient Registry]": "OBSERVATIONAL",
+        "Observational (Patient Registry)": "OBSERVATIONAL",
+        "Patient Registry": "OBSERVATIONAL",
+        "Expanded Access": "EXPANDED_ACCESS",
+    },
+)
+
+PHASE_WORDS = _table(
+    Phase,
+    {
+        "N/A": "NA",
+        "Not Applicable": "NA",
+        "Early Phase 1": "EARLY_PHASE1",
+        "Phase 0": "EARLY_PHASE1",
+        "Phase 1": "PHASE1",
+        "Phase 2": "PHASE2",
+        "Phase 3": "PHASE3",
+        "Phase 4": "PHASE4",
+        "Phase I": "PHASE1",
+        "Phase II": "PHASE2",
+        "Phase III": "PHASE3",
+        "Phase IV": "PHASE4",
+    },
+)
+
+SEX_WORDS = _table(Sex, {"Both": "ALL", "All Sexes": "ALL", "Female only": "FEMALE", "Male only": "MALE"})
+
+INTERVENTION_TYPE_WORDS = _table(
+    InterventionType,
+    {
+        "Combination Product": "COMBINATION_PRODUCT",
+        "Diagnostic Test": "DIAGNOSTIC_TEST",
+        "Dietary Supplement": "DIETARY_SUPPLEMENT",
+    },
+)
+
+
+def lookup(table: Mapping[str, str], word: str | None) -> str | None:
+    """The canonical value of a displayed word, or None when the table does not know it."""
+    if word is None:
+        return None
+    return table.get(word_key(word))
+
+
+def phases_from_text(text: str) -> list[str] | None:
+    """'Phase 2/Phase 3', 'Phase 1/2', 'PHASE2, PHASE3' → ['PHASE2', 'PHASE3']; None if any part is unknown."""
+    key = word_key(text)
+    if key in PHASE_WORDS:
+        return [PHASE_WORDS[key]]
+    parts = [p for p in re.split(r"\s*(?:/|,|\band\b|\|)\s*", text.strip()) if p.strip()]
+    phases: list[str] = []
+    for part in parts:
+        if re.fullmatch(r"\d", part.strip()):
+            part = f"Phase {part.strip()}"
+        value = lookup(PHASE_WORDS, part)
+        if value is None:
+            return None
+        if value not in phases:
+            phases.append(value)
+    return phases or None
+
+
+_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(years?|months?|weeks?|days?|hours?|minutes?)?", re.I)
+
+
+def _age(number: str, unit: str | None) -> str:
+    unit = (unit or "years").lower()
+    unit = unit if unit.endswith("s") else unit + "s"
+    value = float(number)
+    shown = str(int(value)) if value.is_integer() else number
+    return f"{shown} {unit.capitalize()}"
+
+
+def ages_from_text(text: str) -> tuple[str | None, str | None] | None:
+    """Minimum and maximum age in CT.gov's form ('18 Years') from a displayed range.
+
+    Handles '18+ years old', '20 to 60 years old', '18 Years and older',
+    '18 Years - 60 Years', 'up to 65 years', '18 Years to 65 Years'. None when unreadable.
+    """
+    raw = " ".join(text.split())
+    lowered = raw.lower()
+    found = _AGE.findall(raw)
+    if not found:
+        return None
+    if len(found) >= 2 and re.search(r"\bto\b|-|–|\band\b", lowered):
+        (lo, lo_unit), (hi, hi_unit) = found[0], found[1]
+        return _age(lo, lo_unit or hi_unit), _age(hi, hi_unit)
+    number, unit = found[0]
+    if re.search(r"\+|and older|and over|or older|\bminimum\b|\bmin\b", lowered):
+        return _age(number, unit), None
+    if re.search(r"up to|and younger|or younger|under|\bmaximum\b|\bmax\b", lowered):
+        return None, _age(number, unit)
+    return None
