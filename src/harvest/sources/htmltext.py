@@ -1,0 +1,102 @@
+"""Text out of HTML the way a reader sees it: one line per block, words never glued across blocks.
+
+Mirror parsers are label-driven, so what matters is the rendered text and its
+line structure, not tags or classes. Block elements and ``<br>`` end lines;
+inline elements join as the browser joins them (so a page that glues two
+inline elements without whitespace stays glued, and the site module decides).
+"""
+
+from __future__ import annotations
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+BLOCK_TAGS = frozenset(
+    {
+        "address",
+        "article",
+        "aside",
+        "blockquote",
+        "body",
+        "caption",
+        "dd",
+        "details",
+        "dialog",
+        "div",
+        "dl",
+        "dt",
+        "fieldset",
+        "figcaption",
+        "figure",
+        "footer",
+        "form",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "header",
+        "hr",
+        "html",
+        "li",
+        "main",
+        "nav",
+        "ol",
+        "p",
+        "pre",
+        "section",
+        "summary",
+        "table",
+        "tbody",
+        "td",
+        "tfoot",
+        "th",
+        "thead",
+        "tr",
+        "ul",
+        "option",
+        "label",
+        "legend",
+    }
+)
+SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link", "-comment"})
+
+
+def parse_html(content: bytes | str) -> LexborHTMLParser:
+    return LexborHTMLParser(content if isinstance(content, str) else content.decode("utf-8", errors="replace"))
+
+
+def _walk(node: LexborNode, out: list[str]) -> None:
+    child = node.child
+    while child is not None:
+        tag = child.tag
+        if tag == "-text":
+            out.append(child.text_content or "")
+        elif tag == "br":
+            out.append("\n")
+        elif tag not in SKIP_TAGS:
+            block = tag in BLOCK_TAGS
+            if block:
+                out.append("\n")
+            _walk(child, out)
+            if block:
+                out.append("\n")
+        child = child.next
+
+
+def text_lines(node: LexborNode | None) -> list[str]:
+    """The visible lines of a subtree, whitespace collapsed, empty lines dropped."""
+    if node is None:
+        return []
+    out: list[str] = []
+    if node.tag == "-text":
+        out.append(node.text_content or "")
+    else:
+        _walk(node, out)
+    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
+    return [line for line in lines if line]
+
+
+def block_text(node: LexborNode | None, separator: str = "\n") -> str:
+    """The visible text of a subtree with its lines joined by ``separator``."""
+    return separator.join(text_lines(node))
