@@ -257,7 +257,7 @@ class HttpClient:
     def _get(self, url: str, params: Mapping[str, Any] | None, decode: Callable[[Response], Any] | None) -> Response:
         policy = self._policy(url)
         settings = self.settings
-        backoff = wait_exponential_jitter(initial=settings.backoff, max=settings.backoff_cap, jitter=settings.backoff)
+        backoff = wait_exponential_jitter(multiplier=settings.backoff, max=settings.backoff_cap, jitter=settings.backoff)
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

@@ -77,8 +77,10 @@ class CtgovSite(Site):
         *,
         prefix: str = "/api/v2",
         data_timestamp: str = "2026-11-20T09:00:05",
+        max_page_size: int = 1000,
     ) -> None:
         self.prefix = prefix
+        self.max_page_size = max_page_size  # the real API silently caps pageSize at 1000
         self.data_timestamp = data_timestamp
         self.version_holder: str | None = None  # set to simulate a new data release
         self.title_search_overrides: dict[str, dict[str, Any]] = {}
@@ -186,7 +188,7 @@ class CtgovSite(Site):
 
     def _list(self, query: dict[str, list[str]]) -> Reply:
         try:
-            size = min(int((query.get("pageSize") or ["10"])[0]), 1000)
+            size = min(int((query.get("pageSize") or ["10"])[0]), self.max_page_size)
         except ValueError:
             return text_reply(400, "pageSize must be an integer")
         if size < 1:

@@ -1,0 +1,142 @@
+"""The CT.gov → canonical mapping, on real API records."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import json
+
+import pytest
+
+from harvest.config import Settings
+from harvest.errors import BadResponse, InvalidRecord
+from harvest.http import HttpClient
+from harvest.sources.base import Page
+from harvest.sources.ctgov import ClinicalTrialsGov
+from tests.conftest import STUDIES, load_study
+
+FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture(scope="module")
+def source() -> ClinicalTrialsGov:
+    settings = Settings(env={})
+    return ClinicalTrialsGov(HttpClient(settings.http()), settings)
+
+
+def parse(source: ClinicalTrialsGov, raw: dict) -> object:
+    return source.parse(Page("https://clinicaltrials.gov/api/v2/studies/X", json.dumps(raw).encode(), FETCHED))
+
+
+def test_record_with_results_437_sites_and_non_ascii(source: ClinicalTrialsGov) -> None:
+    study = parse(source, load_study("NCT02513394"))
+    assert study.nct_id == "NCT02513394"
+    assert study.has_results is True
+    assert len(study.locations) == 437
+    kepler = next(loc for loc in study.locations if loc.facility == "Kepler Universitätsklinikum Med. Campus III")
+    assert (kepler.city, kepler.zip, kepler.country) == ("Linz", "4020", "Austria")
+    assert study.overall_status == "ACTIVE_NOT_RECRUITING"
+    # partial dates keep their precision, and a missing type stays unknown
+    assert study.start_date.value == "2015-08" and study.start_date.precision == "month"
+    assert study.start_date.type is None
+    assert (study.completion_date.value, study.completion_date.type) == ("2025-09", "ESTIMATED")
+    assert study.status_verified_date.value == "2023-04"
+    eudract = [i for i in study.identifiers if i.scheme == "EUDRACT"]
+    assert [i.value for i in eudract] == ["2014-005181-30"]
+    assert {"ABCSG 42", "BIG 14-03"} <= {i.value for i in study.identifiers if i.scheme == "OTHER"}
+
+
+def test_1148_sites_and_estimated_last_update(source: ClinicalTrialsGov) -> None:
+    study = parse(source, load_study("NCT04267848"))
+    assert len(study.locations) == 1148
+    assert (study.last_update_posted.value, study.last_update_posted.type) == ("2025-09-10", "ESTIMATED")
+    # CTRP registry ID, two org IDs from different domains, an NIH grant
+    schemes = sorted((i.scheme, i.value) for i in study.identifiers)
+    assert ("NIH", "U10CA180821") in schemes
+    assert ("REGISTRY", "NCI-2020-00751") in schemes
+    assert [v for s, v in schemes if s == "OTHER"].count("A081801") == 2
+
+
+def test_observational_unknown_with_last_known_status(source: ClinicalTrialsGov) -> None:
+    study = parse(source, load_study("NCT03475563"))
+    assert study.study_type == "OBSERVATIONAL"
+    assert study.overall_status == "UNKNOWN"
+    assert study.last_known_status == "RECRUITING"
+    assert study.phases == []
+
+
+def test_cjk_full_width_punctuation_kept(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT05531279")
+    study = parse(source, raw)
+    official = raw["protocolSection"]["contactsLocationsModule"]["overallOfficials"][0]
+    assert "＆" in official["affiliation"] and "，" in official["affiliation"]
+    officials = [c for c in study.contacts if c.name == official["name"]]
+    assert officials[0].affiliation == official["affiliation"]  # full-width ＆ and ， untouched
+
+
+def test_markdown_escapes_stored_as_given(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT01126879")
+    study = parse(source, raw)
+    assert "PSA \\>= 10" in study.eligibility_criteria
+    assert study.eligibility_criteria == raw["protocolSection"]["eligibilityModule"]["eligibilityCriteria"]
+
+
+def test_every_real_fixture_parses(source: ClinicalTrialsGov) -> None:
+    for path in sorted(STUDIES.glob("*.json")):
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        study = parse(source, raw)
+        ident = raw["protocolSection"]["identificationModule"]
+        assert study.nct_id == ident["nctId"], path.name
+        assert study.brief_title == ident["briefTitle"], path.name
+        assert study.provenance.source == "ctgov" and study.provenance.nct_resolution == "api"
+
+
+def test_every_optional_module_may_be_absent(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT03418623")
+    bare = {"protocolSection": {"identificationModule": {"nctId": "NCT03418623"}}}
+    study = parse(source, bare)
+    assert study.nct_id == "NCT03418623"
+    assert study.brief_title is None and study.locations == [] and study.start_date is None
+    # and one module at a time
+    for module in list(raw["protocolSection"]):
+        if module == "identificationModule":
+            continue
+        partial = copy.deepcopy(raw)
+        del partial["protocolSection"][module]
+        assert parse(source, partial).nct_id == "NCT03418623"
+
+
+def test_unknown_enum_word_is_reported_not_guessed(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT03418623")
+    raw["protocolSection"]["statusModule"]["overallStatus"] = "PAUSED_FOR_REVIEW"
+    study = parse(source, raw)
+    assert study.overall_status is None
+    assert study.unmapped == {"overall_status": "PAUSED_FOR_REVIEW"}
+
+
+def test_invalid_value_names_the_field(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT03418623")
+    raw["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2018-13-08"
+    with pytest.raises(InvalidRecord, match=r"start_date\.value"):
+        parse(source, raw)
+    raw = load_study("NCT03418623")
+    raw["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = -3
+    with pytest.raises(InvalidRecord, match="enrollment"):
+        parse(source, raw)
+
+
+def test_not_a_study_object(source: ClinicalTrialsGov) -> None:
+    with pytest.raises(BadResponse):
+        parse(source, {"error": "nope"})
+    with pytest.raises(BadResponse):
+        source.parse(Page("https://x/studies/NCT1", b'{"protocolSection": {"identif', FETCHED))
+
+
+def test_content_hash_ignores_data_release_stamp_and_fetch_time(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT04207047")
+    first = parse(source, raw)
+    raw["derivedSection"]["miscInfoModule"]["versionHolder"] = "2026-11-21"
+    second = source.parse(Page("https://elsewhere/studies/X", json.dumps(raw).encode(), FETCHED + dt.timedelta(days=1)))
+    assert first.content_hash() == second.content_hash()
+    raw["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    assert parse(source, raw).content_hash() != first.content_hash()
