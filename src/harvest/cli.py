@@ -432,6 +432,4 @@ def sources(obj: Context) -> None:
         )
     print_rows(["source", "site", "base_url", "requests_per_s", "discovery"], rows, "table")
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
+from harvest import cli_mirrors  # noqa: E402,F401  (registers mirror commands)

@@ -112,24 +112,32 @@ def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> f
 class RateLimiter:
     """Spaces requests to one host at least ``1/rps`` seconds apart, across threads."""
 
-    def __init__(self, rps: float) -> None:
+    def __init__(
+        self,
+        rps: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.interval = 1.0 / rps if rps > 0 else 0.0
         self.unlimited = rps <= 0
+        self._clock = clock
+        self._sleep = sleep
         self._next = 0.0
         self._lock = threading.Lock()
 
     def wait(self) -> None:
         with self._lock:
-            now = time.monotonic()
+            now = self._clock()
             start = max(now, self._next)
             self._next = start + self.interval
         if start > now:
-            time.sleep(start - now)
+            self._sleep(start - now)
 
     def pause(self, seconds: float) -> None:
         """Hold every request to this host back (a 429 is about the host, not one URL)."""
         with self._lock:
-            self._next = max(self._next, time.monotonic() + seconds)
+            self._next = max(self._next, self._clock() + seconds)
 
 
 @dataclass
@@ -257,7 +265,9 @@ class HttpClient:
     def _get(self, url: str, params: Mapping[str, Any] | None, decode: Callable[[Response], Any] | None) -> Response:
         policy = self._policy(url)
         settings = self.settings
-        backoff = wait_exponential_jitter(multiplier=settings.backoff, max=settings.backoff_cap, jitter=settings.backoff)
+        backoff = wait_exponential_jitter(
+            multiplier=settings.backoff, max=settings.backoff_cap, jitter=settings.backoff
+        )
 
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None

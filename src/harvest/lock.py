@@ -29,6 +29,9 @@ class RunLock:
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
+        parent = self.path.resolve().parent
+        if not parent.is_dir():
+            raise DatabaseUnavailable(f"cannot use {self.path.name[:-5]}: directory {parent} does not exist")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:

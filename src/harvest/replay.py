@@ -286,6 +286,9 @@ class ReplayServer:
         self.site = site
         self.faults: list[Fault] = []
         self.requests: list[str] = []
+        self.user_agents: set[str] = set()
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests served at once (politeness tests)
         self._lock = threading.Lock()
         server = self
 
@@ -344,9 +347,19 @@ class ReplayServer:
         return None
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
-        target = handler.path
         with self._lock:
-            self.requests.append(target)
+            self.requests.append(handler.path)
+            self.user_agents.add(handler.headers.get("User-Agent", ""))
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            self._serve(handler)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _serve(self, handler: BaseHTTPRequestHandler) -> None:
+        target = handler.path
         parts = urlsplit(target)
         fault = self._take_fault(target)
         if fault is not None and fault.kind == "reset":

@@ -1,0 +1,247 @@
+"""The fault suite: every way a site misbehaves, injected by the replay server, and what harvest does about it.
+
+Client-level tests record the waits the client asks for instead of sleeping; run-level tests go through
+`harvest run` / `harvest fetch` and assert what was stored and what the run recorded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import threading
+from pathlib import Path
+
+import pytest
+
+from harvest import __version__
+from harvest.config import HttpSettings
+from harvest.errors import HTTPStatusError, NotFound, ResponseTooLarge, RobotsDisallowed, TransportFailed
+from harvest.http import HttpClient, RateLimiter, parse_retry_after
+from harvest.replay import CtgovSite, ReplayServer
+from tests.conftest import Cli, rows, scalar
+
+N = 24
+
+
+def client(sleeps: list[float] | None = None, **overrides: float) -> HttpClient:
+    settings = HttpSettings(
+        user_agent=f"harvest/{__version__} (+https://example.org/contact)",
+        timeout=overrides.get("timeout", 2.0),
+        max_bytes=int(overrides.get("max_bytes", 10_000_000)),
+        attempts=int(overrides.get("attempts", 4)),
+        backoff=0.5,
+        backoff_cap=4.0,
+        retry_after_cap=overrides.get("retry_after_cap", 300.0),
+    )
+    recorded = sleeps if sleeps is not None else []
+    http = HttpClient(settings, sleep=recorded.append)
+    return http
+
+
+def study_url(server: ReplayServer, nct: str = "NCT03418623") -> str:
+    return f"{server.url}/api/v2/studies/{nct}"
+
+
+# -- client level: what is retried, how long it waits -------------------------------------------
+
+
+def test_429_retry_after_seconds_is_honoured(ctgov_server: ReplayServer) -> None:
+    sleeps: list[float] = []
+    ctgov_server.add_fault("status", r"/studies/NCT03418623", status=429, headers={"Retry-After": "7"})
+    with client(sleeps) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        response, body = http.get_json(study_url(ctgov_server))
+        assert body["protocolSection"]["identificationModule"]["nctId"] == "NCT03418623"
+        assert sleeps == [7.0]
+        assert (http.stats.throttled, http.stats.retries) == (1, 1)
+
+
+def test_429_retry_after_http_date_is_honoured_and_capped(ctgov_server: ReplayServer) -> None:
+    when = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=30)
+    ctgov_server.add_fault(
+        "status", r"/studies/", status=429, headers={"Retry-After": email.utils.format_datetime(when, usegmt=True)}
+    )
+    sleeps: list[float] = []
+    with client(sleeps) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server))
+    assert 25 <= sleeps[0] <= 30
+    ctgov_server.add_fault("status", r"/studies/", status=503, headers={"Retry-After": "86400"})
+    sleeps.clear()
+    with client(sleeps, retry_after_cap=60) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server))
+    assert sleeps == [60.0]
+
+
+def test_parse_retry_after_forms() -> None:
+    now = dt.datetime(2026, 11, 21, 12, 0, 0, tzinfo=dt.UTC)
+    assert parse_retry_after("120", now=now) == 120.0
+    assert parse_retry_after("Sat, 21 Nov 2026 12:01:30 GMT", now=now) == 90.0
+    assert parse_retry_after("Sat, 21 Nov 2026 11:00:00 GMT", now=now) == 0.0  # in the past: go now
+    assert parse_retry_after("soon", now=now) is None and parse_retry_after(None) is None
+
+
+def test_503_then_200_backs_off_exponentially(ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("status", r"/studies/NCT03418623", status=503, times=3)
+    sleeps: list[float] = []
+    with client(sleeps) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        assert http.get(study_url(ctgov_server)).status == 200
+        assert http.stats.server_errors == 3
+    assert len(sleeps) == 3
+    # 0.5 * 2**n plus up to 0.5 jitter: each wait at least the exponential floor
+    assert [s >= floor for s, floor in zip(sleeps, (0.5, 1.0, 2.0), strict=True)] == [True, True, True]
+
+
+def test_retries_run_out_with_a_one_line_error(ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("status", r"/studies/", status=502, times=-1)
+    with client() as http, pytest.raises(HTTPStatusError, match="HTTP 502 after 4 attempts"):
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server))
+    assert len([r for r in ctgov_server.requests if "/studies/" in r]) == 4
+
+
+def test_404_is_not_retried(ctgov_server: ReplayServer) -> None:
+    with client() as http, pytest.raises(NotFound, match="Study not found"):
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server, "NCT09999999"))
+    assert [r for r in ctgov_server.requests if "/studies/" in r] == ["/api/v2/studies/NCT09999999"]
+
+
+@pytest.mark.parametrize("kind", ["reset", "truncate", "garbage"])
+def test_transient_transport_faults_are_retried(ctgov_server: ReplayServer, kind: str) -> None:
+    ctgov_server.add_fault(kind, r"/studies/NCT03418623", times=2)
+    with client() as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        _, body = http.get_json(study_url(ctgov_server))
+        assert body["protocolSection"]["identificationModule"]["nctId"] == "NCT03418623"
+        assert http.stats.retries == 2
+
+
+def test_read_timeout_is_retried_then_reported(ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("delay", r"/studies/NCT03418623", seconds=0.6, times=1)
+    with client(timeout=0.3) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        assert http.get(study_url(ctgov_server)).status == 200
+        assert http.stats.retries == 1
+    ctgov_server.add_fault("delay", r"/studies/NCT03418623", seconds=0.6, times=-1)
+    with client(timeout=0.3, attempts=2) as http, pytest.raises(TransportFailed, match="ReadTimeout.*2 attempts"):
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server))
+
+
+@pytest.mark.parametrize("declare_length", [True, False])
+def test_oversize_body_is_refused_not_retried(ctgov_server: ReplayServer, declare_length: bool) -> None:
+    ctgov_server.add_fault("oversize", r"/studies/", size=2_000_000, declare_length=declare_length)
+    with client(max_bytes=1_000_000) as http, pytest.raises(ResponseTooLarge, match="1,000,000-byte cap"):
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server))
+    assert len([r for r in ctgov_server.requests if "/studies/" in r]) == 1
+
+
+def test_robots_forbidden_url_is_never_requested(ctgov_site: CtgovSite) -> None:
+    ctgov_site.robots = "User-agent: *\nDisallow: /api/v2/studies/NCT03418623\n"
+    with ReplayServer(ctgov_site) as server, client() as http:
+        http.set_policy(server.url, rps=0)
+        with pytest.raises(RobotsDisallowed):
+            http.get(study_url(server))
+        assert http.get(study_url(server, "NCT04207047")).status == 200
+        assert http.stats.robots_skipped == 1
+        assert "/api/v2/studies/NCT03418623" not in server.requests
+        assert server.requests.count("/robots.txt") == 1  # fetched once per host per client
+
+
+def test_user_agent_names_tool_version_and_contact(ctgov_server: ReplayServer) -> None:
+    with client() as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(study_url(ctgov_server))
+    assert ctgov_server.user_agents == {f"harvest/{__version__} (+https://example.org/contact)"}
+
+
+def test_rate_limiter_spaces_requests() -> None:
+    now = [100.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    limiter = RateLimiter(2.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(4):
+        limiter.wait()
+    assert slept == [0.5, 0.5, 0.5]
+    limiter.pause(10)  # a 429 holds the whole host back
+    limiter.wait()
+    assert slept[-1] == pytest.approx(10.0)
+
+
+def test_concurrency_per_host_is_bounded(ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("delay", r"/studies/", seconds=0.2, times=-1)
+    with client() as http:
+        http.set_policy(ctgov_server.url, rps=0, concurrency=2)
+        http.get(f"{ctgov_server.url}/robots.txt")
+        threads = [threading.Thread(target=http.get, args=(study_url(ctgov_server),)) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert ctgov_server.max_in_flight == 2
+
+
+# -- run level: what was stored, what the run recorded ------------------------------------------
+
+
+def _last_run(db: Path) -> dict[str, object]:
+    names = ["outcome", "fetched", "new", "failed", "retries", "throttled", "skipped_robots", "bytes", "error"]
+    values = rows(db, f"SELECT {', '.join(names)} FROM runs ORDER BY id DESC LIMIT 1")[0]
+    return dict(zip(names, values, strict=True))
+
+
+@pytest.mark.parametrize(
+    ("kind", "options", "throttled"),
+    [
+        ("status", {"status": 429, "headers": {"Retry-After": "0"}}, 1),
+        ("status", {"status": 503}, 0),
+        ("reset", {}, 0),
+        ("truncate", {}, 0),
+        ("garbage", {}, 0),
+        ("delay", {"seconds": 2.5}, 0),
+    ],
+)
+def test_run_survives_a_fault_on_the_list_page(
+    cli: Cli, db_path: Path, ctgov_server: ReplayServer, kind: str, options: dict, throttled: int
+) -> None:
+    ctgov_server.add_fault(kind, r"/api/v2/studies\?", **options)
+    result = cli("run")
+    assert result.exit_code == 0, result.output
+    assert scalar(db_path, "SELECT count(*) FROM studies") == N
+    run = _last_run(db_path)
+    assert (run["outcome"], run["new"], run["failed"], run["retries"], run["throttled"]) == ("ok", N, 0, 1, throttled)
+    assert f"1 retries ({throttled} rate-limited)" in result.stderr
+
+
+def test_run_that_cannot_reach_the_source_fails_loudly_and_keeps_the_watermark(
+    cli: Cli, db_path: Path, ctgov_server: ReplayServer
+) -> None:
+    assert cli("run").exit_code == 0
+    watermark = scalar(db_path, "SELECT watermark FROM harvest_state")
+    before = rows(db_path, "SELECT * FROM studies ORDER BY nct_id")
+    ctgov_server.add_fault("status", r"/api/v2/studies\?", status=503, times=-1)
+    result = cli("run", "--since", "2020-01-01")
+    assert result.exit_code == 3
+    assert "FAILED" in result.stderr and "HTTP 503 after 4 attempts" in result.stderr
+    assert _last_run(db_path)["outcome"] == "failed"
+    assert "HTTP 503" in _last_run(db_path)["error"]
+    assert scalar(db_path, "SELECT watermark FROM harvest_state") == watermark
+    assert rows(db_path, "SELECT * FROM studies ORDER BY nct_id") == before
+
+
+def test_robots_forbidden_fetch_is_skipped_and_reported(cli: Cli, db_path: Path, ctgov_site: CtgovSite) -> None:
+    ctgov_site.robots = "User-agent: *\nDisallow: /api/v2/studies/NCT03418623\n"
+    with ReplayServer(ctgov_site) as server:
+        result = Cli({**cli.env, "HARVEST_CTGOV_URL": server.url + "/api/v2"})("fetch", "NCT03418623", "NCT04207047")
+    assert result.exit_code == 1
+    assert "robots.txt forbids" in result.stderr
+    assert "/api/v2/studies/NCT03418623" not in server.requests
+    assert [r[0] for r in rows(db_path, "SELECT nct_id FROM studies")] == ["NCT04207047"]

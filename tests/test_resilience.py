@@ -1,0 +1,240 @@
+"""Nightly runs that survive anything: kill -9 and resume, the lock, sanity checks, disk errors, cron output."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import resource
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from harvest.replay import CtgovSite, ReplayServer, base_url_env
+from tests.conftest import ROOT, TEST_ENV, Cli, load_study, rows, run_harvest_process, scalar
+
+N = 24
+
+# Content columns: everything but the clock (when a row was fetched or written differs between two runs).
+CONTENT = {
+    "studies": "SELECT * FROM studies ORDER BY nct_id",
+    "conditions": "SELECT * FROM conditions ORDER BY nct_id, position",
+    "keywords": "SELECT * FROM keywords ORDER BY nct_id, position",
+    "interventions": "SELECT * FROM interventions ORDER BY nct_id, position",
+    "locations": "SELECT * FROM locations ORDER BY nct_id, position",
+    "sponsors": "SELECT * FROM sponsors ORDER BY nct_id, position",
+    "contacts": "SELECT * FROM contacts ORDER BY nct_id, position",
+    "identifiers": "SELECT * FROM identifiers ORDER BY nct_id, position",
+    "source_records": "SELECT source, record_key, url, nct_id, content_hash, raw FROM source_records ORDER BY 1, 2",
+    "conflicts": "SELECT * FROM conflicts ORDER BY 1, 2, 3",
+    "changes": "SELECT count(*) FROM changes",
+}
+CLOCK_COLUMNS = {"first_seen_at", "updated_at"}
+
+
+def content(db: Path) -> dict[str, list[tuple]]:
+    conn = sqlite3.connect(db)
+    try:
+        snapshot = {}
+        for table, sql in CONTENT.items():
+            cursor = conn.execute(sql)
+            keep = [i for i, d in enumerate(cursor.description) if d[0] not in CLOCK_COLUMNS]
+            snapshot[table] = [tuple(row[i] for i in keep) for row in cursor]
+        return snapshot
+    finally:
+        conn.close()
+
+
+def slow_paged_server(page_size: int = 3, delay: float = 0.25) -> ReplayServer:
+    site = CtgovSite.from_dir(max_page_size=page_size)
+    server = ReplayServer(site).start()
+    server.add_fault("delay", r"/api/v2/studies\?", seconds=delay, times=-1)
+    return server
+
+
+def process_env(server: ReplayServer, db: Path) -> dict[str, str]:
+    return {**TEST_ENV, **base_url_env({"ctgov": server}), "HARVEST_DB": str(db), "HARVEST_TIMEOUT": "5"}
+
+
+def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.02)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_after_pages", [2, 6])
+def test_kill_9_mid_run_then_rerun_gives_the_same_database(tmp_path: Path, kill_after_pages: int) -> None:
+    server = slow_paged_server()
+    try:
+        reference = tmp_path / "reference.db"
+        done = run_harvest_process(process_env(server, reference), "run")
+        assert done.wait(60) == 0, done.stderr.read() if done.stderr else ""
+
+        killed_db = tmp_path / "killed.db"
+        server.requests.clear()
+        proc = run_harvest_process(process_env(server, killed_db), "run")
+        wait_for(lambda: sum(r.startswith("/api/v2/studies?") for r in server.requests) >= kill_after_pages)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+        assert rows(killed_db, "SELECT outcome FROM runs") == [("running",)]
+        partial = scalar(killed_db, "SELECT count(*) FROM studies")
+        assert 0 < partial < N
+        assert scalar(killed_db, "SELECT cursor FROM harvest_state") is not None
+
+        server.requests.clear()
+        resumed = run_harvest_process(process_env(server, killed_db), "run")
+        assert resumed.wait(60) == 0
+        stderr = resumed.stderr.read() if resumed.stderr else ""
+        assert "[resume] OK" in stderr
+        list_requests = [r for r in server.requests if r.startswith("/api/v2/studies?")]
+        assert "pageToken=" in list_requests[0]  # picked up where it stopped, not from the start
+        assert rows(killed_db, "SELECT outcome, mode FROM runs ORDER BY id") == [("killed", "full"), ("ok", "resume")]
+        assert scalar(killed_db, "SELECT cursor FROM harvest_state") is None
+        assert content(killed_db) == content(reference)
+    finally:
+        server.stop()
+
+
+@pytest.mark.slow
+def test_second_run_exits_3_and_a_dead_runs_lock_is_taken_over(tmp_path: Path) -> None:
+    server = slow_paged_server(delay=0.5)
+    db = tmp_path / "h.db"
+    try:
+        first = run_harvest_process(process_env(server, db), "run")
+        wait_for(lambda: any(r.startswith("/api/v2/studies?") for r in server.requests))
+        second = subprocess.run(
+            [sys.executable, "-m", "harvest", "run"],
+            env={**os.environ, **process_env(server, db)},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=30,
+        )
+        assert second.returncode == 3
+        assert second.stderr.startswith("harvest: another run holds the lock since 20")
+        assert f"pid {first.pid}" in second.stderr
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        server.clear_faults()
+        third = subprocess.run(
+            [sys.executable, "-m", "harvest", "-v", "run"],
+            env={**os.environ, **process_env(server, db)},
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            timeout=60,
+        )
+        assert third.returncode == 0, third.stderr
+        assert f"took over a stale lock left by pid {first.pid}" in third.stderr
+        assert scalar(db, "SELECT count(*) FROM studies") == N
+    finally:
+        server.stop()
+
+
+def test_run_where_most_records_fail_is_not_applied(cli: Cli, db_path: Path, ctgov_site: CtgovSite) -> None:
+    assert cli("run").exit_code == 0
+    before = content(db_path)
+    for nct in list(ctgov_site.studies)[:20]:
+        broken = copy.deepcopy(ctgov_site.studies[nct])
+        broken["protocolSection"]["statusModule"]["startDateStruct"] = {"date": "2020-13-45"}
+        ctgov_site.put(broken)
+    result = cli("run", "--full")
+    assert result.exit_code == 3
+    assert "20 of 24 records failed to parse; batch not applied" in result.stderr
+    assert content(db_path) == before
+    assert rows(db_path, "SELECT outcome FROM runs ORDER BY id") == [("ok",), ("failed",)]
+
+
+def test_full_run_returning_zero_studies_fails(cli: Cli, db_path: Path, ctgov_site: CtgovSite) -> None:
+    for nct in list(ctgov_site.studies):
+        ctgov_site.remove(nct)
+    result = cli("run")
+    assert result.exit_code == 3
+    assert "returned zero studies on a full run" in result.stderr
+    assert scalar(db_path, "SELECT watermark FROM harvest_state") is None
+    assert rows(db_path, "SELECT outcome FROM runs") == [("failed",)]
+
+
+def test_much_emptier_record_is_refused_and_quarantined(cli: Cli, db_path: Path, ctgov_site: CtgovSite) -> None:
+    assert cli("run").exit_code == 0
+    before = rows(db_path, "SELECT * FROM studies WHERE nct_id = 'NCT03418623'")
+    gutted = copy.deepcopy(load_study("NCT03418623"))
+    keep = {"identificationModule", "statusModule"}
+    gutted["protocolSection"] = {k: v for k, v in gutted["protocolSection"].items() if k in keep}
+    ctgov_site.put(gutted)
+    result = cli("run", "--full")
+    assert result.exit_code == 1
+    assert "failed ctgov" in result.stderr and "would lose" in result.stderr
+    assert rows(db_path, "SELECT * FROM studies WHERE nct_id = 'NCT03418623'") == before
+    assert rows(db_path, "SELECT url, error_type FROM quarantine") == [
+        (f"{cli.env['HARVEST_CTGOV_URL']}/studies/NCT03418623", "_Degraded")
+    ]
+
+
+def test_missing_directory_is_a_clear_error(cli: Cli, tmp_path: Path) -> None:
+    result = cli("--db", str(tmp_path / "no" / "such" / "dir.db"), "run")
+    assert result.exit_code == 3
+    assert result.stderr.count("\n") == 1 and "does not exist" in result.stderr
+
+
+@pytest.mark.slow
+def test_disk_full_mid_run_is_surfaced_and_loses_nothing(tmp_path: Path, ctgov_server: ReplayServer) -> None:
+    db = tmp_path / "h.db"
+    env = {**os.environ, **process_env(ctgov_server, db)}
+    ok = subprocess.run(
+        [sys.executable, "-m", "harvest", "fetch", "NCT03418623"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+    )
+    assert ok.returncode == 0, ok.stderr
+    before = rows(db, "SELECT * FROM studies")
+
+    def small_disk() -> None:  # the file-size limit makes every write past 256 KB fail, as a full disk does
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "harvest", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=60,
+        preexec_fn=small_disk,
+    )
+    assert full.returncode == 3
+    last = full.stderr.strip().splitlines()[-1]
+    assert "cannot write" in full.stderr or "disk" in full.stderr, full.stderr
+    assert "Traceback" not in full.stderr
+    assert rows(db, "SELECT * FROM studies") == before, last
+
+
+def test_quiet_prints_nothing_on_success_and_the_summary_on_failure(cli: Cli, ctgov_server: ReplayServer) -> None:
+    ok = cli("--quiet", "run")
+    assert ok.exit_code == 0 and ok.stderr == "" and ok.stdout == ""
+    ctgov_server.add_fault("status", r"/api/v2/studies\?", status=500, times=-1)
+    failed = cli("--quiet", "run", "--full")
+    assert failed.exit_code == 3
+    assert failed.stderr.startswith("harvest run ctgov [full] FAILED")
+
+
+def test_log_json_emits_one_json_object_per_line(cli: Cli, ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("status", r"/api/v2/studies\?", status=503, times=1)
+    result = cli("--log-json", "-v", "run")
+    assert result.exit_code == 0
+    events = [json.loads(line) for line in result.stderr.splitlines()]
+    assert any("retrying" in e.get("message", "") for e in events)
+    summary = events[-1]
+    assert summary["event"] == "summary" and summary["outcome"] == "ok"
+    assert (summary["new"], summary["retries"]) == (N, 1)
