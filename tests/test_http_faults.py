@@ -50,7 +50,7 @@ def test_429_retry_after_seconds_is_honoured(ctgov_server: ReplayServer) -> None
     ctgov_server.add_fault("status", r"/studies/NCT03418623", status=429, headers={"Retry-After": "7"})
     with client(sleeps) as http:
         http.set_policy(ctgov_server.url, rps=0)
-        response, body = http.get_json(study_url(ctgov_server))
+        _, body = http.get_json(study_url(ctgov_server))
         assert body["protocolSection"]["identificationModule"]["nctId"] == "NCT03418623"
         assert sleeps == [7.0]
         assert (http.stats.throttled, http.stats.retries) == (1, 1)
@@ -126,7 +126,7 @@ def test_read_timeout_is_retried_then_reported(ctgov_server: ReplayServer) -> No
         assert http.get(study_url(ctgov_server)).status == 200
         assert http.stats.retries == 1
     ctgov_server.add_fault("delay", r"/studies/NCT03418623", seconds=0.6, times=-1)
-    with client(timeout=0.3, attempts=2) as http, pytest.raises(TransportFailed, match="ReadTimeout.*2 attempts"):
+    with client(timeout=0.3, attempts=2) as http, pytest.raises(TransportFailed, match=r"ReadTimeout.*2 attempts"):
         http.set_policy(ctgov_server.url, rps=0)
         http.get(study_url(ctgov_server))
 
