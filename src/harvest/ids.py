@@ -100,6 +100,8 @@ def is_placeholder(value: str) -> bool:
     text = (value or "").strip().lower()
     if text in PLACEHOLDERS:
         return True
+    if re.fullmatch(r"\d{4}-0{6}-\d{2}(-\d{2})?", text):
+        return True  # a EudraCT/CTIS number with an all-zero serial: a form filled in with nothing
     digits = re.sub(r"\D", "", text)
     # An ID whose every digit is zero and which has nothing but a registry prefix around them.
     return bool(digits) and set(digits) == {"0"} and len(re.sub(r"[\d\W_]", "", text)) <= 6
