@@ -37,7 +37,7 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
 class HttpSettings:
     user_agent: str
     timeout: float = 30.0
-    max_bytes: int = 64 * 1024 * 1024
+    max_bytes: int = 256 * 1024 * 1024
     attempts: int = 5
     backoff: float = 1.0  # first wait; doubles per attempt, with jitter
     backoff_cap: float = 60.0
@@ -58,7 +58,7 @@ class Settings:
         return HttpSettings(
             user_agent=agent,
             timeout=_number(self.env, "HARVEST_TIMEOUT", 30.0),
-            max_bytes=int(_number(self.env, "HARVEST_MAX_BYTES", 64 * 1024 * 1024)),
+            max_bytes=int(_number(self.env, "HARVEST_MAX_BYTES", 256 * 1024 * 1024)),
             attempts=max(1, int(_number(self.env, "HARVEST_RETRIES", 4)) + 1),
             backoff=_number(self.env, "HARVEST_BACKOFF", 1.0),
             backoff_cap=_number(self.env, "HARVEST_BACKOFF_CAP", 60.0),

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+import orjson
 from protego import Protego
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
@@ -362,10 +363,8 @@ class HttpClient:
 
 def decode_json(response: Response) -> Any:
     """Parse a JSON body; a body that is not JSON (truncated, an HTML error page) is a BadResponse."""
-    import json
-
     try:
-        return json.loads(response.content)
+        return orjson.loads(response.content)
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadResponse(
             f"response is not valid JSON ({len(response.content):,} bytes; {exc.__class__.__name__}: {exc})",

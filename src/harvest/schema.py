@@ -101,7 +101,7 @@ class Study(_Model):
     """One trial as one source described it (or, after merging, as harvest believes it is)."""
 
     nct_id: NctId
-    nct_aliases: list[NctId] = []
+    nct_aliases: list[NctId] = Field(default_factory=list)
     brief_title: str | None = None
     official_title: str | None = None
     acronym: str | None = None
@@ -110,7 +110,7 @@ class Study(_Model):
     why_stopped: str | None = None
     status_verified_date: PartialDate | None = None
     study_type: StudyType | None = None
-    phases: list[Phase] = []
+    phases: list[Phase] = Field(default_factory=list)
     start_date: PartialDate | None = None
     primary_completion_date: PartialDate | None = None
     completion_date: PartialDate | None = None
@@ -129,18 +129,18 @@ class Study(_Model):
     eligibility_criteria: str | None = None
     brief_summary: str | None = None
     detailed_description: str | None = None
-    conditions: list[str] = []
-    keywords: list[str] = []
-    interventions: list[Intervention] = []
+    conditions: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    interventions: list[Intervention] = Field(default_factory=list)
     lead_sponsor: str | None = None
     lead_sponsor_class: str | None = None
-    collaborators: list[str] = []
-    locations: list[Location] = []
-    contacts: list[Contact] = []
-    identifiers: list[SecondaryId] = []
+    collaborators: list[str] = Field(default_factory=list)
+    locations: list[Location] = Field(default_factory=list)
+    contacts: list[Contact] = Field(default_factory=list)
+    identifiers: list[SecondaryId] = Field(default_factory=list)
     has_results: bool | None = None
     # Display words a parser found but could not map (field -> word as shown); kept, reported, never guessed.
-    unmapped: dict[str, str] = {}
+    unmapped: dict[str, str] = Field(default_factory=dict)
     provenance: Provenance
 
     @field_validator(
@@ -165,7 +165,8 @@ class Study(_Model):
         The raw API JSON changes at every data release (versionHolder, reordered
         derived lists) even when the study did not, so change detection hashes this.
         """
-        return content_hash(self.model_dump(mode="json", exclude={"provenance"}))
+        # pydantic's serializer is deterministic (declaration order) and several times faster than json.dumps
+        return hashlib.sha256(self.model_dump_json(exclude={"provenance"}).encode()).hexdigest()[:32]
 
     def populated_fields(self) -> set[str]:
         return {name for name in STUDY_FIELDS if not is_empty(getattr(self, name))}

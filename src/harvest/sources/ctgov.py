@@ -15,10 +15,11 @@ spec line by line.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 from collections.abc import Callable, Iterator
 from typing import Any
+
+import orjson
 
 from harvest.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
 from harvest.http import Response
@@ -227,8 +228,8 @@ class ClinicalTrialsGov(Source):
 
     def parse(self, page: Page) -> Study:
         try:
-            raw = json.loads(page.content)
-        except ValueError as exc:
+            raw = orjson.loads(page.content)
+        except orjson.JSONDecodeError as exc:
             raise BadResponse(f"study is not valid JSON ({exc})", url=page.url) from None
         return self.parse_object(raw, page.url, page.fetched_at)
 
@@ -247,7 +248,7 @@ class ClinicalTrialsGov(Source):
         response, body = self.client.get_json(url)
         study = self.parse_object(body, response.url, response.fetched_at)
         canonical_url = self.url_for(study.nct_id)
-        raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+        raw = orjson.dumps(body)
         return SourceRecord(self.name, self.record_key(canonical_url), canonical_url, study, raw, "application/json")
 
     def fetch_nct(self, nct_id: str) -> SourceRecord:
@@ -305,7 +306,7 @@ class ClinicalTrialsGov(Source):
         for raw in studies:
             nct = _at(raw, (*IDENT, "nctId")) if isinstance(raw, dict) else None
             url = f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else f"{self.base_url}/studies"
-            payload = json.dumps(raw, ensure_ascii=False, separators=(",", ":")).encode()
+            payload = orjson.dumps(raw)
             try:
                 study = self.parse_object(raw, url, fetched_at)
             except (BadResponse, InvalidRecord) as exc:
