@@ -38,10 +38,16 @@ _MONTHS = {
     for name in names
 }
 
-# Prefixes mirrors put before a date to say whether it is planned or happened.
+# Prefixes mirrors put before a date to say whether it is planned or happened. Longer words come first and
+# "est" must end there, or "Estimated June 2020" would lose only "Est" and leave "imated June 2020".
 _TYPE_PREFIXES = [
-    (re.compile(r"^(?:est\.?|estimated|anticipated|expected|planned)\s*:?\s*", re.I), ESTIMATED),
-    (re.compile(r"^(?:actual)\s*:?\s*", re.I), ACTUAL),
+    (re.compile(r"^(?:estimated|anticipated|expected|planned|est\.|est\b)\s*:?\s*", re.I), ESTIMATED),
+    (re.compile(r"^actual\b\s*:?\s*", re.I), ACTUAL),
+]
+# The same words inside a label ("Est. completion date", "Study Start (Actual)", "Actual Study Completion Date").
+_LABEL_TYPES = [
+    (re.compile(r"(?:^|[\s(\[])(?:estimated|anticipated|expected|planned|est\.|est\b)", re.I), ESTIMATED),
+    (re.compile(r"(?:^|[\s(\[])actual\b", re.I), ACTUAL),
 ]
 _EMPTY = {"", "n/a", "na", "-", "--", "none", "undefined", "unknown", "not available", "[redacted]"}
 
@@ -67,6 +73,8 @@ class ParsedDate:
 
 
 def _format(year: int, month: int | None = None, day: int | None = None) -> str:
+    if year < 1:
+        raise DateFormatError(f"year {year} out of range")
     if month is None:
         return f"{year:04d}"
     if day is None:
@@ -132,6 +140,14 @@ def parse_date(
     else:
         raise DateFormatError(f"{text!r} is not a date form we know")
     return ParsedDate(value, date_type)
+
+
+def type_from_label(label: str) -> str | None:
+    """ACTUAL or ESTIMATED when a label says which ("Est. completion date", "Study Start (Actual)"), else None."""
+    for pattern, kind in _LABEL_TYPES:
+        if pattern.search(label):
+            return kind
+    return None
 
 
 def same_date(a: str | None, b: str | None) -> bool:

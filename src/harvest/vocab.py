@@ -139,6 +139,42 @@ INTERVENTION_TYPE_WORDS = _table(
 )
 
 
+# What mirrors print where a value is missing. Not "None" or "Unknown": those are real values of some fields
+# (masking "None (Open Label)", status "Unknown"), so a field-specific table decides about them.
+EMPTY_MARKERS = frozenset({"", "n/a", "na", "-", "--", "—", "–", "undefined", "null", "[redacted]", "redacted"})
+
+YES_NO_WORDS = {
+    "yes": True,
+    "y": True,
+    "true": True,
+    "accepts healthy volunteers": True,
+    "no": False,
+    "n": False,
+    "false": False,
+    "does not accept healthy volunteers": False,
+    "no healthy volunteers": False,
+}
+
+
+def clean_text(text: str | None) -> str | None:
+    """A displayed value with whitespace collapsed (non-breaking spaces too); None for an empty marker.
+
+    So "n/a", "N/A", "-", "[Redacted]" and "&nbsp;" become NULL in the database, never text.
+    """
+    if text is None:
+        return None
+    value = " ".join(text.split())
+    return None if value.lower() in EMPTY_MARKERS else value
+
+
+def yes_no(text: str | None) -> bool | None:
+    """'Yes' / 'No' (and the healthy-volunteer phrasings mirrors use) as a bool; None when unknown or empty."""
+    value = clean_text(text)
+    if value is None:
+        return None
+    return YES_NO_WORDS.get(" ".join(value.lower().rstrip(".").split()))
+
+
 def lookup(table: Mapping[str, str], word: str | None) -> str | None:
     """The canonical value of a displayed word, or None when the table does not know it."""
     if word is None:

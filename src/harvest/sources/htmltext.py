@@ -66,22 +66,35 @@ def parse_html(content: bytes | str) -> LexborHTMLParser:
     return LexborHTMLParser(content if isinstance(content, str) else content.decode("utf-8", errors="replace"))
 
 
-def _walk(node: LexborNode, out: list[str]) -> None:
+def _children(node: LexborNode) -> list[LexborNode]:
+    children = []
     child = node.child
     while child is not None:
-        tag = child.tag
+        children.append(child)
+        child = child.next
+    return children
+
+
+def _walk(node: LexborNode, out: list[str]) -> None:
+    # An explicit stack, not recursion: a page nested thousands of levels deep must not exhaust Python's stack.
+    pending: list[LexborNode | str] = _children(node)[::-1]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            out.append(item)
+            continue
+        tag = item.tag
         if tag == "-text":
-            out.append(child.text_content or "")
+            out.append(item.text_content or "")
         elif tag == "br":
             out.append("\n")
         elif tag not in SKIP_TAGS:
             block = tag in BLOCK_TAGS
             if block:
-                out.append("\n")
-            _walk(child, out)
+                pending.append("\n")
+            pending.extend(_children(item)[::-1])
             if block:
-                out.append("\n")
-        child = child.next
+                pending.append("\n")
 
 
 def text_lines(node: LexborNode | None) -> list[str]:

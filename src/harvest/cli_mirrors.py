@@ -1,0 +1,56 @@
+"""Commands about mirror sites, registered on the ``harvest`` group (imported at the end of ``cli.py``)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from harvest.cli import Context, handle_errors, main
+from harvest.output import print_rows
+
+UNRESOLVED_COLUMNS = ["source", "url", "title", "reason", "candidates", "seen_at"]
+
+
+def unresolved_rows(obj: Context, source_name: str | None) -> list[dict[str, Any]]:
+    """The ``unresolved`` table, newest first: pages whose NCT number could not be established."""
+    store = obj.readonly_store()
+    try:
+        sql = f"SELECT {', '.join(UNRESOLVED_COLUMNS)} FROM unresolved"
+        params: list[Any] = []
+        if source_name:
+            sql += " WHERE source = ?"
+            params.append(source_name)
+        cursor = store.db.conn.execute(sql + " ORDER BY seen_at DESC, source, url", params)
+        rows = [dict(zip(UNRESOLVED_COLUMNS, row, strict=True)) for row in cursor]
+    finally:
+        store.close()
+    for row in rows:
+        row["candidates"] = json.loads(row["candidates"]) if row["candidates"] else []
+    return rows
+
+
+@main.command()
+@click.option("--source", "source_name", default=None, help="Only pages of this source.")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def unresolved(obj: Context, source_name: str | None, as_json: bool) -> None:
+    """List mirror pages kept aside because their NCT number could not be established.
+
+    A page that shows no NCT number is matched to ClinicalTrials.gov by its
+    exact title; when none or several studies match, it lands here with the
+    reason and the candidate NCT numbers, for a person to decide: nothing is
+    guessed. A later visit of the page (or `harvest fetch URL`) tries again.
+
+    \b
+    harvest unresolved
+    harvest unresolved --source veeva --json | jq .candidates
+    """
+    rows = unresolved_rows(obj, source_name)
+    if as_json:
+        print_rows(UNRESOLVED_COLUMNS, ([row[c] for c in UNRESOLVED_COLUMNS] for row in rows), "json")
+        return
+    table = ([*(row[c] for c in UNRESOLVED_COLUMNS[:4]), ", ".join(row["candidates"]), row["seen_at"]] for row in rows)
+    print_rows(UNRESOLVED_COLUMNS, table, "table")
