@@ -415,6 +415,74 @@ def runs(obj: Context, limit: int, source_name: str | None, as_json: bool) -> No
 
 
 @main.command()
+@click.argument("nct_id", required=False, metavar="[NCT]")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def conflicts(obj: Context, nct_id: str | None, as_json: bool) -> None:
+    """Where sources disagree on a field (after normalisation): who said what.
+
+    The `studies` row keeps the most trusted source's value; this lists every
+    source's value for the fields in dispute.
+    """
+    nct = normalize_nct(nct_id) if nct_id else None
+    store = obj.readonly_store()
+    try:
+        found = store.conflicts(nct)
+    finally:
+        store.close()
+    print_rows(["nct_id", "field", "source", "value"], found, choose_format(as_json, False))
+
+
+@main.command()
+@click.option("--since", required=True, metavar="YYYY-MM-DD", help="Changes recorded on or after this date.")
+@click.option("--nct", "nct_id", default=None, help="Only this trial.")
+@click.option("--field", "field_name", default=None, help="Only this field (e.g. overall_status).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def changes(obj: Context, since: str, nct_id: str | None, field_name: str | None, as_json: bool) -> None:
+    """What changed in which trial, field by field, since a date (values as JSON text).
+
+    \b
+    harvest changes --since 2026-11-14 --field overall_status
+    """
+    day = _date(since)
+    nct = normalize_nct(nct_id) if nct_id else None
+    store = obj.readonly_store()
+    try:
+        found = store.changes_since(day.isoformat() if day else since, nct, field_name)
+    finally:
+        store.close()
+    print_rows(["changed_at", "nct_id", "field", "old", "new", "run_id"], found, choose_format(as_json, False))
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--source",
+    "source_name",
+    default=None,
+    type=click.Choice(sorted(registered())),
+    help="Only this source's records [default: all].",
+)
+@click.pass_obj
+@handle_errors
+def reparse(obj: Context, source_name: str | None) -> None:
+    """Re-parse the stored raw pages with the current parsers and re-merge, without the network.
+
+    Run it after upgrading harvest (a parser fix): every source record is parsed
+    again from the payload kept in `source_records.raw`, quarantined pages are
+    retried, and study rows are rebuilt; what changed is recorded in `changes`.
+    """
+    harvester = obj.harvester()
+    try:
+        report = harvester.reparse(source_name, callbacks=Callbacks(on_failure=_failure_printer(obj)))
+    finally:
+        harvester.close()
+    _finish(obj, report)
+
+
+@main.command()
 @click.pass_obj
 def sources(obj: Context) -> None:
     """List the sources, their base URLs (after HARVEST_<SOURCE>_URL) and request rates."""
@@ -432,4 +500,6 @@ def sources(obj: Context) -> None:
         )
     print_rows(["source", "site", "base_url", "requests_per_s", "discovery"], rows, "table")
 
-from harvest import cli_mirrors  # noqa: E402,F401  (registers mirror commands)
+
+# Commands defined in their own modules register themselves on `main` when imported.
+from harvest import cli_mirrors, cli_query  # noqa: E402,F401

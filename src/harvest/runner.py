@@ -23,16 +23,18 @@ from harvest.errors import (
     FetchError,
     HarvestError,
     InputError,
+    MissingIdentity,
     NotAddressable,
     ParseError,
     SanityCheckFailed,
     UnknownSource,
 )
 from harvest.http import FetchStats, HttpClient
-from harvest.ids import is_nct, normalize_nct
+from harvest.ids import normalize_nct
 from harvest.lock import RunLock
+from harvest.schema import Study
 from harvest.sources import registered, source_for_url
-from harvest.sources.base import Batch, Failure, HarvestPlan, Source, SourceRecord, Unresolved
+from harvest.sources.base import Batch, Failure, HarvestPlan, Page, Source, SourceRecord, Unresolved
 from harvest.store import Store
 
 log = logging.getLogger("harvest.run")
@@ -349,6 +351,88 @@ class Harvester:
                 store.close()
         return fetched, report
 
+    # -- offline re-parse -----------------------------------------------------------------------
 
-def looks_like_nct(text: str) -> bool:
-    return is_nct(text.strip().upper())
+    def reparse(self, source_name: str | None = None, callbacks: Callbacks | None = None) -> RunReport:
+        """Re-parse every stored raw payload with today's parsers and re-merge; no network.
+
+        Kept pages are re-tried too: a quarantined page that now parses is stored, and an
+        unresolved one that now shows its NCT number is resolved.
+        """
+        callbacks = callbacks or Callbacks()
+        names = [self.source(source_name).name] if source_name else list(self.sources)
+        report = RunReport(source=source_name or "all", command="reparse", mode="offline", stats=self.stats)
+        with RunLock(self.db_path, "harvest reparse"):
+            store = self.open_store()
+            try:
+                report.run_id = store.start_run(report.source, "reparse", "offline")
+                for name in names:
+                    self._reparse_source(store, self.sources[name], report, callbacks)
+                report.outcome = "partial" if report.failed else "ok"
+                store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts())
+            except HarvestError as exc:
+                report.outcome, report.error = "failed", exc.one_line()
+                self._record_end(store, report)
+                raise
+            finally:
+                store.close()
+        return report
+
+    def _reparse_source(self, store: Store, source: Source, report: RunReport, callbacks: Callbacks) -> None:
+        batch = Batch()
+        released: list[tuple[str, str]] = []
+
+        def flush() -> None:
+            nonlocal batch, released
+            result = store.apply_batch(batch, source=source.name, run_id=report.run_id)
+            with store.transaction():
+                for table, url in released:
+                    if table == "quarantine":
+                        store.release_quarantine(source.name, url)
+                    else:
+                        store.resolve_unresolved(source.name, url)
+            report.new += result.new
+            report.changed += result.changed
+            report.unchanged += result.unchanged
+            report.failed += len(batch.failures) + len(result.failed)
+            for failure in [*batch.failures, *result.failed]:
+                if callbacks.on_failure:
+                    callbacks.on_failure(source.name, failure)
+            batch, released = Batch(), []
+
+        for row in store.source_record_rows(source.name):
+            report.fetched += 1
+            page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+            stored = Study.model_validate_json(row["record"])
+            try:
+                study = source.parse(page)
+            except MissingIdentity as missing:
+                resolution = stored.provenance.nct_resolution or "title-exact"
+                study = source.rebuild(missing, row["nct_id"], resolution, page)
+            except (ParseError, FetchError) as exc:
+                batch.failures.append(Failure(page.url, exc, page.content, page.content_type))
+                continue
+            batch.records.append(
+                SourceRecord(source.name, row["record_key"], row["url"], study, row["raw"], row["content_type"])
+            )
+            if len(batch.records) >= 500:
+                flush()
+        for table in ("quarantine", "unresolved"):
+            for row in store.stored_pages(table, source.name):
+                page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+                try:
+                    study = source.parse(page)
+                except (ParseError, FetchError):
+                    continue  # still broken (or still without an NCT): it stays where it is
+                report.fetched += 1
+                batch.records.append(
+                    SourceRecord(
+                        source.name, source.record_key(page.url), page.url, study, page.content, page.content_type
+                    )
+                )
+                released.append((table, page.url))
+        flush()
+
+
+def _when(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))

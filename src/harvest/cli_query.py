@@ -1,0 +1,248 @@
+"""The query verbs of the command line: search, export, stats, datasette-metadata, reindex.
+
+Registered on the ``harvest`` group when ``harvest.cli`` imports this module (its last line). Every verb
+but ``reindex`` opens the file read-only with ``PRAGMA query_only``, so user SQL (``--where``, ``--fts``)
+cannot change it whatever it says.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import click
+
+from harvest import export as export_mod
+from harvest import search as search_mod
+from harvest import stats as stats_mod
+from harvest.cli import EXIT_CODES, Context, handle_errors, main
+from harvest.datasette_metadata import metadata
+from harvest.errors import DatabaseUnavailable
+from harvest.lock import RunLock
+from harvest.output import choose_format, print_rows
+from harvest.store import Store
+from harvest.vocab import OverallStatus, Phase, StudyType
+
+
+@contextmanager
+def _reading(obj: Context) -> Iterator[Store]:
+    """The file opened read-only (``mode=ro``), with two more locks for user SQL such as ``--where``."""
+    store = obj.readonly_store()
+    try:
+        store.db.conn.execute("PRAGMA query_only = ON")  # no writes, even where mode=ro would not stop them
+        store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no ATTACH, which would create a file
+        yield store
+    finally:
+        store.close()
+
+
+class _Word(click.Choice):
+    """A CT.gov enum word, given in any case; errors list the words as the file stores them (upper case)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        return super().convert(str(value).upper(), param, ctx)
+
+
+def _choice(enum: type[StrEnum]) -> click.Choice:
+    return _Word([member.value for member in enum])
+
+
+def _quiet_broken_pipe() -> None:
+    """`harvest export | head`: the reader left; stop quietly instead of printing a traceback."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+@main.command(epilog=EXIT_CODES)
+@click.argument("words")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    type=_choice(OverallStatus),
+    help="Only this overall status, e.g. RECRUITING (repeatable).",
+)
+@click.option(
+    "--phase",
+    "phases",
+    multiple=True,
+    metavar="PHASE",
+    type=_choice(Phase),
+    help="Only this phase, e.g. PHASE2 (repeatable).",
+)
+@click.option(
+    "--type",
+    "study_types",
+    multiple=True,
+    metavar="TYPE",
+    type=_choice(StudyType),
+    help="Only this study type: INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS (repeatable).",
+)
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="At most this many trials.")
+@click.option(
+    "--fts", "raw", is_flag=True, help='WORDS is FTS5 syntax: "a phrase", OR, NOT, NEAR(), prefix*, brief_title: covid.'
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option("--table", "as_table", is_flag=True, help="An aligned table (default on a terminal).")
+@click.pass_obj
+@handle_errors
+def search(
+    obj: Context,
+    words: str,
+    statuses: tuple[str, ...],
+    phases: tuple[str, ...],
+    study_types: tuple[str, ...],
+    limit: int,
+    raw: bool,
+    as_json: bool,
+    as_csv: bool,
+    as_table: bool,
+) -> None:
+    """Full-text search of titles, acronym, summaries, conditions, interventions, keywords and sponsor.
+
+    Best matches first (bm25; a word in the title counts more than one in the
+    description). Every word must match, in any of those fields; words are
+    stemmed (trial finds trials). "Double quotes" make a phrase, a trailing *
+    a prefix; OR, NOT and other punctuation are plain words unless --fts.
+
+    \b
+    harvest search "septic shock"
+    harvest search covid --status RECRUITING --phase PHASE2 --phase PHASE3
+    harvest search --fts '"septic shock" OR sepsis NOT pediatric' --json
+    """
+    filters = search_mod.SearchFilters(statuses=statuses, phases=phases, study_types=study_types)
+    with _reading(obj) as store:
+        rows = search_mod.search(store.db.conn, words, raw=raw, filters=filters, limit=limit)
+    fmt = choose_format(as_json, as_csv, as_table)
+    print_rows(search_mod.RESULT_COLUMNS, rows, fmt)
+    if not rows and fmt == "table":
+        click.echo(f"no trials match {words!r}", err=True)
+
+
+# -- export ---------------------------------------------------------------------------------------
+
+
+@main.command(epilog=EXIT_CODES)
+@click.option(
+    "--format", "fmt", type=click.Choice(export_mod.FORMATS), default="csv", show_default=True, help="Output format."
+)
+@click.option("--table", default="studies", show_default=True, help="Table or view to export.")
+@click.option("--where", default=None, metavar="SQL", help="Only rows matching this SQL condition.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    default="-",
+    help="Write to this file (written whole or not at all) instead of stdout.",
+)
+@click.pass_obj
+@handle_errors
+def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -> None:
+    """Export a table or view as CSV or JSON Lines, streaming (flat memory, any size).
+
+    In JSON Lines, JSON columns (phases, sources, ...) are JSON values; BLOBs are
+    base64 in both formats. The row count goes to stderr.
+
+    \b
+    harvest export --format csv --table study_overview > trials.csv
+    harvest export --format jsonl --where "overall_status = 'RECRUITING'" -o recruiting.jsonl
+    harvest export --table locations --where "country = 'France'"
+    """
+    with _reading(obj) as store:
+        conn = store.db.conn
+        if output == "-":
+            try:
+                count = export_mod.export(conn, sys.stdout, table=table, fmt=fmt, where=where)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                _quiet_broken_pipe()
+        else:
+            # Checked (and the query prepared) before the file is touched: bad input leaves no empty file.
+            columns, rows = export_mod.open_rows(conn, table, where)
+            target = Path(output)
+            partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+            try:
+                with partial.open("w", encoding="utf-8", newline="") as handle:
+                    count = export_mod.write_rows(fmt, columns, rows, handle, table)
+                partial.replace(target)
+            finally:
+                partial.unlink(missing_ok=True)
+    if not obj.quiet:
+        click.echo(f"exported {count:,} rows of {table}", err=True)
+
+
+# -- stats ----------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
+@click.pass_obj
+@handle_errors
+def stats(obj: Context, as_json: bool) -> None:
+    """What the file holds: studies by source, status, type and phase; last runs; freshness; backlog."""
+    with _reading(obj) as store:
+        figures = stats_mod.collect(store.db.conn)
+    if as_json:
+        click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
+    else:
+        click.echo(stats_mod.render(figures, obj.db))
+
+
+# -- datasette ------------------------------------------------------------------------------------
+
+
+@main.command("datasette-metadata")
+@click.option(
+    "--database",
+    default=None,
+    metavar="NAME",
+    help="Name Datasette serves the file under [default: the file name without .db].",
+)
+@click.pass_obj
+def datasette_metadata(obj: Context, database: str | None) -> None:
+    """Print Datasette metadata (descriptions, source links, search, facets) as JSON.
+
+    \b
+    harvest datasette-metadata > metadata.json
+    datasette harvest.db --metadata metadata.json
+    """
+    name = database or Path(obj.db).stem
+    click.echo(json.dumps(metadata(name), indent=2, ensure_ascii=False))
+
+
+# -- reindex --------------------------------------------------------------------------------------
+
+
+@main.command(epilog=EXIT_CODES)
+@click.pass_obj
+@handle_errors
+def reindex(obj: Context) -> None:
+    """Rebuild the full-text search index from the studies table.
+
+    harvest keeps the index in step on every write; this is for a file whose
+    studies were edited by hand, or whose index `harvest stats` reports as off.
+    """
+    if not Path(obj.db).exists():
+        raise DatabaseUnavailable(f"{obj.db} does not exist (run `harvest run` or `harvest fetch` first)")
+    with RunLock(obj.db, "harvest reindex"):
+        store = Store(obj.db)  # opening read-write also upgrades an older file (creates the index)
+        try:
+            with store.transaction():
+                count = search_mod.rebuild(store.db.conn)
+        finally:
+            store.close()
+    if not obj.quiet:
+        click.echo(f"search index rebuilt: {count:,} studies", err=True)

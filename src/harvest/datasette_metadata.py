@@ -1,0 +1,370 @@
+"""Datasette metadata for a harvest file: titles, descriptions, source links, search and facets.
+
+``datasette harvest.db`` is already useful with no metadata (the search index is detected, facets work);
+``harvest datasette-metadata > metadata.json`` adds a description to every table, view and column, default
+facets and sort orders. A test checks that every table, view and column of a fresh file is described here,
+so a schema change without documentation fails the suite.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from harvest import __version__
+from harvest.config import DEFAULT_CONTACT
+from harvest.search import FTS_TABLE
+
+CTGOV_URL = "https://clinicaltrials.gov/"
+CTGOV_TERMS_URL = "https://clinicaltrials.gov/about-site/terms-conditions"
+
+_DATE = "ISO date at the precision the source gave (2020, 2020-02 or 2020-02-10)"
+_SOURCE = "Source name: ctgov (ClinicalTrials.gov) or a mirror site (veeva, inclinicaltrials, ichgcp)"
+_NCT = "NCT number of the trial (studies.nct_id)"
+_POSITION = "Order within the trial's list, from 0"
+_RAW = "The payload exactly as received, zlib-compressed (for harvest reparse)"
+
+STUDY_COLUMNS: dict[str, str] = {
+    "nct_id": "ClinicalTrials.gov identifier: NCT followed by 8 digits",
+    "brief_title": "Short title in plain language",
+    "official_title": "Full scientific title",
+    "acronym": "Acronym or short name of the trial",
+    "overall_status": "Recruitment status (CT.gov words: RECRUITING, COMPLETED, TERMINATED, ...)",
+    "last_known_status": "Status before it became UNKNOWN (not verified for 2+ years)",
+    "why_stopped": "Reason given for suspending, terminating or withdrawing",
+    "status_verified_date": f"When the sponsor last verified the status; {_DATE}",
+    "study_type": "INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS",
+    "phases": 'JSON array of phases, e.g. ["PHASE1", "PHASE2"]; NA for trials without phases',
+    "start_date": f"Study start; {_DATE}",
+    "start_date_type": "ACTUAL or ESTIMATED",
+    "primary_completion_date": f"Last participant's data for the primary outcome; {_DATE}",
+    "primary_completion_date_type": "ACTUAL or ESTIMATED",
+    "completion_date": f"Study completion; {_DATE}",
+    "completion_date_type": "ACTUAL or ESTIMATED",
+    "first_posted": f"First posted on ClinicalTrials.gov; {_DATE}",
+    "first_posted_type": "ACTUAL or ESTIMATED",
+    "last_update_posted": f"Last update posted on ClinicalTrials.gov; {_DATE}",
+    "last_update_posted_type": "ACTUAL or ESTIMATED",
+    "enrollment": "Number of participants (actual or anticipated, see enrollment_type)",
+    "enrollment_type": "ACTUAL or ESTIMATED",
+    "allocation": "RANDOMIZED, NON_RANDOMIZED or NA",
+    "intervention_model": "PARALLEL, CROSSOVER, SINGLE_GROUP, ...",
+    "primary_purpose": "TREATMENT, PREVENTION, DIAGNOSTIC, ...",
+    "masking": "NONE, SINGLE, DOUBLE, TRIPLE or QUADRUPLE",
+    "sex": "Sexes eligible: ALL, FEMALE or MALE",
+    "minimum_age": "Minimum age as the source wrote it (e.g. 18 Years)",
+    "maximum_age": "Maximum age as the source wrote it",
+    "healthy_volunteers": "1 if healthy volunteers are accepted",
+    "eligibility_criteria": "Inclusion and exclusion criteria (text as given, markdown escapes included)",
+    "brief_summary": "Short description of the trial",
+    "detailed_description": "Long description of the trial",
+    "lead_sponsor": "Organisation responsible for the trial",
+    "lead_sponsor_class": "INDUSTRY, NIH, FED, OTHER_GOV, NETWORK, OTHER, ...",
+    "has_results": "1 if results are posted on ClinicalTrials.gov",
+    "nct_aliases": "JSON array of retired NCT numbers that now point to this trial",
+    "unmapped": "JSON: values a parser could not map onto the schema (reported, never guessed)",
+    "sources": "JSON array of the sources that carry this trial",
+    "provenance": "JSON: which source record supplied which fields (see the field_provenance view)",
+    "content_hash": "Hash of the merged record; changes when the trial changes",
+    "merge_hash": "Hash of the merged record plus its attribution (sources, provenance, conflicts)",
+    "first_seen_at": "When harvest first stored this trial (UTC)",
+    "updated_at": "When harvest last rewrote this row (UTC)",
+}
+
+# table or view -> (description, {column: description})
+TABLES: dict[str, tuple[str, dict[str, str]]] = {
+    "studies": ("One row per trial (NCT number), merged from every source that carries it.", STUDY_COLUMNS),
+    "conditions": (
+        "Conditions studied, one row per condition of a trial.",
+        {"nct_id": _NCT, "position": _POSITION, "name": "Condition or disease as registered"},
+    ),
+    "keywords": (
+        "Keywords, one row per keyword of a trial.",
+        {"nct_id": _NCT, "position": _POSITION, "keyword": "Keyword as registered"},
+    ),
+    "interventions": (
+        "Interventions (drugs, devices, procedures, ...), one row per intervention of a trial.",
+        {
+            "nct_id": _NCT,
+            "position": _POSITION,
+            "type": "DRUG, DEVICE, BIOLOGICAL, PROCEDURE, BEHAVIORAL, ...",
+            "name": "Intervention name",
+            "description": "Intervention description",
+        },
+    ),
+    "locations": (
+        "Sites, one row per location of a trial.",
+        {
+            "nct_id": _NCT,
+            "position": _POSITION,
+            "facility": "Facility name",
+            "city": "City",
+            "state": "State or region",
+            "zip": "Postal code",
+            "country": "Country",
+            "status": "Recruitment status at this site",
+        },
+    ),
+    "sponsors": (
+        "Lead sponsor and collaborators, one row per organisation.",
+        {
+            "nct_id": _NCT,
+            "position": "0 for the lead sponsor, then collaborators in order",
+            "role": "LEAD or COLLABORATOR",
+            "name": "Organisation",
+            "class": "INDUSTRY, NIH, FED, OTHER, ... (lead sponsor only)",
+        },
+    ),
+    "contacts": (
+        "Central contacts and study officials.",
+        {
+            "nct_id": _NCT,
+            "position": _POSITION,
+            "role": "CENTRAL_CONTACT, PRINCIPAL_INVESTIGATOR, STUDY_CHAIR, STUDY_DIRECTOR, ...",
+            "name": "Person or office",
+            "affiliation": "Affiliation",
+            "phone": "Phone",
+            "email": "E-mail",
+        },
+    ),
+    "identifiers": (
+        "Secondary identifiers (sponsor codes, EudraCT, CTIS, ISRCTN, ...), validated per scheme.",
+        {
+            "nct_id": _NCT,
+            "position": _POSITION,
+            "scheme": "ORG_STUDY_ID, EUDRACT, CTIS, ISRCTN, WHO_UTN, NIH, REGISTRY, OTHER, ...",
+            "value": "The identifier",
+            "domain": "Issuing organisation or registry, when given",
+        },
+    ),
+    "nct_aliases": (
+        "Retired NCT numbers and the trial they now belong to.",
+        {"alias": "Retired NCT number", "nct_id": "Current NCT number"},
+    ),
+    "source_records": (
+        "What one site said about one trial at one time (the inputs of the merge).",
+        {
+            "source": _SOURCE,
+            "record_key": "Stable name of the record within its source (URL relative to the base URL)",
+            "url": "Where it was fetched",
+            "nct_id": _NCT,
+            "fetched_at": "When it was fetched (UTC)",
+            "content_hash": "Hash of the canonical record; unchanged records are not rewritten",
+            "record": "The canonical record as JSON",
+            "raw": _RAW,
+            "content_type": "HTTP content type of the payload",
+            "first_fetched_at": "When this record was first fetched (UTC)",
+            "changed_at": "When its content last changed (UTC)",
+            "run_id": "Run that last changed it (runs.id)",
+        },
+    ),
+    "conflicts": (
+        "Fields on which sources disagree, with every source's value.",
+        {"nct_id": _NCT, "field": "Field of the study", "source": _SOURCE, "value": "That source's value (JSON)"},
+    ),
+    "changes": (
+        "Field-level history: what a run changed in a trial.",
+        {
+            "id": "Change number",
+            "nct_id": _NCT,
+            "run_id": "Run that made the change (runs.id)",
+            "field": "Field of the study",
+            "old": "Value before (JSON)",
+            "new": "Value after (JSON)",
+            "changed_at": "When (UTC)",
+        },
+    ),
+    "runs": (
+        "One row per harvest run or fetch, with its outcome and counts.",
+        {
+            "id": "Run number",
+            "source": "Source harvested (comma-separated for a fetch from several)",
+            "command": "run, fetch, reparse, ...",
+            "mode": "full, incremental, resume, one-off or offline",
+            "since": "For incremental runs: the date asked for",
+            "started_at": "Start (UTC)",
+            "finished_at": "End (UTC)",
+            "duration_s": "Duration in seconds",
+            "outcome": "ok, partial, failed, killed, interrupted or running",
+            "fetched": "Records fetched",
+            "new": "New records",
+            "changed": "Changed records",
+            "unchanged": "Unchanged records",
+            "failed": "Records that failed (kept in quarantine)",
+            "skipped_robots": "Pages not requested because robots.txt forbids them",
+            "unresolved": "Mirror pages without an NCT number",
+            "requests": "HTTP requests",
+            "retries": "HTTP retries",
+            "throttled": "Responses 429 (rate-limited)",
+            "bytes": "Bytes received",
+            "watermark": "Watermark set by this run",
+            "error": "Why the run failed, if it did",
+            "pid": "Process id",
+        },
+    ),
+    "harvest_state": (
+        "Per source: where the next incremental run starts, and where an interrupted run resumes.",
+        {
+            "source": _SOURCE,
+            "watermark": "Date of the last complete run",
+            "cursor": "Resume position of an unfinished run (JSON)",
+            "cursor_run_id": "Run that saved the cursor",
+            "updated_at": "When (UTC)",
+        },
+    ),
+    "pages": (
+        "Mirror pages discovered, and what happened when they were last fetched.",
+        {
+            "source": _SOURCE,
+            "url": "Page URL",
+            "lastmod": "Last modification date from the sitemap",
+            "first_seen_at": "When first discovered (UTC)",
+            "last_fetched_at": "When last fetched (UTC)",
+            "last_outcome": "ok, failed, not-found, robots or unresolved",
+            "nct_id": "NCT number found on the page",
+        },
+    ),
+    "quarantine": (
+        "Pages or records that failed to parse, kept so they can be re-parsed later.",
+        {
+            "source": _SOURCE,
+            "url": "Page URL",
+            "run_id": "Run that quarantined it",
+            "error_type": "Error class (LayoutChanged, InvalidRecord, ...)",
+            "error": "What went wrong",
+            "raw": _RAW,
+            "content_type": "HTTP content type",
+            "quarantined_at": "When (UTC)",
+        },
+    ),
+    "unresolved": (
+        "Mirror pages whose NCT number could not be established (kept, listed, never guessed).",
+        {
+            "source": _SOURCE,
+            "url": "Page URL",
+            "title": "Title shown on the page",
+            "reason": "Why no NCT number could be established",
+            "candidates": "JSON array of NCT numbers that might match",
+            "raw": _RAW,
+            "content_type": "HTTP content type",
+            "seen_at": "When (UTC)",
+        },
+    ),
+    "field_provenance": (
+        "Which source (and which fetch) supplied each field of a trial.",
+        {
+            "nct_id": _NCT,
+            "field": "Field of the study",
+            "source": _SOURCE,
+            "url": "Record URL",
+            "fetched_at": "When it was fetched (UTC)",
+        },
+    ),
+    "study_overview": (
+        "One readable line per trial: lists joined with '; '.",
+        {
+            "nct_id": STUDY_COLUMNS["nct_id"],
+            "brief_title": STUDY_COLUMNS["brief_title"],
+            "overall_status": STUDY_COLUMNS["overall_status"],
+            "phases": "Phases joined with '; '",
+            "study_type": STUDY_COLUMNS["study_type"],
+            "start_date": STUDY_COLUMNS["start_date"],
+            "completion_date": STUDY_COLUMNS["completion_date"],
+            "enrollment": STUDY_COLUMNS["enrollment"],
+            "lead_sponsor": STUDY_COLUMNS["lead_sponsor"],
+            "conditions": "Conditions joined with '; '",
+            "interventions": "Intervention names joined with '; '",
+            "countries": "Countries with a site, distinct, sorted, joined with '; '",
+            "last_update_posted": STUDY_COLUMNS["last_update_posted"],
+        },
+    ),
+    "recruiting_studies": ("study_overview of the trials that are RECRUITING now.", {}),
+    "study_phases": (
+        "One row per trial and phase (a PHASE1/PHASE2 trial has two rows): filter and count by phase.",
+        {"nct_id": _NCT, "phase": "PHASE1, PHASE2, ..., EARLY_PHASE1 or NA"},
+    ),
+    "study_countries": (
+        "One row per trial and country with sites: where trials recruit.",
+        {
+            "nct_id": _NCT,
+            "country": "Country",
+            "sites": "Number of sites of the trial in that country",
+            "recruiting_sites": "How many of them are RECRUITING",
+        },
+    ),
+}
+TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
+
+_STUDY_FACETS: list[Any] = ["overall_status", "study_type", {"array": "phases"}, "lead_sponsor"]
+_SORTABLE = [
+    "nct_id",
+    "brief_title",
+    "overall_status",
+    "study_type",
+    "phases",
+    "start_date",
+    "primary_completion_date",
+    "completion_date",
+    "first_posted",
+    "last_update_posted",
+    "enrollment",
+    "lead_sponsor",
+]
+
+# Table options beyond descriptions: search, default facets, sort orders, labels.
+OPTIONS: dict[str, dict[str, Any]] = {
+    "studies": {
+        "fts_table": FTS_TABLE,
+        "fts_pk": "rowid",
+        # Words are searched as words (like `harvest search`); add &_searchmode=raw for FTS5 syntax.
+        "searchmode": "escaped",
+        "label_column": "brief_title",
+        "facets": _STUDY_FACETS,
+        "sortable_columns": _SORTABLE,
+        "sort_desc": "last_update_posted",
+    },
+    "study_overview": {"facets": ["overall_status", "study_type"], "sort": "nct_id"},
+    "recruiting_studies": {"facets": ["study_type", "phases"], "sort": "nct_id"},
+    "study_phases": {"facets": ["phase"]},
+    "study_countries": {"facets": ["country"]},
+    "locations": {"facets": ["country", "status"]},
+    "interventions": {"facets": ["type"]},
+    "sponsors": {"facets": ["role", "class"]},
+    "identifiers": {"facets": ["scheme"]},
+    "runs": {"sort_desc": "id", "facets": ["source", "outcome"]},
+    "changes": {"sort_desc": "id", "facets": ["field"]},
+    "quarantine": {"facets": ["source", "error_type"]},
+    "unresolved": {"facets": ["source"]},
+    "source_records": {"facets": ["source"]},
+}
+
+
+def metadata(database: str = "harvest") -> dict[str, Any]:
+    """The metadata document for a file served under the name ``database`` (its file name without .db)."""
+    tables = {}
+    for name, (description, columns) in TABLES.items():
+        tables[name] = {"description": description, "columns": dict(columns), **OPTIONS.get(name, {})}
+    tables["studies"]["description"] += (
+        " Search covers titles, acronym, summaries, conditions, interventions, keywords and lead sponsor;"
+        " words are matched as words, stemmed (trials finds trial)."
+    )
+    return {
+        "title": "Clinical trials (harvest)",
+        "description": (
+            "Clinical-trial records from ClinicalTrials.gov and sites that republish it, one row per trial "
+            "keyed by NCT number, merged from every source that carries it. Built by harvest "
+            f"{__version__}."
+        ),
+        "license": "ClinicalTrials.gov terms and conditions",
+        "license_url": CTGOV_TERMS_URL,
+        "source": "ClinicalTrials.gov (API v2) and mirror sites",
+        "source_url": CTGOV_URL,
+        "about": "harvest",
+        "about_url": DEFAULT_CONTACT,
+        "databases": {
+            database: {
+                "title": "Clinical trials",
+                "description": "Start with study_overview, or search studies.",
+                "tables": tables,
+            }
+        },
+    }

@@ -1,0 +1,125 @@
+"""What is in the file, at a glance: counts by source, status, type and phase, runs, freshness, backlog.
+
+``collect`` returns plain data (the ``--json`` output); ``render`` turns it into text for a person. Both read
+only; every number is one SQL aggregate, so ``harvest stats`` stays fast on a full harvest.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from harvest.search import FTS_TABLE, indexed_count
+
+NONE = "(none)"  # the label of NULL (an observational study has no phase)
+
+RUN_COLUMNS = ("id", "command", "mode", "started_at", "finished_at", "outcome", "fetched", "new", "changed", "failed")
+
+
+def _counts(conn: sqlite3.Connection, sql: str) -> dict[str, int]:
+    return {(NONE if value is None else str(value)): count for value, count in conn.execute(sql)}
+
+
+def _by_source(conn: sqlite3.Connection, table: str) -> dict[str, int]:
+    return _counts(conn, f"SELECT source, count(*) FROM {table} GROUP BY source ORDER BY source")
+
+
+def _last_run(conn: sqlite3.Connection, source: str) -> dict[str, Any] | None:
+    # A one-off fetch may name several sources ("ctgov,veeva"); it counts for each of them.
+    row = conn.execute(
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs "
+        "WHERE source = ? OR ',' || source || ',' LIKE '%,' || ? || ',%' ORDER BY id DESC LIMIT 1",
+        (source, source),
+    ).fetchone()
+    return dict(zip(RUN_COLUMNS, row, strict=True)) if row else None
+
+
+def collect(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Every figure ``harvest stats`` shows, as JSON-ready data."""
+    studies, oldest, newest = conn.execute(
+        "SELECT count(*), min(last_update_posted), max(last_update_posted) FROM studies"
+    ).fetchone()
+    records = _counts(conn, "SELECT source, count(*) FROM source_records GROUP BY source ORDER BY source")
+    trials = _counts(conn, "SELECT source, count(DISTINCT nct_id) FROM source_records GROUP BY source ORDER BY source")
+    watermarks = dict(conn.execute("SELECT source, watermark FROM harvest_state").fetchall())
+    run_sources = {
+        name.strip()
+        for (value,) in conn.execute("SELECT DISTINCT source FROM runs WHERE source IS NOT NULL")
+        for name in value.split(",")
+        if name.strip()
+    }
+    quarantined = _by_source(conn, "quarantine")
+    unresolved = _by_source(conn, "unresolved")
+    names = sorted(set(records) | run_sources | set(watermarks) | set(quarantined) | set(unresolved))
+    has_index = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()
+    return {
+        "studies": studies,
+        "search_index": indexed_count(conn) if has_index else None,
+        "last_update_posted": {"oldest": oldest, "newest": newest},
+        "sources": {
+            name: {
+                "records": records.get(name, 0),
+                "studies": trials.get(name, 0),
+                "quarantined": quarantined.get(name, 0),
+                "unresolved": unresolved.get(name, 0),
+                "watermark": watermarks.get(name),
+                "last_run": _last_run(conn, name),
+            }
+            for name in names
+        },
+        "by_status": _counts(conn, "SELECT overall_status, count(*) FROM studies GROUP BY 1 ORDER BY 2 DESC, 1"),
+        "by_type": _counts(conn, "SELECT study_type, count(*) FROM studies GROUP BY 1 ORDER BY 2 DESC, 1"),
+        # A PHASE1/PHASE2 study counts under both phases.
+        "by_phase": _counts(
+            conn,
+            "SELECT p.value, count(*) FROM studies s LEFT JOIN json_each(s.phases) p GROUP BY 1 ORDER BY 2 DESC, 1",
+        ),
+        "unresolved": sum(unresolved.values()),
+        "quarantined": sum(quarantined.values()),
+    }
+
+
+def _table(counts: dict[str, int], indent: str = "  ") -> list[str]:
+    if not counts:
+        return [f"{indent}(nothing yet)"]
+    width = max(len(k) for k in counts)
+    return [f"{indent}{key.ljust(width)}  {count:>9,}" for key, count in counts.items()]
+
+
+def render(stats: dict[str, Any], db: str) -> str:
+    """The text a person reads on a terminal."""
+    lines = [f"{db}: {stats['studies']:,} studies"]
+    index = stats["search_index"]
+    if index is None:
+        lines.append("search index: missing (run `harvest reindex`)")
+    elif index != stats["studies"]:
+        lines.append(f"search index: {index:,} studies indexed, expected {stats['studies']:,} (run `harvest reindex`)")
+    updated = stats["last_update_posted"]
+    lines.append(f"last update posted: oldest {updated['oldest'] or '-'}, newest {updated['newest'] or '-'}")
+    lines.append("")
+    lines.append("sources:")
+    if not stats["sources"]:
+        lines.append("  (nothing harvested yet)")
+    for name, info in stats["sources"].items():
+        run = info["last_run"]
+        last = (
+            f"last run #{run['id']} {run['command']} {run['mode']} {run['started_at']} {run['outcome']}"
+            f" ({run['fetched'] or 0:,} fetched, {run['new'] or 0:,} new, {run['changed'] or 0:,} changed,"
+            f" {run['failed'] or 0:,} failed)"
+            if run
+            else "never run"
+        )
+        lines.append(
+            f"  {name}: {info['records']:,} records of {info['studies']:,} studies; {last};"
+            f" watermark {info['watermark'] or '-'}"
+        )
+        if info["quarantined"] or info["unresolved"]:
+            lines.append(f"    {info['quarantined']:,} quarantined, {info['unresolved']:,} unresolved")
+    for title, key in (("by status:", "by_status"), ("by type:", "by_type"), ("by phase:", "by_phase")):
+        lines.extend(["", title, *_table(stats[key])])
+    lines.append("")
+    lines.append(
+        f"needs attention: {stats['quarantined']:,} quarantined (failed to parse), "
+        f"{stats['unresolved']:,} unresolved (no NCT number)"
+    )
+    return "\n".join(lines)

@@ -1,0 +1,123 @@
+"""Datasette serves a harvested file with search and facets, with no configuration and with our metadata."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+from datasette.app import Datasette
+
+from harvest.datasette_metadata import TABLES, metadata
+from harvest.search import FTS_TABLE
+from tests.query_helpers import SEPSIS_TRIALS, cli, harvested_db, query
+
+
+@pytest.fixture(scope="module")
+def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return harvested_db(tmp_path_factory)
+
+
+def get(db: Path, *paths: str, with_metadata: bool = False) -> list[Any]:
+    """Responses of a Datasette over ``db`` (served as /harvest), through its Python API."""
+
+    async def fetch() -> list[Any]:
+        ds = Datasette([str(db)], metadata=metadata("harvest") if with_metadata else None)
+        await ds.invoke_startup()
+        return [await ds.client.get(path) for path in paths]
+
+    return asyncio.run(fetch())
+
+
+def facet(response: Any, name: str) -> dict[str, int]:
+    return {item["value"]: item["count"] for item in response.json()["facet_results"][name]["results"]}
+
+
+@pytest.mark.parametrize("with_metadata", [False, True])
+def test_search_and_facets_work(harvest_db: Path, with_metadata: bool) -> None:
+    (response,) = get(
+        harvest_db,
+        "/harvest/studies.json?_search=septic&_facet=overall_status&_facet=study_type&_facet=lead_sponsor"
+        "&_facet_array=phases&_shape=objects",
+        with_metadata=with_metadata,
+    )
+    assert response.status_code == 200
+    rows = response.json()["rows"]
+    assert {row["nct_id"] for row in rows} == SEPSIS_TRIALS
+    assert facet(response, "overall_status") == {"RECRUITING": 1, "UNKNOWN": 1}
+    assert facet(response, "study_type") == {"OBSERVATIONAL": 2}
+    assert facet(response, "lead_sponsor") == {"Hospices Civils de Lyon": 2}
+
+
+@pytest.mark.parametrize("with_metadata", [False, True])
+def test_search_box_is_offered_on_studies(harvest_db: Path, with_metadata: bool) -> None:
+    (page,) = get(harvest_db, "/harvest/studies", with_metadata=with_metadata)
+    assert page.status_code == 200
+    assert 'name="_search"' in page.text
+
+
+def test_phases_array_facet_counts_match_sql(harvest_db: Path) -> None:
+    (response,) = get(harvest_db, "/harvest/studies.json?_facet_array=phases&_facet_size=max")
+    expected = dict(query(harvest_db, "SELECT value, count(*) FROM studies, json_each(studies.phases) GROUP BY 1"))
+    assert facet(response, "phases") == expected
+    assert expected["PHASE2"] == 5
+
+
+def test_every_table_counts_and_the_index_is_hidden(harvest_db: Path) -> None:
+    (response,) = get(harvest_db, "/harvest.json")
+    tables = {t["name"]: t for t in response.json()["tables"]}
+    # A count of None means Datasette's count(*) failed: every table, the search index included, must count.
+    assert {name: t["count"] for name, t in tables.items() if t["count"] is None} == {}
+    assert tables["studies"]["count"] == 24
+    assert tables[FTS_TABLE]["hidden"] and not tables["studies"]["hidden"]
+    assert tables["studies"]["fts_table"] == FTS_TABLE
+
+
+def test_metadata_gives_default_facets_descriptions_and_sources(harvest_db: Path) -> None:
+    facets, page, overview = get(
+        harvest_db,
+        "/harvest/studies.json?_search=septic",
+        "/harvest/studies",
+        "/harvest/study_overview.json?_shape=objects&_size=max",
+        with_metadata=True,
+    )
+    assert set(facets.json()["facet_results"]) >= {"overall_status", "study_type", "phases", "lead_sponsor"}
+    assert facet(facets, "overall_status") == {"RECRUITING": 1, "UNKNOWN": 1}
+    assert "ClinicalTrials.gov" in page.text and "clinicaltrials.gov/about-site/terms-conditions" in page.text
+    assert 'data-column-description="Recruitment status' in page.text
+    assert len(overview.json()["rows"]) == 24
+
+
+def test_every_table_view_and_column_is_described(harvest_db: Path) -> None:
+    conn = sqlite3.connect(f"file:{harvest_db}?mode=ro", uri=True)
+    try:
+        names = [
+            name
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite_%' "
+                "AND name NOT LIKE ?",
+                (f"{FTS_TABLE}%",),
+            )
+        ]
+        columns = {name: [r[1] for r in conn.execute(f"PRAGMA table_info([{name}])")] for name in names}
+    finally:
+        conn.close()
+    assert sorted(TABLES) == sorted(names)
+    for name, (description, described) in TABLES.items():
+        assert description
+        assert sorted(described) == sorted(columns[name]), name
+        assert all(described.values()), name
+
+
+def test_datasette_metadata_command(harvest_db: Path) -> None:
+    result = cli(harvest_db, "datasette-metadata")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    studies = document["databases"]["harvest"]["tables"]["studies"]
+    assert (studies["fts_table"], studies["fts_pk"]) == (FTS_TABLE, "rowid")
+    assert document["source_url"] == "https://clinicaltrials.gov/"
+    renamed = json.loads(cli(harvest_db, "datasette-metadata", "--database", "trials").stdout)
+    assert list(renamed["databases"]) == ["trials"]

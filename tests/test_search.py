@@ -1,0 +1,300 @@
+"""Full-text search: the index follows every write, `harvest search` ranks and filters, user text is safe."""
+
+from __future__ import annotations
+
+import copy
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+
+from harvest import search
+from harvest.errors import QueryError
+from harvest.replay import CtgovSite
+from harvest.store import SCHEMA_VERSION, Store
+from tests.query_helpers import (
+    SEPSIS_TRIALS,
+    assert_one_line_error,
+    cli,
+    harvest,
+    harvested_db,
+    query,
+    unchanged,
+    writable_copy,
+)
+
+
+@pytest.fixture(scope="module")
+def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return harvested_db(tmp_path_factory)
+
+
+TEXT_COLUMNS = "brief_title || official_title || coalesce(acronym, '') || brief_summary || detailed_description"
+
+
+def ncts(rows: list[tuple]) -> list[str]:
+    return [row[0] for row in rows]
+
+
+def search_json(db: Path, *args: str) -> list[dict]:
+    result = cli(db, "search", *args, "--json")
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+# -- what search finds --------------------------------------------------------------------------------
+
+
+def test_septic_finds_the_sepsis_trials_and_no_others(harvest_db: Path) -> None:
+    rows = search_json(harvest_db, "septic")
+    assert {row["nct_id"] for row in rows} == SEPSIS_TRIALS
+    assert all(row["conditions"] and "Septic Shock" in row["conditions"] for row in rows)
+
+
+def test_results_are_ranked_best_first(harvest_db: Path) -> None:
+    rows = search_json(harvest_db, "cancer", "--limit", "50")
+    scores = [row["score"] for row in rows]
+    assert len(rows) >= 3
+    assert scores == sorted(scores, reverse=True)
+    # A trial with "cancer" in its brief title outranks one that mentions it only further down.
+    in_title = {n for (n,) in query(harvest_db, "SELECT nct_id FROM studies WHERE brief_title LIKE '%cancer%'")}
+    assert in_title and rows[0]["nct_id"] in in_title
+
+
+@pytest.mark.parametrize(
+    ("word", "table", "column", "nct_id"),
+    [
+        ("retinopathy", "conditions", "name", "NCT05600179"),
+        ("bupivacaine", "interventions", "name", "NCT06714279"),
+        ("sirolimus", "keywords", "keyword", "NCT03475563"),
+    ],
+)
+def test_conditions_interventions_and_keywords_are_searched(
+    harvest_db: Path, word: str, table: str, column: str, nct_id: str
+) -> None:
+    # The word is in the child table only, so only the child text can make the match.
+    assert query(harvest_db, f"SELECT count(*) FROM studies WHERE {TEXT_COLUMNS} LIKE ?", [f"%{word}%"]) == [(0,)]
+    assert query(harvest_db, f"SELECT DISTINCT nct_id FROM {table} WHERE {column} LIKE ?", [f"%{word}%"]) == [(nct_id,)]
+    assert [row["nct_id"] for row in search_json(harvest_db, word)] == [nct_id]
+
+
+def test_stemming_and_diacritics(harvest_db: Path) -> None:
+    assert {row["nct_id"] for row in search_json(harvest_db, "shocks")} == SEPSIS_TRIALS
+    assert [row["nct_id"] for row in search_json(harvest_db, "lariboisiere")] == ["NCT06171568"]
+
+
+def test_filters_match_sql(harvest_db: Path) -> None:
+    everything = {row["nct_id"] for row in search_json(harvest_db, "study", "--limit", "100")}
+    filtered = search_json(
+        harvest_db, "study", "--limit", "100", "--status", "recruiting", "--status", "COMPLETED", "--phase", "NA"
+    )
+    expected = {
+        n
+        for (n,) in query(
+            harvest_db,
+            "SELECT nct_id FROM studies WHERE overall_status IN ('RECRUITING', 'COMPLETED') "
+            "AND EXISTS (SELECT 1 FROM json_each(phases) WHERE value = 'NA')",
+        )
+    }
+    assert {row["nct_id"] for row in filtered} == everything & expected
+    assert filtered and len(filtered) < len(everything)
+    by_type = search_json(harvest_db, "study", "--limit", "100", "--type", "OBSERVATIONAL")
+    assert by_type and {row["study_type"] for row in by_type} == {"OBSERVATIONAL"}
+
+
+def test_limit_and_csv(harvest_db: Path) -> None:
+    result = cli(harvest_db, "search", "study", "--limit", "3", "--csv")
+    lines = result.stdout.splitlines()
+    assert lines[0] == ",".join(search.RESULT_COLUMNS)
+    assert len(lines) == 4
+
+
+# -- user text is never a syntax trap -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("septic shock", '"septic" "shock"'),
+        ('"septic shock" steroids', '"septic shock" "steroids"'),
+        ("immuno*", '"immuno"*'),
+        ("septic OR NOT - (", '"septic" "OR" "NOT"'),
+        ('COVID-19 "unbalanced', '"COVID-19" """unbalanced"'),
+    ],
+)
+def test_plain_query_quotes_every_word(typed: str, expected: str) -> None:
+    assert search.plain_query(typed) == expected
+
+
+@pytest.mark.parametrize("typed", ["septic AND (", 'septic"', "NEAR(septic", "-septic", "brief_title: septic", "*"])
+def test_plain_words_never_raise(harvest_db: Path, typed: str) -> None:
+    result = cli(harvest_db, "search", "--json", "--", typed)
+    if typed == "*":
+        assert_one_line_error(result, 2, "nothing to search for")
+    else:
+        assert result.exit_code == 0, result.stderr
+
+
+def test_raw_fts_syntax(harvest_db: Path) -> None:
+    rows = search_json(harvest_db, "--fts", '"septic shock" OR lariboisiere')
+    assert {row["nct_id"] for row in rows} == {*SEPSIS_TRIALS, "NCT06171568"}
+    only_title = search_json(harvest_db, "--fts", "brief_title: immunosuppression")
+    assert {row["nct_id"] for row in only_title} == {"NCT04067674", "NCT02803346"}
+
+
+@pytest.mark.parametrize(
+    ("typed", "fragment"),
+    [("septic AND (", "syntax error"), ('"septic', "unterminated string"), ("conditions: septic", "no such column")],
+)
+def test_fts_syntax_error_is_one_line_exit_2_and_file_untouched(harvest_db: Path, typed: str, fragment: str) -> None:
+    check = unchanged(harvest_db)
+    assert_one_line_error(cli(harvest_db, "search", "--fts", typed), 2, "bad FTS5 query", fragment)
+    check()
+
+
+def test_unknown_filter_value_is_bad_input(harvest_db: Path) -> None:
+    result = cli(harvest_db, "search", "septic", "--status", "RECRUTING")
+    assert result.exit_code == 2
+    assert "RECRUTING" in result.stderr
+
+
+def test_search_function_rejects_empty_text(harvest_db: Path) -> None:
+    conn = sqlite3.connect(harvest_db)
+    try:
+        with pytest.raises(QueryError):
+            search.search(conn, "  ")
+        with pytest.raises(QueryError):
+            search.search(conn, "", raw=True)
+    finally:
+        conn.close()
+
+
+# -- the index follows every write ----------------------------------------------------------------------
+
+
+def test_index_is_exactly_a_fresh_index_after_a_harvest(harvest_db: Path) -> None:
+    conn = sqlite3.connect(harvest_db)
+    try:
+        assert search.verify_index(conn) == []
+        assert search.indexed_count(conn) == conn.execute("SELECT count(*) FROM studies").fetchone()[0] == 24
+    finally:
+        conn.close()
+
+
+def _study(site: CtgovSite, nct_id: str) -> dict:
+    return copy.deepcopy(site.studies[nct_id])
+
+
+def test_index_follows_changes_renames_and_removals(tmp_path: Path) -> None:
+    db = tmp_path / "harvest.db"
+    site = CtgovSite.from_dir()
+    harvest(db, site)
+
+    changed = _study(site, "NCT04067674")
+    changed["protocolSection"]["identificationModule"]["briefTitle"] = "Zymurgy-induced Immunosuppression"
+    changed["protocolSection"]["conditionsModule"]["conditions"] = ["Zymurgy Syndrome"]
+    site.put(changed)
+    # NCT02803346 is re-registered under a new number: the old row must leave the index, the new one enter it.
+    renamed = _study(site, "NCT02803346")
+    ident = renamed["protocolSection"]["identificationModule"]
+    ident["nctIdAliases"] = ["NCT02803346"]
+    ident["nctId"] = "NCT09999999"
+    site.remove("NCT02803346")
+    site.put(renamed)
+    # A change that leaves the indexed text alone.
+    status_only = _study(site, "NCT05531279")
+    status_only["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
+    site.put(status_only)
+    harvest(db, site, full=True)
+
+    assert [row["nct_id"] for row in search_json(db, "zymurgy")] == ["NCT04067674"]
+    # NCT04067674's old brief title said "Septic Shock"; only the re-registered trial's still does.
+    assert [row["nct_id"] for row in search_json(db, "--fts", "brief_title: septic")] == ["NCT09999999"]
+    assert "NCT02803346" not in {row["nct_id"] for row in search_json(db, "septic")}
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("SELECT count(*) FROM studies WHERE nct_id = 'NCT02803346'").fetchone() == (0,)
+        # Exactly what a fresh index of the new rows would hold: nothing stale from the old title,
+        # conditions or the removed row, nothing missing.
+        assert search.verify_index(conn) == []
+        assert search.indexed_count(conn) == conn.execute("SELECT count(*) FROM studies").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def test_only_studies_whose_text_changed_are_reindexed(harvest_db: Path, tmp_path: Path) -> None:
+    db = writable_copy(harvest_db, tmp_path)
+    conn = sqlite3.connect(db)
+    try:
+        ids = ["NCT04067674", "NCT02803346"]
+        before = search.indexed_documents(conn, ids)
+        conn.execute("UPDATE studies SET overall_status = 'COMPLETED' WHERE nct_id = 'NCT04067674'")
+        conn.execute("UPDATE studies SET acronym = 'OTTER' WHERE nct_id = 'NCT02803346'")
+        assert search.update_index(conn, before, ids) == 1
+        assert search.verify_index(conn) == []
+        assert [row[0] for row in search.search(conn, "otter")] == ["NCT02803346"]
+    finally:
+        conn.close()
+
+
+def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
+    db = writable_copy(harvest_db, tmp_path)
+    store = Store(db)
+    try:
+        assert store.remerge_all(None) == 0  # nothing changed: nothing rewritten
+        store.db.conn.execute("UPDATE studies SET content_hash = 'x' WHERE nct_id = 'NCT04067674'")
+        store.db.conn.commit()
+        assert store.remerge_all(None) == 1
+        assert search.verify_index(store.db.conn) == []
+    finally:
+        store.close()
+
+
+def test_an_older_file_gets_its_index_when_opened_for_writing(harvest_db: Path, tmp_path: Path) -> None:
+    db = writable_copy(harvest_db, tmp_path)
+    conn = sqlite3.connect(db)
+    conn.execute(f"DROP TABLE {search.FTS_TABLE}")
+    conn.execute("PRAGMA user_version = 1")
+    conn.commit()
+    conn.close()
+    assert_one_line_error(cli(db, "search", "septic"), 2, "no search index", "harvest reindex")
+
+    Store(db).close()
+    assert query(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
+    assert {row["nct_id"] for row in search_json(db, "septic")} == SEPSIS_TRIALS
+
+
+def test_reindex_repairs_an_index_after_hand_edits(harvest_db: Path, tmp_path: Path) -> None:
+    db = writable_copy(harvest_db, tmp_path)
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE studies SET brief_title = 'Wombat study' WHERE nct_id = 'NCT04067674'")
+    conn.close()
+    assert search_json(db, "wombat") == []  # edited behind harvest's back: the index does not know
+
+    result = cli(db, "reindex")
+    assert result.exit_code == 0, result.stderr
+    assert "24 studies" in result.stderr
+    assert [row["nct_id"] for row in search_json(db, "wombat")] == ["NCT04067674"]
+    conn = sqlite3.connect(db)
+    try:
+        assert search.verify_index(conn) == []
+    finally:
+        conn.close()
+
+
+# -- other tools see the index -------------------------------------------------------------------------
+
+
+def test_sqlite_utils_detects_and_uses_the_index(harvest_db: Path) -> None:
+    db = sqlite_utils.Database(harvest_db)
+    try:
+        table = db.table("studies")
+        assert table.detect_fts() == search.FTS_TABLE
+        assert {row["nct_id"] for row in table.search("septic")} == SEPSIS_TRIALS
+        # Every column of the index is a studies column: generic tools can count and read it.
+        assert db.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone() == (24,)
+        assert {t.name: t.count for t in db.tables}[search.FTS_TABLE] == 24
+    finally:
+        db.close()
