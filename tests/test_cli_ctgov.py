@@ -225,6 +225,8 @@ def test_query_is_read_only(cli: Cli, db_path: Path) -> None:
         result = cli("query", sql)
         assert result.exit_code == 2, sql
         assert "read-only" in result.stderr
+    attach = cli("query", f"ATTACH '{db_path.parent / 'x.db'}' AS x")
+    assert attach.exit_code == 2 and not (db_path.parent / "x.db").exists()
     bad = cli("query", "SELEC nonsense")
     assert bad.exit_code == 2 and bad.stderr.startswith("harvest: SQL error")
     assert db_path.read_bytes() == before

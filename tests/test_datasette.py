@@ -121,3 +121,19 @@ def test_datasette_metadata_command(harvest_db: Path) -> None:
     assert document["source_url"] == "https://clinicaltrials.gov/"
     renamed = json.loads(cli(harvest_db, "datasette-metadata", "--database", "trials").stdout)
     assert list(renamed["databases"]) == ["trials"]
+
+
+@pytest.mark.parametrize("with_metadata", [False, True])
+def test_child_rows_link_to_their_trial_with_its_title_as_label(harvest_db: Path, with_metadata: bool) -> None:
+    (response,) = get(
+        harvest_db,
+        "/harvest/conditions.json?nct_id=NCT04067674&_labels=on&_shape=objects",
+        with_metadata=with_metadata,
+    )
+    assert response.status_code == 200
+    (row,) = response.json()["rows"]
+    assert row["name"] == "Septic Shock"
+    # the foreign key to studies lets Datasette link the row; the label is the trial's brief title
+    assert row["nct_id"]["value"] == "NCT04067674"
+    expected = query(harvest_db, "SELECT brief_title FROM studies WHERE nct_id = 'NCT04067674'")[0][0]
+    assert row["nct_id"]["label"] == expected

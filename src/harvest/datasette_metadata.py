@@ -25,6 +25,7 @@ _RAW = "The payload exactly as received, zlib-compressed (for harvest reparse)"
 
 STUDY_COLUMNS: dict[str, str] = {
     "nct_id": "ClinicalTrials.gov identifier: NCT followed by 8 digits",
+    "title": "Display title: the brief title, else the official title (mirrors may show only one)",
     "brief_title": "Short title in plain language",
     "official_title": "Full scientific title",
     "acronym": "Acronym or short name of the trial",

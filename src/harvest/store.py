@@ -27,7 +27,7 @@ from harvest.merge import Merged, StoredRecord, merge
 from harvest.schema import STUDY_FIELDS, Study, content_hash
 from harvest.sources.base import Batch, Failure, PageHistory, SourceRecord, Unresolved
 
-SCHEMA_VERSION = 2  # 2: search index, views and indexes (harvest.views)
+SCHEMA_VERSION = 2  # 2: search index, views and indexes (harvest.views); child tables reference studies
 
 # A changed record that would lose this many populated fields (and at least half of them) is refused:
 # that is a broken page or API answer, not an update.
@@ -60,6 +60,8 @@ def study_row(study: Study, merged: Merged | None = None) -> dict[str, Any]:
     """The ``studies`` row of a study: scalar columns named after the schema."""
     row: dict[str, Any] = {
         "nct_id": study.nct_id,
+        # A display title (brief, else official): what people reach for, and Datasette's label with no config.
+        "title": study.brief_title or study.official_title,
         "brief_title": study.brief_title,
         "official_title": study.official_title,
         "acronym": study.acronym,
@@ -174,6 +176,9 @@ class Store:
                         f"{self.path} does not exist (run `harvest run` or `harvest fetch` first)"
                     )
                 conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+                # Read-only means read-only: no ATTACH (which would create files) and no writes at all.
+                conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
+                conn.execute("PRAGMA query_only = ON")
                 self.db = Database(conn)
             else:
                 parent = Path(self.path).resolve().parent
@@ -740,7 +745,7 @@ def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 SCHEMA_SQL = """
 CREATE TABLE IF NOT EXISTS studies (
     nct_id TEXT PRIMARY KEY,
-    brief_title TEXT, official_title TEXT, acronym TEXT,
+    title TEXT, brief_title TEXT, official_title TEXT, acronym TEXT,
     overall_status TEXT, last_known_status TEXT, why_stopped TEXT, status_verified_date TEXT,
     study_type TEXT, phases TEXT,
     start_date TEXT, start_date_type TEXT,
@@ -757,30 +762,48 @@ CREATE TABLE IF NOT EXISTS studies (
     nct_aliases TEXT, unmapped TEXT, sources TEXT, provenance TEXT,
     content_hash TEXT, merge_hash TEXT, first_seen_at TEXT, updated_at TEXT
 );
-CREATE TABLE IF NOT EXISTS conditions (nct_id TEXT NOT NULL, position INTEGER NOT NULL, name TEXT,
+CREATE TABLE IF NOT EXISTS conditions (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, name TEXT,
     PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS keywords (nct_id TEXT NOT NULL, position INTEGER NOT NULL, keyword TEXT,
+CREATE TABLE IF NOT EXISTS keywords (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, keyword TEXT,
     PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS interventions (nct_id TEXT NOT NULL, position INTEGER NOT NULL, type TEXT, name TEXT,
+CREATE TABLE IF NOT EXISTS interventions (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, type TEXT, name TEXT,
     description TEXT, PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS locations (nct_id TEXT NOT NULL, position INTEGER NOT NULL, facility TEXT, city TEXT,
+CREATE TABLE IF NOT EXISTS locations (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, facility TEXT, city TEXT,
     state TEXT, zip TEXT, country TEXT, status TEXT, PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS sponsors (nct_id TEXT NOT NULL, position INTEGER NOT NULL, role TEXT, name TEXT,
+CREATE TABLE IF NOT EXISTS sponsors (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, role TEXT, name TEXT,
     class TEXT, PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS contacts (nct_id TEXT NOT NULL, position INTEGER NOT NULL, role TEXT, name TEXT,
+CREATE TABLE IF NOT EXISTS contacts (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, role TEXT, name TEXT,
     affiliation TEXT, phone TEXT, email TEXT, PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS identifiers (nct_id TEXT NOT NULL, position INTEGER NOT NULL, scheme TEXT,
+CREATE TABLE IF NOT EXISTS identifiers (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, scheme TEXT,
     value TEXT, domain TEXT, PRIMARY KEY (nct_id, position));
-CREATE TABLE IF NOT EXISTS nct_aliases (alias TEXT PRIMARY KEY, nct_id TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS nct_aliases (alias TEXT PRIMARY KEY, nct_id TEXT NOT NULL REFERENCES studies(nct_id));
 CREATE TABLE IF NOT EXISTS source_records (
     source TEXT NOT NULL, record_key TEXT NOT NULL, url TEXT NOT NULL, nct_id TEXT NOT NULL,
     fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB,
     content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER,
     PRIMARY KEY (source, record_key));
 CREATE INDEX IF NOT EXISTS source_records_nct ON source_records (nct_id);
-CREATE TABLE IF NOT EXISTS conflicts (nct_id TEXT NOT NULL, field TEXT NOT NULL, source TEXT NOT NULL, value TEXT,
+CREATE TABLE IF NOT EXISTS conflicts (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    field TEXT NOT NULL, source TEXT NOT NULL, value TEXT,
     PRIMARY KEY (nct_id, field, source));
-CREATE TABLE IF NOT EXISTS changes (id INTEGER PRIMARY KEY, nct_id TEXT NOT NULL, run_id INTEGER,
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY, nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    run_id INTEGER,
     field TEXT NOT NULL, old TEXT, new TEXT, changed_at TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS changes_nct ON changes (nct_id);
 CREATE INDEX IF NOT EXISTS changes_at ON changes (changed_at);
