@@ -8,6 +8,8 @@ inline elements without whitespace stays glued, and the site module decides).
 
 from __future__ import annotations
 
+import re
+
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 BLOCK_TAGS = frozenset(
@@ -75,24 +77,57 @@ def _children(node: LexborNode) -> list[LexborNode]:
     return children
 
 
+_PRESERVE = re.compile(r"white-space\s*:\s*(pre|pre-wrap|pre-line|break-spaces)\b", re.I)
+_LEAVE_PRE = object()  # stack marker: the preformatted element opened before it ends here
+
+
+def _preformatted(node: LexborNode) -> bool:
+    """Whether a browser keeps this element's source line breaks (<pre>, or an inline white-space style)."""
+    if node.tag in ("pre", "textarea", "listing", "plaintext"):
+        return True
+    style = node.attributes.get("style") if node.attributes else None
+    return bool(style and _PRESERVE.search(style))
+
+
+def _within_preformatted(node: LexborNode) -> bool:
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        if _preformatted(current):
+            return True
+        current = current.parent
+    return False
+
+
 def _walk(node: LexborNode, out: list[str]) -> None:
     # An explicit stack, not recursion: a page nested thousands of levels deep must not exhaust Python's stack.
-    pending: list[LexborNode | str] = _children(node)[::-1]
+    pending: list[LexborNode | str | object] = _children(node)[::-1]
+    preformatted = int(_within_preformatted(node))
     while pending:
         item = pending.pop()
+        if item is _LEAVE_PRE:
+            preformatted -= 1
+            continue
         if isinstance(item, str):
             out.append(item)
             continue
+        assert isinstance(item, LexborNode)
         tag = item.tag
         if tag == "-text":
-            out.append(item.text_content or "")
+            text = item.text_content or ""
+            # Outside preformatted text a source line break is just a space, as a browser renders it.
+            out.append(text if preformatted else text.replace("\r", " ").replace("\n", " "))
         elif tag == "br":
             out.append("\n")
         elif tag not in SKIP_TAGS:
             block = tag in BLOCK_TAGS
+            keep_breaks = _preformatted(item)
             if block:
                 pending.append("\n")
+            if keep_breaks:
+                pending.append(_LEAVE_PRE)
             pending.extend(_children(item)[::-1])
+            if keep_breaks:
+                preformatted += 1
             if block:
                 pending.append("\n")
 

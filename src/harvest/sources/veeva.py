@@ -226,14 +226,10 @@ def item_bullet(line: str) -> str | None:
 
 
 def _prepare(tree: LexborHTMLParser) -> None:
-    """Make the text render behave like a browser: source newlines are spaces, list items keep bullets."""
+    """Mark list items so criteria and About keep their bullets in the text render."""
     root = tree.body or tree.root
     if root is None:
         return
-    for node in [n for n in root.traverse(include_text=True) if n.tag == "-text"]:
-        text = node.text_content or ""
-        if "\n" in text and not _inside(node, ("pre", "textarea")):
-            node.replace_with(text.replace("\r", " ").replace("\n", " "))
     for item in root.css("li"):
         first_text = next(
             (n for n in item.traverse(include_text=True) if n.tag == "-text" and (n.text_content or "").strip()),
@@ -248,15 +244,6 @@ def _prepare(tree: LexborHTMLParser) -> None:
         else:
             bullet = "*"
         first_text.insert_before(f"{_ITEM}{bullet} ")
-
-
-def _inside(node: LexborNode, tags: Sequence[str]) -> bool:
-    parent = node.parent
-    while parent is not None:
-        if parent.tag in tags:
-            return True
-        parent = parent.parent
-    return False
 
 
 def _title_node(tree: LexborHTMLParser) -> LexborNode | None:
