@@ -245,3 +245,16 @@ def test_robots_forbidden_fetch_is_skipped_and_reported(cli: Cli, db_path: Path,
     assert "robots.txt forbids" in result.stderr
     assert "/api/v2/studies/NCT03418623" not in server.requests
     assert [r[0] for r in rows(db_path, "SELECT nct_id FROM studies")] == ["NCT04207047"]
+
+
+def test_oversize_list_page_fails_the_run_and_stores_nothing(
+    cli: Cli, db_path: Path, ctgov_server: ReplayServer
+) -> None:
+    ctgov_server.add_fault("oversize", r"/api/v2/studies\?", size=3_000_000, declare_length=False)
+    result = Cli({**cli.env, "HARVEST_MAX_BYTES": "1000000"})("run")
+    assert result.exit_code == 3
+    assert "exceeds the 1,000,000-byte cap" in result.stderr
+    assert scalar(db_path, "SELECT count(*) FROM studies") == 0
+    run = _last_run(db_path)
+    assert (run["outcome"], run["retries"]) == ("failed", 0)  # a body too large is not retried
+    assert "byte cap" in run["error"]
