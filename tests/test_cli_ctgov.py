@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
+import zlib
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
+
 from harvest.replay import CtgovSite, ReplayServer
+from harvest.sources.ctgov import ClinicalTrialsGov
 from tests.conftest import Cli, load_study, rows, scalar
 
 N_FIXTURE_STUDIES = 24  # 20 real studies (studies/ + the two list pages) + 4 reconstructed cross-site records
@@ -248,3 +254,87 @@ def test_runs_lists_the_last_runs(cli: Cli) -> None:
     listed = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["command"], r["outcome"]) for r in listed] == [("fetch", "ok"), ("run", "ok")]
     assert listed[1]["new"] == N_FIXTURE_STUDIES and listed[1]["bytes"] > 1_000_000
+
+
+def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record the NCT number of every study the CT.gov parser is asked to map."""
+    parsed: list[str] = []
+    original = ClinicalTrialsGov.parse_object
+
+    def counting(self: ClinicalTrialsGov, raw: Any, url: str, fetched_at: Any) -> Any:
+        parsed.append(url.rsplit("/", 1)[-1])
+        return original(self, raw, url, fetched_at)
+
+    monkeypatch.setattr(ClinicalTrialsGov, "parse_object", counting)
+    return parsed
+
+
+def test_a_new_data_release_is_recognised_without_parsing(
+    cli: Cli, db_path: Path, ctgov_site: CtgovSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("run").exit_code == 0
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE raw_fingerprint IS NULL") == 0
+    parsed = _count_parses(monkeypatch)
+    ctgov_site.version_holder = "2026-11-21"  # only derivedSection changes
+    result = cli("run", "--full")
+    assert result.exit_code == 0, result.output
+    assert f"{N_FIXTURE_STUDIES} fetched, 0 new, 0 changed, {N_FIXTURE_STUDIES} unchanged" in result.stderr
+    assert parsed == []
+
+
+def test_a_payload_change_the_record_ignores_keeps_the_payload_but_not_a_new_record(
+    cli: Cli, db_path: Path, ctgov_site: CtgovSite, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("run").exit_code == 0
+    studies_before = rows(db_path, "SELECT nct_id, updated_at, content_hash FROM studies ORDER BY nct_id")
+    records = rows(db_path, "SELECT record_key, changed_at, run_id, raw, raw_fingerprint FROM source_records")
+    study = copy.deepcopy(load_study("NCT03418623"))
+    study["documentSection"] = {"largeDocumentModule": {"noSap": True}}  # documents: not in the canonical record
+    ctgov_site.put(study)
+    parsed = _count_parses(monkeypatch)
+    result = cli("run", "--full")
+    assert result.exit_code == 0, result.output
+    assert "0 new, 0 changed" in result.stderr
+    assert parsed == ["NCT03418623"]  # parsed and compared: content_hash decides, and it did not change
+    after = {
+        r[0]: r
+        for r in rows(db_path, "SELECT record_key, changed_at, run_id, raw, raw_fingerprint FROM source_records")
+    }
+    for key, changed_at, run_id, raw, fingerprint in records:
+        assert after[key][1:3] == (changed_at, run_id)  # no record is rewritten or counted as changed
+        moved = key.endswith("NCT03418623")
+        # what the source said is kept (the new payload) with its fingerprint; nothing else moved
+        assert (after[key][3] != raw, after[key][4] != fingerprint) == (moved, moved)
+    assert b'"noSap":true' in zlib.decompress(after["/studies/NCT03418623"][3])
+    assert rows(db_path, "SELECT nct_id, updated_at, content_hash FROM studies ORDER BY nct_id") == studies_before
+    assert scalar(db_path, "SELECT count(*) FROM changes") == 0
+    parsed.clear()
+    assert cli("run", "--full").exit_code == 0
+    assert parsed == []  # the new payload is vouched for now
+
+
+def test_reparse_forgets_fingerprints_so_the_next_run_parses_again(
+    cli: Cli, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("run").exit_code == 0
+    assert cli("reparse").exit_code == 0
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE raw_fingerprint IS NOT NULL") == 0
+    parsed = _count_parses(monkeypatch)
+    result = cli("run", "--full")
+    assert result.exit_code == 0, result.output
+    assert f"0 new, 0 changed, {N_FIXTURE_STUDIES} unchanged" in result.stderr
+    assert len(parsed) == N_FIXTURE_STUDIES
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE raw_fingerprint IS NULL") == 0
+
+
+def test_a_file_from_before_fingerprints_gains_the_column(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    conn = sqlite3.connect(db_path)
+    conn.execute("ALTER TABLE source_records DROP COLUMN raw_fingerprint")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    result = cli("run", "--full")
+    assert result.exit_code == 0, result.output
+    assert f"0 new, 0 changed, {N_FIXTURE_STUDIES} unchanged" in result.stderr
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE raw_fingerprint IS NOT NULL") == N_FIXTURE_STUDIES

@@ -140,3 +140,13 @@ def test_content_hash_ignores_data_release_stamp_and_fetch_time(source: Clinical
     assert first.content_hash() == second.content_hash()
     raw["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
     assert parse(source, raw).content_hash() != first.content_hash()
+
+
+def test_the_record_and_its_hash_come_from_one_serialisation(source: ClinicalTrialsGov) -> None:
+    # A URL that spells the key the hash cuts at must not fool it.
+    url = 'https://example.org/api/v2/studies/X?q=,"provenance":{'
+    for path in sorted(STUDIES.glob("*.json")):
+        study = source.parse_object(json.loads(path.read_text()), url, FETCHED)
+        text, digest = study.record_json()
+        assert text == study.model_dump_json()
+        assert digest == study.content_hash(), path.name

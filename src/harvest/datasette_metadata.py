@@ -156,6 +156,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "first_fetched_at": "When this record was first fetched (UTC)",
             "changed_at": "When its content last changed (UTC)",
             "run_id": "Run that last changed it (runs.id)",
+            "raw_fingerprint": "Digest of the payload's meaningful part; a payload with the same one is not re-parsed",
         },
     ),
     "conflicts": (

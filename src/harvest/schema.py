@@ -166,10 +166,31 @@ class Study(_Model):
         derived lists) even when the study did not, so change detection hashes this.
         """
         # pydantic's serializer is deterministic (declaration order) and several times faster than json.dumps
-        return hashlib.sha256(self.model_dump_json(exclude={"provenance"}).encode()).hexdigest()[:32]
+        return _digest(self.model_dump_json(exclude={"provenance"}))
+
+    def record_json(self) -> tuple[str, str]:
+        """The record as JSON (all of it, as ``source_records.record`` holds it) and its ``content_hash``.
+
+        The store needs both for every record it writes; this serialises once instead of twice. The
+        provenance is the last field, so the record without it is the JSON up to that key, closed: the same
+        text ``content_hash`` hashes. (Inside JSON strings every quote is escaped, so the key cannot be
+        mistaken for text.)
+        """
+        text = self.model_dump_json()
+        cut = text.rfind(_PROVENANCE_KEY)
+        if cut < 0:  # pragma: no cover - provenance is required, so always serialised
+            return text, self.content_hash()
+        return text, _digest(text[:cut] + "}")
 
     def populated_fields(self) -> set[str]:
         return {name for name in STUDY_FIELDS if not is_empty(getattr(self, name))}
+
+
+_PROVENANCE_KEY = ',"provenance":'
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
 # The fields that describe a trial (merge, provenance and change history work field by field over these).

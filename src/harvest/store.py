@@ -10,10 +10,12 @@ all its source records whenever one of them changes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +29,9 @@ from harvest.merge import Merged, StoredRecord, merge
 from harvest.schema import STUDY_FIELDS, Study, content_hash
 from harvest.sources.base import Batch, Failure, PageHistory, SourceRecord, Unresolved
 
-SCHEMA_VERSION = 2  # 2: search index, views and indexes (harvest.views); child tables reference studies
+# 2: search index, views and indexes (harvest.views); child tables reference studies
+# 3: source_records.raw_fingerprint
+SCHEMA_VERSION = 3
 
 # A changed record that would lose this many populated fields (and at least half of them) is refused:
 # that is a broken page or API answer, not an update.
@@ -56,8 +60,8 @@ class ApplyResult:
     studies_written: int = 0
 
 
-def study_row(study: Study, merged: Merged | None = None) -> dict[str, Any]:
-    """The ``studies`` row of a study: scalar columns named after the schema."""
+def study_row(study: Study, merged: Merged | None = None, digest: str | None = None) -> dict[str, Any]:
+    """The ``studies`` row of a study: scalar columns named after the schema (``digest``: its known content hash)."""
     row: dict[str, Any] = {
         "nct_id": study.nct_id,
         # A display title (brief, else official): what people reach for, and Datasette's label with no config.
@@ -97,7 +101,7 @@ def study_row(study: Study, merged: Merged | None = None) -> dict[str, Any]:
         unmapped=json.dumps(study.unmapped, ensure_ascii=False, sort_keys=True) if study.unmapped else None,
         sources=json.dumps(merged.sources) if merged else json.dumps([study.provenance.source]),
         provenance=json.dumps(merged.provenance, sort_keys=True) if merged else None,
-        content_hash=study.content_hash(),
+        content_hash=digest or study.content_hash(),
     )
     # What the row says plus who said it: a change of attribution alone is not a change of the study.
     row["merge_hash"] = content_hash(
@@ -201,6 +205,9 @@ class Store:
             return
         with db.atomic():
             db.executescript(SCHEMA_SQL)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(source_records)")}
+            if "raw_fingerprint" not in columns:  # a file from before schema 3
+                db.execute("ALTER TABLE source_records ADD COLUMN raw_fingerprint TEXT")
             views.install(db.conn)
             db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -216,17 +223,36 @@ class Store:
 
     # -- source records -------------------------------------------------------------------------
 
-    def _existing(self, source: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str]]:
-        found: dict[str, tuple[str, str, str]] = {}
+    def _existing(self, source: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, str | None]]:
+        found: dict[str, tuple[str, str, str, str | None]] = {}
         for chunk in _chunks(keys, 500):
             marks = ",".join("?" * len(chunk))
-            for key, nct, digest, first in self.db.conn.execute(
-                f"SELECT record_key, nct_id, content_hash, first_fetched_at FROM source_records "
+            for key, nct, digest, first, fingerprint in self.db.conn.execute(
+                f"SELECT record_key, nct_id, content_hash, first_fetched_at, raw_fingerprint FROM source_records "
                 f"WHERE source = ? AND record_key IN ({marks})",
                 [source, *chunk],
             ):
-                found[key] = (nct, digest, first)
+                found[key] = (nct, digest, first, fingerprint)
         return found
+
+    def fingerprints(self, source: str, keys: Sequence[str]) -> dict[str, str]:
+        """The stored payload fingerprints of these records (see ``SourceRecord.fingerprint``)."""
+        found: dict[str, str] = {}
+        for chunk in _chunks(list(keys), 500):
+            marks = ",".join("?" * len(chunk))
+            found.update(
+                self.db.conn.execute(
+                    f"SELECT record_key, raw_fingerprint FROM source_records "
+                    f"WHERE source = ? AND record_key IN ({marks}) AND raw_fingerprint IS NOT NULL",
+                    [source, *chunk],
+                )
+            )
+        return found
+
+    def forget_fingerprints(self, source: str) -> None:
+        """Make the next run parse every record of a source again (after a parser change)."""
+        with self.transaction():
+            self.db.conn.execute("UPDATE source_records SET raw_fingerprint = NULL WHERE source = ?", (source,))
 
     def _load_records(self, where: str, params: Sequence[Any]) -> list[StoredRecord]:
         rows = self.db.conn.execute(
@@ -330,10 +356,13 @@ class Store:
             by_source.setdefault(record.source, []).append(record)
         touched: dict[str, dict[tuple[str, str], StoredRecord]] = {}  # nct -> previous versions of changed records
         writes = []
+        refreshed = []  # (fingerprint, raw, source, key) of records whose payload changed but not what it says
+        known_hashes: dict[int, str] = {}  # id(study) -> its content hash, for study objects written as they are
         now = utcnow()
         for source, group in by_source.items():
             existing = self._existing(source, [r.record_key for r in group])
-            digests = {r.record_key: r.study.content_hash() for r in group}
+            serialised = {r.record_key: r.study.record_json() for r in group}
+            digests = {key: digest for key, (_, digest) in serialised.items()}
             changed_keys = [
                 r.record_key
                 for r in group
@@ -350,6 +379,18 @@ class Store:
                 before = existing.get(record.record_key)
                 if before is not None and before[1] == digest:
                     result.unchanged += 1
+                    if record.fingerprint is not None and record.fingerprint != before[3]:
+                        # The payload changed in a part the canonical record ignores (results, documents...):
+                        # keep the new payload (what the source said) and its fingerprint, so the next run
+                        # skips it; the record, its hash and the study row are left as they are.
+                        refreshed.append(
+                            (
+                                record.fingerprint,
+                                zlib.compress(record.raw, RAW_COMPRESSION),
+                                record.source,
+                                record.record_key,
+                            )
+                        )
                     continue
                 old = previous.get(record.record_key)
                 if old is not None:
@@ -373,35 +414,47 @@ class Store:
                 else:
                     result.new += 1
                 touched.setdefault(record.study.nct_id, {})
+                known_hashes[id(record.study)] = digest
                 writes.append(
-                    (
+                    [
                         record.source,
                         record.record_key,
                         record.url,
                         record.study.nct_id,
                         _iso(record.study.provenance.fetched_at),
                         digest,
-                        record.study.model_dump_json(),
-                        zlib.compress(record.raw, RAW_COMPRESSION),
+                        serialised[record.record_key][0],
+                        record.raw,  # compressed below
                         record.content_type,
                         (before[2] if before else now),
                         now,
                         run_id,
-                    )
+                        record.fingerprint,
+                    ]
                 )
+        if refreshed:
+            conn.executemany(
+                "UPDATE source_records SET raw_fingerprint = ?, raw = ? WHERE source = ? AND record_key = ?", refreshed
+            )
         if not writes:
             return result
+        # zlib lets go of the GIL while it compresses: the payloads are compressed in another thread while this
+        # one rebuilds the studies (which must see the new records: they are handed over, not read back).
+        compressed = _compressor().submit(_compress_all, [row[7] for row in writes])
+        fresh = {(r.source, r.record_key): r for r in records}
+        written = {(row[0], row[1]): (row[3], row[2], row[4]) for row in writes}
+        result.studies_written = self._remerge(touched, fresh, run_id, known_hashes, written)
+        for row, raw in zip(writes, compressed.result(), strict=True):
+            row[7] = raw
         conn.executemany(
             "INSERT INTO source_records (source, record_key, url, nct_id, fetched_at, content_hash, record, raw, "
-            "content_type, first_fetched_at, changed_at, run_id) VALUES (?,?,?,?,?,?,?,?,?,?,?,?) "
+            "content_type, first_fetched_at, changed_at, run_id, raw_fingerprint) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) "
             "ON CONFLICT(source, record_key) DO UPDATE SET url=excluded.url, nct_id=excluded.nct_id, "
             "fetched_at=excluded.fetched_at, content_hash=excluded.content_hash, record=excluded.record, "
             "raw=excluded.raw, content_type=excluded.content_type, changed_at=excluded.changed_at, "
-            "run_id=excluded.run_id",
+            "run_id=excluded.run_id, raw_fingerprint=excluded.raw_fingerprint",
             writes,
         )
-        fresh = {(r.source, r.record_key): r for r in records}
-        result.studies_written = self._remerge(touched, fresh, run_id)
         return result
 
     def _remerge(
@@ -409,8 +462,16 @@ class Store:
         touched: dict[str, dict[tuple[str, str], StoredRecord]],
         fresh: dict[tuple[str, str], SourceRecord],
         run_id: int | None,
+        known_hashes: dict[int, str] | None = None,
+        written: dict[tuple[str, str], tuple[str, str, str]] | None = None,
     ) -> int:
-        """Rebuild the study rows of the given NCTs from all their source records."""
+        """Rebuild the study rows of the given NCTs from all their source records.
+
+        ``known_hashes`` maps ``id()`` of fresh studies to the content hash already computed for them: a trial
+        with one source record merges to that very object, whose hash need not be computed again.
+        """
+        known_hashes = known_hashes or {}
+        written = written or {}
         ncts = list(touched)
         keys_by_nct: dict[str, list[tuple[str, str, str, str]]] = {nct: [] for nct in ncts}
         for chunk in _chunks(ncts, 500):
@@ -419,10 +480,14 @@ class Store:
                 f"SELECT nct_id, source, record_key, url, fetched_at FROM source_records WHERE nct_id IN ({marks})",
                 chunk,
             ):
-                keys_by_nct[row[0]].append(row[1:])
+                if (row[1], row[2]) not in written:  # superseded by the version being written
+                    keys_by_nct[row[0]].append(row[1:])
+        for (source, key), (nct, url, fetched) in written.items():
+            if nct in keys_by_nct:
+                keys_by_nct[nct].append((source, key, url, fetched))
         old_hashes = self._study_hashes(ncts)
         indexed = search.indexed_documents(self.db.conn, ncts)  # before any row changes: FTS5 needs the old text
-        written = 0
+        writes = _StudyWrites()
         for nct in ncts:
             current: list[StoredRecord] = []
             missing: list[tuple[str, str]] = []
@@ -437,7 +502,7 @@ class Store:
             if not current:
                 continue
             merged = merge(current, self.precedence)
-            row = study_row(merged.study, merged)
+            row = study_row(merged.study, merged, known_hashes.get(id(merged.study)))
             before = old_hashes.get(nct)
             if before == (row["content_hash"], row["merge_hash"]):
                 continue
@@ -450,14 +515,11 @@ class Store:
                 old_set = [previous_versions.get((r.source, r.record_key), r) for r in current]
                 old_merged = merge(old_set, self.precedence)
                 for field_name, before, after in diff_studies(old_merged.study, merged.study):
-                    self.db.conn.execute(
-                        "INSERT INTO changes (nct_id, run_id, field, old, new, changed_at) VALUES (?,?,?,?,?,?)",
-                        (nct, run_id, field_name, before, after, utcnow()),
-                    )
-            self._write_study(row, merged, nct in old_hashes)
-            written += 1
+                    writes.changes.append((nct, run_id, field_name, before, after, utcnow()))
+            writes.add(row, merged, nct in old_hashes)
+        writes.execute(self.db.conn)
         search.update_index(self.db.conn, indexed, ncts)
-        return written
+        return len(writes.studies)
 
     def _study_hashes(self, ncts: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         found: dict[str, tuple[str, str | None]] = {}
@@ -484,26 +546,6 @@ class Store:
                 "INSERT OR REPLACE INTO conflicts (nct_id, field, source, value) VALUES (?,?,?,?)",
                 [(nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts],
             )
-
-    def _write_study(self, row: dict[str, Any], merged: Merged, existed: bool) -> None:
-        conn = self.db.conn
-        nct = row["nct_id"]
-        now = utcnow()
-        if existed:
-            self._delete_children(nct)
-        columns = [*row, "updated_at"]
-        values = [*row.values(), now]
-        marks = ",".join("?" * len(columns))
-        updates = ", ".join(f"{c}=excluded.{c}" for c in columns if c != "nct_id")
-        conn.execute(
-            f"INSERT INTO studies ({', '.join(columns)}, first_seen_at) VALUES ({marks}, ?) "
-            f"ON CONFLICT(nct_id) DO UPDATE SET {updates}",
-            [*values, now],
-        )
-        for table, rows in _child_rows(merged.study).items():
-            if rows:
-                conn.executemany(CHILD_INSERTS[table], rows)
-        self._write_conflicts(nct, merged)
 
     def _delete_children(self, nct: str) -> None:
         for table in (*CHILD_INSERTS, "conflicts"):
@@ -733,6 +775,66 @@ class Store:
         self.db.close()
 
 
+@dataclass
+class _StudyWrites:
+    """The rows of a batch's rebuilt studies, written with one statement per table instead of one per study.
+
+    Each study's rows are its own (keyed by NCT), so the order across studies does not matter; within the
+    batch, replaced studies lose their old child rows before any new ones go in.
+    """
+
+    replaced: list[str] = field(default_factory=list)
+    studies: list[list[Any]] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    children: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {table: [] for table in CHILD_INSERTS})
+    conflicts: list[tuple[Any, ...]] = field(default_factory=list)
+    changes: list[tuple[Any, ...]] = field(default_factory=list)
+
+    def add(self, row: dict[str, Any], merged: Merged, existed: bool) -> None:
+        nct = row["nct_id"]
+        now = utcnow()
+        if existed:
+            self.replaced.append(nct)
+        self.columns = [*row, "updated_at"]
+        self.studies.append([*row.values(), now, now])
+        for table, rows in _child_rows(merged.study).items():
+            self.children[table].extend(rows)
+        self.conflicts.extend((nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts)
+
+    def execute(self, conn: sqlite3.Connection) -> None:
+        for table in (*CHILD_INSERTS, "conflicts"):
+            conn.executemany(f"DELETE FROM {table} WHERE nct_id = ?", [(nct,) for nct in self.replaced])
+        if self.changes:
+            conn.executemany(
+                "INSERT INTO changes (nct_id, run_id, field, old, new, changed_at) VALUES (?,?,?,?,?,?)", self.changes
+            )
+        if self.studies:
+            marks = ",".join("?" * len(self.columns))
+            updates = ", ".join(f"{c}=excluded.{c}" for c in self.columns if c != "nct_id")
+            conn.executemany(
+                f"INSERT INTO studies ({', '.join(self.columns)}, first_seen_at) VALUES ({marks}, ?) "
+                f"ON CONFLICT(nct_id) DO UPDATE SET {updates}",
+                self.studies,
+            )
+        for table, rows in self.children.items():
+            if rows:
+                conn.executemany(CHILD_INSERTS[table], rows)
+        if self.conflicts:
+            conn.executemany(
+                "INSERT OR REPLACE INTO conflicts (nct_id, field, source, value) VALUES (?,?,?,?)", self.conflicts
+            )
+
+
+def _compress_all(payloads: list[bytes]) -> list[bytes]:
+    return [zlib.compress(payload, RAW_COMPRESSION) for payload in payloads]
+
+
+@functools.lru_cache(maxsize=1)
+def _compressor() -> ThreadPoolExecutor:
+    """One helper thread for the process, for work that runs outside the GIL."""
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-zlib")
+
+
 class _Degraded(HarvestError):
     """A new version of a record that is much emptier than the stored one."""
 
@@ -794,7 +896,7 @@ CREATE TABLE IF NOT EXISTS nct_aliases (alias TEXT PRIMARY KEY, nct_id TEXT NOT 
 CREATE TABLE IF NOT EXISTS source_records (
     source TEXT NOT NULL, record_key TEXT NOT NULL, url TEXT NOT NULL, nct_id TEXT NOT NULL,
     fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB,
-    content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER,
+    content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER, raw_fingerprint TEXT,
     PRIMARY KEY (source, record_key));
 CREATE INDEX IF NOT EXISTS source_records_nct ON source_records (nct_id);
 CREATE TABLE IF NOT EXISTS conflicts (

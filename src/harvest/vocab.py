@@ -8,6 +8,7 @@ caller, never guessed.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from enum import StrEnum
@@ -65,8 +66,12 @@ class InterventionType(StrEnum):
     OTHER = "OTHER"
 
 
+@functools.lru_cache(maxsize=4096)
 def word_key(text: str) -> str:
-    """Normalise a displayed word for lookup: case, punctuation and spacing do not matter."""
+    """Normalise a displayed word for lookup: case, punctuation and spacing do not matter.
+
+    Cached: the same few status and type words are looked up for every study and every one of its sites.
+    """
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -51,6 +51,10 @@ class SourceRecord:
     study: Study
     raw: bytes  # exactly what ``parse`` consumed, so ``harvest reparse`` can redo it offline
     content_type: str | None = None
+    # A digest of the parts of ``raw`` that ``parse`` depends on, for sources whose payload also carries
+    # volatile parts (CT.gov's data release stamp). Stored with the record; the next run skips parsing a
+    # payload whose fingerprint is the stored one. None: the source does not fingerprint.
+    fingerprint: str | None = None
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Batch:
     unresolved: list[Unresolved] = field(default_factory=list)
     visits: list[PageVisit] = field(default_factory=list)
     skipped: int = 0  # robots.txt said no
+    unchanged: int = 0  # fetched, and recognised by their stored fingerprint: neither parsed nor written
     cursor: dict[str, Any] | None = None  # where to resume once this batch is committed
     expected_total: int | None = None  # for progress, when the source knows
 
@@ -104,6 +109,8 @@ class PageHistory:
 
 
 TitleSearch = Callable[[str], list[Study]]
+# record keys -> the fingerprint stored with each of those records (keys without one are left out)
+StoredFingerprints = Callable[[Sequence[str]], Mapping[str, str]]
 
 
 @dataclass(frozen=True)
@@ -116,6 +123,7 @@ class HarvestPlan:
     max_pages: int | None = None
     page_history: Mapping[str, PageHistory] = field(default_factory=dict)
     title_search: TitleSearch | None = None
+    stored_fingerprints: StoredFingerprints | None = None
 
 
 class Source(ABC):

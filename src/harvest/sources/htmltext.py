@@ -85,8 +85,25 @@ def _preformatted(node: LexborNode) -> bool:
     """Whether a browser keeps this element's source line breaks (<pre>, or an inline white-space style)."""
     if node.tag in ("pre", "textarea", "listing", "plaintext"):
         return True
-    style = node.attributes.get("style") if node.attributes else None
+    style = node.attributes.get("style")  # (``attributes`` builds a dict at each call: once is enough)
     return bool(style and _PRESERVE.search(style))
+
+
+# Any element that could keep source line breaks: most pages have none, and then no element of theirs needs
+# itself or its ancestors checked (that checking was a tenth of a mirror parser's time).
+_MAY_PRESERVE = 'pre, textarea, listing, plaintext, [style*="white-space" i]'
+_last_document: tuple[LexborHTMLParser, bool] | None = None
+
+
+def _document_may_preserve(node: LexborNode) -> bool:
+    """Whether the node's document has an element that might keep line breaks (remembered for the last
+    document; parsers add text to a tree, never elements or styles, so the answer holds while it is read)."""
+    global _last_document
+    parser = node.parser
+    known = _last_document
+    if known is None or known[0] is not parser:
+        known = _last_document = (parser, parser.css_first(_MAY_PRESERVE) is not None)
+    return known[1]
 
 
 def _within_preformatted(node: LexborNode) -> bool:
@@ -98,34 +115,47 @@ def _within_preformatted(node: LexborNode) -> bool:
     return False
 
 
+def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -> None:
+    """Push a node's children so that they pop in document order."""
+    child = node.last_child
+    while child is not None:
+        pending.append(child)
+        child = child.prev
+
+
 def _walk(node: LexborNode, out: list[str]) -> None:
     # An explicit stack, not recursion: a page nested thousands of levels deep must not exhaust Python's stack.
-    pending: list[LexborNode | str | object] = _children(node)[::-1]
-    preformatted = int(_within_preformatted(node))
+    # This loop runs once per node of every text a parser reads, so it is kept lean: strings are told apart by
+    # their exact type, and children are pushed straight onto the stack.
+    pending: list[LexborNode | str | object] = []
+    _push_children(node, pending)
+    may_preserve = _document_may_preserve(node)
+    preformatted = int(may_preserve and _within_preformatted(node))
+    append = out.append
     while pending:
         item = pending.pop()
+        if item.__class__ is str:
+            append(item)  # type: ignore[arg-type]
+            continue
         if item is _LEAVE_PRE:
             preformatted -= 1
-            continue
-        if isinstance(item, str):
-            out.append(item)
             continue
         assert isinstance(item, LexborNode)
         tag = item.tag
         if tag == "-text":
             text = item.text_content or ""
             # Outside preformatted text a source line break is just a space, as a browser renders it.
-            out.append(text if preformatted else text.replace("\r", " ").replace("\n", " "))
+            append(text if preformatted else text.replace("\r", " ").replace("\n", " "))
         elif tag == "br":
-            out.append("\n")
+            append("\n")
         elif tag not in SKIP_TAGS:
             block = tag in BLOCK_TAGS
-            keep_breaks = _preformatted(item)
+            keep_breaks = may_preserve and _preformatted(item)
             if block:
                 pending.append("\n")
             if keep_breaks:
                 pending.append(_LEAVE_PRE)
-            pending.extend(_children(item)[::-1])
+            _push_children(item, pending)
             if keep_breaks:
                 preformatted += 1
             if block:

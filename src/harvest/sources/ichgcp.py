@@ -205,7 +205,7 @@ class IchGcp(MirrorSource):
         """The "<date> updated by: <sponsor>" element and the sponsor it names."""
         for node in elements(body):
             raw = node.text(deep=True) or ""
-            if "updated by" not in raw.lower() or len(raw) > 400:
+            if len(raw) > 400 or "updated by" not in raw.lower():
                 continue
             match = _UPDATED.match(node_text(node))
             if match:

@@ -21,6 +21,7 @@ are harvested: each carries fields the other lacks.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ from harvest.sources.fields import RecordBuilder
 from harvest.sources.htmltext import parse_html
 from harvest.sources.labelled import (
     Labelled,
+    ShownText,
     elements,
     find_labelled,
     first_text,
@@ -91,6 +93,7 @@ LABELS = (
 )
 
 
+@functools.lru_cache(maxsize=64)
 def _date_field(label: str) -> str | None:
     base = re.sub(r"^(?:est\.|estimated|actual)\s+", "", label_key(label))
     return _DATE_FIELDS.get(base)
@@ -206,9 +209,10 @@ class InClinicalTrials(MirrorSource):
     @staticmethod
     def _official_title(body: LexborNode | None) -> tuple[LexborNode, str | None] | None:
         """The "Official title:" label (maybe with the acronym glued in front) and the node after it."""
+        visible = ShownText(body)
         for node in elements(body):
             raw = node.text(deep=True) or ""
-            if len(raw) > 300:
+            if len(raw) > 300 or not visible.may_contain(node, raw, "officialtitle"):
                 continue
             match = _OFFICIAL_TITLE.match(node_text(node))
             if match is None:

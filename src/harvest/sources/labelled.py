@@ -9,8 +9,9 @@ expect and this module finds them by their visible text, not by tag or class.
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Set
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
@@ -23,9 +24,60 @@ _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LIST_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[-*•·])\s+\S")
 
 
+@functools.lru_cache(maxsize=4096)
 def label_key(text: str) -> str:
-    """How labels compare: case, spacing and a trailing colon do not matter."""
+    """How labels compare: case, spacing and a trailing colon do not matter.
+
+    Cached: parsers look the same few dozen labels up on every page.
+    """
     return " ".join(text.split()).rstrip(":").strip().lower()
+
+
+def compact(text: str) -> str:
+    """Text without any whitespace, lower-cased: words as they are whatever the markup put between them."""
+    return "".join(text.split()).lower()
+
+
+class ShownText:
+    """A cheap test of what an element can show, before its text is rendered (the costly part of a search).
+
+    What an element shows (``node_text``) is the text of its text nodes with line breaks added at blocks:
+    the very characters lexbor's ``text()`` returns, once whitespace is set aside, unless the element holds
+    text no reader sees (a script, a style, an SVG, ...), which ``text()`` includes. So, outside such
+    elements, ``compact(node.text())`` is ``compact(node_text(node))``, and an element whose compacted text
+    cannot be what is sought need not be rendered at all. Measured: most of the time of a mirror parser went
+    into rendering elements that were not labels.
+    """
+
+    def __init__(self, root: LexborNode | None) -> None:
+        self.hidden: set[int] = set()  # elements whose text() includes text that is never shown
+        if root is None:
+            return
+        top = root  # the whole document: a label's siblings may lie outside ``root``
+        while top.parent is not None:
+            top = top.parent
+        for node in top.css(_HIDDEN_SELECTOR):
+            current: LexborNode | None = node
+            while current is not None and current.mem_id not in self.hidden:
+                self.hidden.add(current.mem_id)
+                current = current.parent
+
+    def may_be(self, node: LexborNode, raw: str, keys: Set[str]) -> bool:
+        """Whether the element (whose ``text()`` is ``raw``) may show one of ``keys`` (label keys, compacted
+        and without trailing colons)."""
+        return node.mem_id in self.hidden or compact(raw).rstrip(":") in keys
+
+    def may_contain(self, node: LexborNode, raw: str, words: str) -> bool:
+        """Whether the element may show ``words`` (compacted) somewhere in its text."""
+        return node.mem_id in self.hidden or words in compact(raw)
+
+
+_HIDDEN_SELECTOR = ", ".join(sorted(tag for tag in SKIP_TAGS if not tag.startswith("-")))
+
+
+def compact_keys(keys: Iterable[str]) -> set[str]:
+    """Label keys in the form ``ShownText.may_be`` compares."""
+    return {compact(key).rstrip(":") for key in keys}
 
 
 def node_text(node: LexborNode | None) -> str:
@@ -47,20 +99,16 @@ class Labelled:
 
 def elements(root: LexborNode | None) -> Iterator[LexborNode]:
     """Every element under ``root`` in document order, skipping scripts, styles and the head."""
-    if root is None:
+    if root is None or root.tag.startswith("-") or root.tag in SKIP_TAGS:
         return
-    stack = [root]
-    while stack:
-        node = stack.pop()
-        if node.tag.startswith("-") or node.tag in SKIP_TAGS:
-            continue
-        yield node
-        children = []
-        child = node.child
-        while child is not None:
-            children.append(child)
-            child = child.next
-        stack.extend(reversed(children))
+    # lexbor walks the tree in C (``traverse``, twice as fast as stepping through siblings from Python); what
+    # lies inside a skipped element is left out by its identity.
+    skipped: set[int] = set()
+    for node in root.css(_HIDDEN_SELECTOR):
+        skipped.update(inner.mem_id for inner in node.traverse())
+    for node in root.traverse():
+        if not node.tag.startswith("-") and node.mem_id not in skipped:
+            yield node
 
 
 def _has_content(node: LexborNode) -> bool:
@@ -100,7 +148,7 @@ def _holds_label(node: LexborNode, key: str) -> bool:
     return any(not child.tag.startswith("-") and label_key(node_text(child)) == key for child in _children(node))
 
 
-def _stops(anchor: LexborNode, sibling: LexborNode, wanted: set[str]) -> bool:
+def _stops(anchor: LexborNode, sibling: LexborNode, wanted: Set[str], shown: ShownText, keys: Set[str]) -> bool:
     """Whether ``sibling`` starts the next label rather than continuing this label's value."""
     if sibling.tag == "-text":
         return False
@@ -109,7 +157,16 @@ def _stops(anchor: LexborNode, sibling: LexborNode, wanted: set[str]) -> bool:
     if anchor.tag in _HEADINGS and sibling.tag in _HEADINGS and sibling.tag <= anchor.tag:
         return True
     text = sibling.text(deep=True) or ""
-    return len(text) <= MAX_LABEL_CHARS and label_key(node_text(sibling)) in wanted
+    return (
+        len(text) <= MAX_LABEL_CHARS and shown.may_be(sibling, text, keys) and label_key(node_text(sibling)) in wanted
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _label_keys(labels: tuple[str, ...]) -> tuple[frozenset[str], frozenset[str]]:
+    """A layout's labels as keys, and as ``ShownText`` keys (each layout's list is the same on every page)."""
+    wanted = frozenset(label_key(label) for label in labels)
+    return wanted, frozenset(compact_keys(wanted))
 
 
 def find_labelled(root: LexborNode | None, labels: Iterable[str]) -> dict[str, list[Labelled]]:
@@ -118,12 +175,13 @@ def find_labelled(root: LexborNode | None, labels: Iterable[str]) -> dict[str, l
     Pass every label the layout prints, including ones the parser ignores: a label that is not
     listed reads as part of the value before it.
     """
-    wanted = {label_key(label) for label in labels}
+    wanted, keys = _label_keys(tuple(labels))
+    visible = ShownText(root)
     found: dict[str, list[Labelled]] = {}
     used: set[int] = set()
     for node in elements(root):
         raw = node.text(deep=True) or ""
-        if not raw.strip() or len(raw) > MAX_LABEL_CHARS * 4:
+        if len(raw) > MAX_LABEL_CHARS * 4 or not raw.strip() or not visible.may_be(node, raw, keys):
             continue
         shown = node_text(node)
         key = label_key(shown)
@@ -135,7 +193,7 @@ def find_labelled(root: LexborNode | None, labels: Iterable[str]) -> dict[str, l
         used.add(anchor.mem_id)
         values = []
         for sibling in _following(anchor):
-            if _stops(anchor, sibling, wanted):
+            if _stops(anchor, sibling, wanted, visible, keys):
                 break
             values.append(sibling)
         found.setdefault(key, []).append(Labelled(shown, tuple(values)))
