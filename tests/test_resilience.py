@@ -238,3 +238,26 @@ def test_log_json_emits_one_json_object_per_line(cli: Cli, ctgov_server: ReplayS
     summary = events[-1]
     assert summary["event"] == "summary" and summary["outcome"] == "ok"
     assert (summary["new"], summary["retries"]) == (N, 1)
+
+
+def test_mirror_whose_sitemap_lists_no_study_pages_fails_the_run(tmp_path: Path) -> None:
+    from harvest.replay import StaticSite
+
+    site_dir = tmp_path / "site"
+    site_dir.mkdir()
+    (site_dir / "sitemap.xml").write_text(
+        '<?xml version="1.0"?><urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+        "<url><loc>https://ctv.veeva.com/about</loc></url></urlset>"
+    )
+    (site_dir / "routes.json").write_text(
+        json.dumps({"/sitemap.xml": {"file": "sitemap.xml", "content_type": "application/xml"}})
+    )
+    db = tmp_path / "h.db"
+    with ReplayServer(StaticSite(site_dir, origin="https://ctv.veeva.com")) as server:
+        result = Cli({**TEST_ENV, "HARVEST_VEEVA_URL": server.url, "HARVEST_VEEVA_RPS": "0", "HARVEST_DB": str(db)})(
+            "run", "--source", "veeva"
+        )
+    assert result.exit_code == 3
+    assert "lists no study pages; nothing applied" in result.stderr
+    assert rows(db, "SELECT source, outcome FROM runs") == [("veeva", "failed")]
+    assert scalar(db, "SELECT watermark FROM harvest_state") is None

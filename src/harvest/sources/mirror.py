@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import ClassVar
 
-from harvest.errors import FetchError, NotFound, ParseError, RobotsDisallowed
+from harvest.errors import FetchError, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
 from harvest.sources.base import (
     Batch,
     Failure,
@@ -106,6 +106,11 @@ class MirrorSource(Source):
 
     def harvest(self, plan: HarvestPlan) -> Iterator[Batch]:
         entries = list(dict.fromkeys(self.discover()))
+        if not entries:
+            # A mirror of CT.gov lists thousands of studies; a sitemap with none is a broken or moved site.
+            raise SanityCheckFailed(
+                f"{self.name}: the sitemap at {self.base_url}{self.sitemap_path} lists no study pages; nothing applied"
+            )
         history = dict(plan.page_history)
         budget = plan.max_pages or self.default_max_pages
         planned = self.schedule(entries, history, budget)
