@@ -182,14 +182,14 @@ class HttpClient:
     def set_policy(self, base_url: str, *, rps: float, concurrency: int = 1) -> None:
         with self._policy_lock:
             self._policies[host_of(base_url)] = HostPolicy(
-                RateLimiter(rps), threading.BoundedSemaphore(max(1, concurrency))
+                RateLimiter(rps, sleep=self._sleep), threading.BoundedSemaphore(max(1, concurrency))
             )
 
     def _policy(self, url: str) -> HostPolicy:
         key = host_of(url)
         with self._policy_lock:
             if key not in self._policies:
-                self._policies[key] = HostPolicy(RateLimiter(1.0), threading.BoundedSemaphore(1))
+                self._policies[key] = HostPolicy(RateLimiter(1.0, sleep=self._sleep), threading.BoundedSemaphore(1))
             return self._policies[key]
 
     # -- robots.txt -----------------------------------------------------------------------------
@@ -270,14 +270,19 @@ class HttpClient:
             multiplier=settings.backoff, max=settings.backoff_cap, jitter=settings.backoff
         )
 
+        delays: list[float] = []
+
         def wait(state: RetryCallState) -> float:
             exc = state.outcome.exception() if state.outcome else None
             if isinstance(exc, _RetryableStatus) and exc.retry_after is not None:
                 delay = min(exc.retry_after, settings.retry_after_cap)
             else:
                 delay = backoff(state)
+            # The host's limiter does the waiting: a 429 or a 503 holds back every request to the host (other
+            # threads included), not just this one; the retry itself then waits in ``limiter.wait()``.
             policy.limiter.pause(delay)
-            return delay
+            delays.append(delay)
+            return 0.0
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
@@ -285,7 +290,7 @@ class HttpClient:
             log.info(
                 "retrying %s in %.1fs after %s (attempt %d of %d)",
                 url,
-                state.next_action.sleep if state.next_action else 0,
+                delays[-1] if delays else 0.0,
                 _describe(exc),
                 state.attempt_number + 1,
                 settings.attempts,
@@ -296,7 +301,6 @@ class HttpClient:
             stop=stop_after_attempt(settings.attempts),
             wait=wait,
             before_sleep=before_sleep,
-            sleep=self._sleep,
             reraise=True,
         )
         try:
