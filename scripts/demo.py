@@ -16,7 +16,7 @@ from pathlib import Path
 from harvest.replay import base_url_env, default_sites, serve_fixtures
 
 EXAMPLE_QUERY = (
-    "SELECT nct_id, overall_status, phases, enrollment, substr(brief_title, 1, 60) AS title "
+    "SELECT nct_id, overall_status, phases, enrollment, substr(title, 1, 60) AS title "
     "FROM studies WHERE overall_status IN ('RECRUITING', 'NOT_YET_RECRUITING') ORDER BY nct_id"
 )
 
