@@ -261,3 +261,33 @@ def test_mirror_whose_sitemap_lists_no_study_pages_fails_the_run(tmp_path: Path)
     assert "lists no study pages; nothing applied" in result.stderr
     assert rows(db, "SELECT source, outcome FROM runs") == [("veeva", "failed")]
     assert scalar(db, "SELECT watermark FROM harvest_state") is None
+
+
+def test_a_resumed_run_keeps_the_watermark_of_the_run_it_completes(tmp_path: Path) -> None:
+    import httpx
+
+    site = CtgovSite.from_dir(max_page_size=10)
+    with ReplayServer(site) as server:
+        env = {**TEST_ENV, **base_url_env({"ctgov": server}), "HARVEST_DB": str(tmp_path / "h.db")}
+        params = {"format": "json", "pageSize": "1000", "countTotal": "true"}
+        first = httpx.get(f"{server.url}/api/v2/studies", params=params).json()
+        # A run killed after its first page on 1 November left this behind; it is resumed weeks later.
+        cursor = {
+            "source_cursor": {"params": params, "page_token": first["nextPageToken"], "page": 1, "total": 24},
+            "full": True,
+            "since": None,
+            "began": "2026-11-01",
+        }
+        db = tmp_path / "h.db"
+        conn = sqlite3.connect(db)
+        from harvest.store import SCHEMA_SQL
+
+        conn.executescript(SCHEMA_SQL)
+        conn.execute("INSERT INTO harvest_state (source, cursor) VALUES ('ctgov', ?)", (json.dumps(cursor),))
+        conn.commit()
+        conn.close()
+        result = Cli(env)("run")
+    assert result.exit_code == 0, result.output
+    assert "[resume] OK: 14 fetched" in result.stderr  # pages 2 and 3 only
+    # studies updated since 1 November (minus the overlap) will be asked for again next time
+    assert scalar(db, "SELECT watermark FROM harvest_state") == "2026-11-01"

@@ -183,10 +183,14 @@ class Harvester:
                 if cursor and (full or since):
                     log.warning("discarding the saved position of an unfinished run: --full/--since start over")
                     cursor = None
+                # The day the query began: the watermark of a resumed run is that of the run it completes, so
+                # studies updated while it lay killed are still asked for next time.
+                began = report.started.date().isoformat()
                 if cursor:
                     report.mode = "resume"
                     since = dt.date.fromisoformat(cursor["since"]) if cursor.get("since") else None
                     full = bool(cursor.get("full"))
+                    began = cursor.get("began") or began
                 elif full or (since is None and state["watermark"] is None):
                     report.mode, full = "full", True
                 else:
@@ -204,14 +208,15 @@ class Harvester:
                     title_search=self.title_search() if source_name != "ctgov" else None,
                     stored_fingerprints=lambda keys: store.fingerprints(source_name, keys),
                 )
-                self._run_batches(store, source, plan, report, callbacks, full, since)
+                resume = {"full": full, "since": since.isoformat() if since and not full else None, "began": began}
+                self._run_batches(store, source, plan, report, callbacks, resume)
                 if report.fetched == 0 and report.failed == 0 and full:
                     raise SanityCheckFailed(
                         f"{source_name} returned zero studies on a full run; nothing applied "
                         "(is the base URL right, or is the source down?)"
                     )
                 report.outcome = "partial" if report.failed else "ok"
-                watermark = report.started.date().isoformat()
+                watermark = began
                 store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts(), watermark=watermark)
                 store.set_watermark(source_name, watermark)
             except HarvestError as exc:
@@ -247,8 +252,7 @@ class Harvester:
         plan: HarvestPlan,
         report: RunReport,
         callbacks: Callbacks,
-        full: bool,
-        since: dt.date | None,
+        resume: dict[str, Any],
     ) -> None:
         # Python's cyclic collector is paused while batches are fetched, parsed and written, and run every few
         # batches instead. A page of studies is a million short-lived objects (none in cycles); with the
@@ -259,7 +263,7 @@ class Harvester:
         gc.disable()
         gc.freeze()
         try:
-            self._apply_batches(store, source, plan, report, callbacks, full, since)
+            self._apply_batches(store, source, plan, report, callbacks, resume)
         finally:
             gc.unfreeze()
             if collecting:
@@ -272,8 +276,7 @@ class Harvester:
         plan: HarvestPlan,
         report: RunReport,
         callbacks: Callbacks,
-        full: bool,
-        since: dt.date | None,
+        resume: dict[str, Any],
     ) -> None:
         for page, batch in enumerate(source.harvest(plan), start=1):
             attempted = len(batch.records) + len(batch.failures) + batch.unchanged
@@ -284,14 +287,8 @@ class Harvester:
                     f"batch {page}: {len(broken)} of {attempted} records failed to parse; "
                     f"batch not applied, run stopped (first: {sample})"
                 )
-            wrapped = None
-            if batch.cursor is not None:
-                wrapped = {
-                    "source_cursor": batch.cursor,
-                    "full": full,
-                    "since": since.isoformat() if since and not full else None,
-                }
-            batch.cursor = wrapped
+            # What resumes the run: the source's own position plus how the run was asked for.
+            batch.cursor = {"source_cursor": batch.cursor, **resume} if batch.cursor is not None else None
             result = store.apply_batch(batch, source=source.name, run_id=report.run_id, save_cursor=True)
             report.fetched += len(batch.records) + len(batch.failures) + len(batch.unresolved) + batch.unchanged
             report.new += result.new
