@@ -172,3 +172,20 @@ def test_reparse_of_every_source_equals_a_fresh_harvest(tmp_path: Path) -> None:
     after = merged_state(db)
     for table in ("studies", "conditions", "source_records", "conflicts", "field_provenance"):
         assert after[table] == fresh[table], table
+
+
+def test_reparse_remerges_rows_after_a_precedence_change(
+    tmp_path: Path, batches: dict[str, list[SourceRecord]]
+) -> None:
+    db = tmp_path / "order.db"
+    store = Store(db, precedence=PRECEDENCE)
+    for source_name in ("veeva", "ichgcp"):  # two mirrors only: they disagree on the sponsor's name
+        store.apply_batch(Batch(records=batches[source_name]), source=source_name, run_id=None)
+    store.close()
+    sponsor = "SELECT lead_sponsor FROM studies WHERE nct_id = 'NCT04067674'"
+    assert rows(db, sponsor) == [("Civil Hospices of Lyon",)]  # veeva ranks above ichgcp by default
+    result = Cli({"HARVEST_DB": str(db), "HARVEST_PRECEDENCE": "ichgcp,veeva"})("reparse")
+    assert result.exit_code == 0, result.output
+    assert rows(db, sponsor) == [("Hospices Civils de Lyon",)]
+    provenance = rows(db, "SELECT source FROM field_provenance WHERE nct_id = 'NCT04067674' AND field = 'lead_sponsor'")
+    assert provenance == [("ichgcp",)]

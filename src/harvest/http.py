@@ -64,11 +64,6 @@ class Response:
     headers: Mapping[str, str]
     content: bytes
     fetched_at: dt.datetime
-    requested_url: str
-
-    @property
-    def redirected(self) -> bool:
-        return self.url != self.requested_url
 
     @property
     def text(self) -> str:
@@ -352,8 +347,7 @@ class HttpClient:
             raise HTTPStatusError(
                 f"HTTP {status}: {_first_line(content) or 'no reason given'}", url=final_url, status=status
             )
-        request_url = str(httpx.URL(url, params=params)) if params else url
-        return Response(final_url, status, headers, content, dt.datetime.now(dt.UTC), request_url)
+        return Response(final_url, status, headers, content, dt.datetime.now(dt.UTC))
 
     def close(self) -> None:
         self._client.close()

@@ -398,6 +398,8 @@ class Harvester:
                 report.run_id = store.start_run(report.source, "reparse", "offline")
                 for name in names:
                     self._reparse_source(store, self.sources[name], report, callbacks)
+                # Rows whose records did not change still follow today's merge policy (HARVEST_PRECEDENCE).
+                store.remerge_all(report.run_id, source_name)
                 report.outcome = "partial" if report.failed else "ok"
                 store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts())
             except HarvestError as exc:

@@ -260,14 +260,6 @@ class Store:
         ).fetchall()
         return [StoredRecord(s, k, u, f, Study.model_validate_json(r)) for s, k, u, f, r in rows]
 
-    def records_for(self, nct_ids: Sequence[str]) -> dict[str, list[StoredRecord]]:
-        by_nct: dict[str, list[StoredRecord]] = {nct: [] for nct in nct_ids}
-        for chunk in _chunks(list(nct_ids), 500):
-            marks = ",".join("?" * len(chunk))
-            for record in self._load_records(f"nct_id IN ({marks})", chunk):
-                by_nct.setdefault(record.study.nct_id, []).append(record)
-        return by_nct
-
     def resolve_aliases(self, nct_ids: Iterable[str]) -> dict[str, str]:
         ids = list(set(nct_ids))
         mapping: dict[str, str] = {}
@@ -556,10 +548,14 @@ class Store:
         self._delete_children(nct)
         self.db.conn.execute("DELETE FROM studies WHERE nct_id = ?", (nct,))
 
-    def remerge_all(self, run_id: int | None, nct_ids: Sequence[str] | None = None) -> int:
-        """Rebuild study rows from stored source records (after a precedence or parser change)."""
-        if nct_ids is None:
-            nct_ids = [r[0] for r in self.db.conn.execute("SELECT DISTINCT nct_id FROM source_records")]
+    def remerge_all(self, run_id: int | None, source: str | None = None) -> int:
+        """Rebuild the study rows of every trial (a source carries) from the stored source records.
+
+        Only rows whose merged content or attribution differs are written, so after a precedence change the
+        rows follow the new order; no ``changes`` rows are recorded, since nothing changed upstream.
+        """
+        where, params = ("WHERE source = ?", [source]) if source else ("", [])
+        nct_ids = [r[0] for r in self.db.conn.execute(f"SELECT DISTINCT nct_id FROM source_records {where}", params)]
         written = 0
         for chunk in _chunks(list(nct_ids), 500):
             with self.transaction():
