@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from harvest.sources import htmltext
 from harvest.sources.htmltext import parse_html, text_lines
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def test_blocks_end_lines_and_inline_elements_join() -> None:
@@ -30,3 +35,28 @@ def test_scripts_styles_and_comments_are_not_text() -> None:
 def test_deep_nesting_does_not_exhaust_the_stack() -> None:
     tree = parse_html("<div>" * 5000 + "deep" + "</div>" * 5000)
     assert text_lines(tree.body) == ["deep"]
+
+
+def test_comment_inside_an_inline_element_is_not_text() -> None:
+    tree = parse_html("<p><span>a<!-- note -->b</span> <em>c&nbsp; d</em></p>")
+    assert text_lines(tree.css_first("span")) == ["ab"]
+    assert text_lines(tree.css_first("p")) == ["ab c d"]
+
+
+def test_the_one_line_shortcut_renders_every_fixture_element_as_the_walk_does() -> None:
+    """``text_lines`` hands elements with no line break inside to lexbor's ``text()``; on every element of
+    every recorded mirror page that must give exactly what the Python walk gives."""
+    pages = sorted(FIXTURES.glob("*/*.html"))
+    assert pages, "no mirror fixtures found"
+    compared = 0
+    for page in pages:
+        tree = parse_html(page.read_bytes())
+        for node in tree.root.traverse():
+            if node.tag.startswith("-"):
+                continue
+            walked: list[str] = []
+            htmltext._walk(node, walked)
+            expected = [" ".join(line.split()) for line in "".join(walked).split("\n")]
+            assert text_lines(node) == [line for line in expected if line], (page.name, node.tag)
+            compared += 1
+    assert compared > 500  # the fixtures hold about 900 elements

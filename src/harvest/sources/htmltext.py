@@ -162,19 +162,30 @@ def _walk(node: LexborNode, out: list[str]) -> None:
                 pending.append("\n")
 
 
+# Elements that end a line or hide their text: an element with none of them inside shows its text() on one line.
+_BREAKS = (BLOCK_TAGS | SKIP_TAGS | {"br"}) - {"-comment"}
+
+
+def _one_line(node: LexborNode) -> bool:
+    """Whether the element shows its whole ``text()`` (the text of every text node inside) on one line."""
+    inner = node.traverse()  # comments come out too, and text() leaves them out as the walk does
+    next(inner)  # the element itself
+    return not any(element.tag in _BREAKS for element in inner) and not _document_may_preserve(node)
+
+
 def text_lines(node: LexborNode | None) -> list[str]:
     """The visible lines of a subtree, whitespace collapsed, empty lines dropped."""
     if node is None:
         return []
     out: list[str] = []
-    if node.tag == "-text":
+    tag = node.tag
+    if tag == "-text":
         out.append(node.text_content or "")
+    elif not tag.startswith("-") and _one_line(node):
+        # Nothing inside breaks a line: lexbor's own text() renders it without a walk from Python.
+        line = " ".join((node.text(deep=True) or "").split())
+        return [line] if line else []
     else:
         _walk(node, out)
     lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
     return [line for line in lines if line]
-
-
-def block_text(node: LexborNode | None, separator: str = "\n") -> str:
-    """The visible text of a subtree with its lines joined by ``separator``."""
-    return separator.join(text_lines(node))

@@ -177,11 +177,18 @@ def find_labelled(root: LexborNode | None, labels: Iterable[str]) -> dict[str, l
     """
     wanted, keys = _label_keys(tuple(labels))
     visible = ShownText(root)
+    hidden = visible.hidden
     found: dict[str, list[Labelled]] = {}
     used: set[int] = set()
+    longest = MAX_LABEL_CHARS * 4
     for node in elements(root):
         raw = node.text(deep=True) or ""
-        if len(raw) > MAX_LABEL_CHARS * 4 or not raw.strip() or not visible.may_be(node, raw, keys):
+        if len(raw) > longest:
+            continue
+        # ``ShownText.may_be``, inlined: this runs for every element of the page. (Whitespace is what both
+        # ``split`` and ``strip`` take away, so an empty ``squeezed`` is a blank ``raw``.)
+        squeezed = "".join(raw.split())
+        if not squeezed or (node.mem_id not in hidden and squeezed.lower().rstrip(":") not in keys):
             continue
         shown = node_text(node)
         key = label_key(shown)
