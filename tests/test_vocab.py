@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from harvest.sources import veeva
 from harvest.vocab import (
     INTERVENTION_TYPE_WORDS,
     PHASE_WORDS,
@@ -43,11 +44,6 @@ from harvest.vocab import (
         ("UNKNOWN", "UNKNOWN"),
         ("NOT_YET_RECRUITING", "NOT_YET_RECRUITING"),
         ("ACTIVE_NOT_RECRUITING", "ACTIVE_NOT_RECRUITING"),
-        # ctv.veeva words
-        ("Enrolling", "RECRUITING"),
-        ("Active, not enrolling", "ACTIVE_NOT_RECRUITING"),
-        ("Not yet enrolling", "NOT_YET_RECRUITING"),
-        ("Trial completed", "COMPLETED"),
         # case, punctuation and spacing do not matter
         ("  not YET recruiting ", "NOT_YET_RECRUITING"),
         ("Active not recruiting", "ACTIVE_NOT_RECRUITING"),
@@ -55,6 +51,24 @@ from harvest.vocab import (
 )
 def test_status_words(shown: str, status: str) -> None:
     assert lookup(STATUS_WORDS, shown) == status
+
+
+@pytest.mark.parametrize(
+    ("shown", "status"),
+    [
+        ("Enrolling", "RECRUITING"),
+        ("Active, not enrolling", "ACTIVE_NOT_RECRUITING"),
+        ("Not yet enrolling", "NOT_YET_RECRUITING"),
+        ("Enrolling by invite", "ENROLLING_BY_INVITATION"),
+        ("Trial completed", "COMPLETED"),
+        ("Recruiting", "RECRUITING"),  # and CT.gov's words still
+    ],
+)
+def test_a_mirror_adds_its_own_status_words_in_its_module(shown: str, status: str) -> None:
+    """ctv's words ("Enrolling") are ctv's: the shared table does not know them, ctv's module does."""
+    assert lookup(veeva.STATUS_WORDS, shown) == status
+    if shown != "Recruiting":
+        assert lookup(STATUS_WORDS, shown) is None
 
 
 def test_every_api_enum_maps_to_itself() -> None:

@@ -97,6 +97,10 @@ class Provenance(_Model):
     language: str | None = None
 
 
+# No trial enrolls a billion people; a larger number is a garbled page, and could not be stored as an INTEGER.
+MAX_ENROLLMENT = 10**9
+
+
 class Study(_Model):
     """One trial as one source described it (or, after merging, as harvest believes it is)."""
 
@@ -116,7 +120,7 @@ class Study(_Model):
     completion_date: PartialDate | None = None
     first_posted: PartialDate | None = None
     last_update_posted: PartialDate | None = None
-    enrollment: int | None = Field(default=None, ge=0)
+    enrollment: int | None = Field(default=None, ge=0, le=MAX_ENROLLMENT)
     enrollment_type: DateType | None = None
     allocation: str | None = None
     intervention_model: str | None = None

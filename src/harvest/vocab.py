@@ -12,6 +12,9 @@ import functools
 import re
 from collections.abc import Mapping
 from enum import StrEnum
+from typing import TypeVar
+
+V = TypeVar("V")
 
 
 class OverallStatus(StrEnum):
@@ -75,10 +78,13 @@ def word_key(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", " ", text.lower()).strip()
 
 
+def word_table(words: Mapping[str, V]) -> dict[str, V]:
+    """A lookup table of displayed words, keyed as ``lookup`` compares them."""
+    return {word_key(word): value for word, value in words.items()}
+
+
 def _table(enum: type[StrEnum], extra: Mapping[str, str]) -> dict[str, str]:
-    table = {word_key(member.value): member.value for member in enum}
-    table.update({word_key(word): value for word, value in extra.items()})
-    return table
+    return {**word_table({member.value: member.value for member in enum}), **word_table(extra)}
 
 
 STATUS_WORDS = _table(
@@ -93,13 +99,6 @@ STATUS_WORDS = _table(
         "Approved for marketing": "APPROVED_FOR_MARKETING",
         "Unknown status": "UNKNOWN",
         "Unknown": "UNKNOWN",
-        # ctv.veeva.com
-        "Enrolling": "RECRUITING",
-        "Active, not enrolling": "ACTIVE_NOT_RECRUITING",
-        "Not yet enrolling": "NOT_YET_RECRUITING",
-        "Enrolling by invite": "ENROLLING_BY_INVITATION",
-        "Trial completed": "COMPLETED",
-        "Completed": "COMPLETED",
     },
 )
 
@@ -143,6 +142,55 @@ INTERVENTION_TYPE_WORDS = _table(
     },
 )
 
+# Trial design words as CT.gov's API enums (designInfo.*).
+PRIMARY_PURPOSE_WORDS = word_table(
+    {
+        "Treatment": "TREATMENT",
+        "Prevention": "PREVENTION",
+        "Diagnostic": "DIAGNOSTIC",
+        "Supportive Care": "SUPPORTIVE_CARE",
+        "Screening": "SCREENING",
+        "Health Services Research": "HEALTH_SERVICES_RESEARCH",
+        "Basic Science": "BASIC_SCIENCE",
+        "Device Feasibility": "DEVICE_FEASIBILITY",
+        "Educational/Counseling/Training": "ECT",
+        "Other": "OTHER",
+    }
+)
+ALLOCATION_WORDS = word_table(
+    {
+        "Randomized": "RANDOMIZED",
+        "Non-Randomized": "NON_RANDOMIZED",
+        "Nonrandomized": "NON_RANDOMIZED",
+    }
+)
+INTERVENTION_MODEL_WORDS = word_table(
+    {
+        "Single Group Assignment": "SINGLE_GROUP",
+        "Single Group": "SINGLE_GROUP",
+        "Parallel Assignment": "PARALLEL",
+        "Parallel": "PARALLEL",
+        "Crossover Assignment": "CROSSOVER",
+        "Crossover": "CROSSOVER",
+        "Factorial Assignment": "FACTORIAL",
+        "Factorial": "FACTORIAL",
+        "Sequential Assignment": "SEQUENTIAL",
+        "Sequential": "SEQUENTIAL",
+    }
+)
+# Masking is shown as "None (Open label)", "Double (Participant, Investigator)", ...: the word before "(" decides.
+MASKING_WORDS = word_table(
+    {
+        "None": "NONE",
+        "Open label": "NONE",
+        "Single": "SINGLE",
+        "Single blind": "SINGLE",
+        "Double": "DOUBLE",
+        "Double blind": "DOUBLE",
+        "Triple": "TRIPLE",
+        "Quadruple": "QUADRUPLE",
+    }
+)
 
 # What mirrors print where a value is missing. Not "None" or "Unknown": those are real values of some fields
 # (masking "None (Open Label)", status "Unknown"), so a field-specific table decides about them.

@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from harvest.dates import DateFormatError, parse_date, type_from_label
+from harvest.schema import MAX_ENROLLMENT
 from harvest.vocab import ages_from_text, clean_text, lookup, phases_from_text, yes_no
 
-MAX_COUNT = 10**9  # no trial enrolls a billion people
 _COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)
 
 
@@ -94,7 +94,7 @@ class RecordBuilder:
             self._report(field, shown)
             return None
         number = int(match.group(1).replace(",", ""))
-        if number > MAX_COUNT:  # a run-together or garbled number, and more than SQLite's INTEGER holds
+        if number > MAX_ENROLLMENT:  # a run-together or garbled number
             self._report(field, shown)
             return None
         self.data.setdefault(field, number)

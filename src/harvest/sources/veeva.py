@@ -32,21 +32,27 @@ from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from harvest import vocab
 from harvest.errors import HarvestError, InvalidNCTId, LayoutChanged, MissingIdentity, NotAStudyPage, ParseError
 from harvest.ids import IdScheme, classify, clean_id, normalize_nct
-from harvest.schema import Study, build_study
+from harvest.schema import MAX_ENROLLMENT, Study, build_study
 from harvest.sources.base import HarvestPlan, Page, SourceRecord, Unresolved, register
 from harvest.sources.htmltext import parse_html, text_lines
+from harvest.sources.labelled import label_key
 from harvest.sources.mirror import MirrorSource
 from harvest.vocab import (
+    ALLOCATION_WORDS,
+    INTERVENTION_MODEL_WORDS,
     INTERVENTION_TYPE_WORDS,
+    MASKING_WORDS,
+    PRIMARY_PURPOSE_WORDS,
     SEX_WORDS,
-    STATUS_WORDS,
     STUDY_TYPE_WORDS,
     ages_from_text,
     lookup,
     phases_from_text,
     word_key,
+    word_table,
 )
 
 SITE_NAME = "ClinicalTrials.Veeva"
@@ -81,7 +87,7 @@ LABELS = (
 END_MARKERS = ("data sourced from clinicaltrials.gov",)
 CHROME = frozenset({"clinicaltrials.veeva", "menu"})
 # Shown for "no value"; a value like this is no value.
-EMPTY_MARKERS = frozenset({"", "n/a", "na", "-", "--", "undefined", "none provided", "[redacted]"})
+EMPTY_MARKERS = vocab.EMPTY_MARKERS | {"none provided"}
 
 # Study pages always show these headings with a value (Status may be "Status and phase"), and Identifiers as a
 # heading (its block may be empty: the page then shows no NCT). The headings-only render lacks all of them.
@@ -90,9 +96,8 @@ REQUIRED_PRESENT = ("Identifiers",)
 LABEL_VARIANTS = {"Status": ("Status", "Status and phase")}
 
 # ctv's "Funder types" words, as CT.gov's leadSponsor.class / collaborators' class enum.
-FUNDER_TYPE_WORDS = {
-    word_key(word): value
-    for word, value in {
+FUNDER_TYPE_WORDS = word_table(
+    {
         "Industry": "INDUSTRY",
         "NIH": "NIH",
         "U.S. Fed": "FED",
@@ -103,72 +108,31 @@ FUNDER_TYPE_WORDS = {
         "Network": "NETWORK",
         "Other": "OTHER",
         "Unknown": "UNKNOWN",
-    }.items()
+    }
+)
+# ctv's own status words; CT.gov's display words and enums come from the shared table.
+STATUS_WORDS = {
+    **vocab.STATUS_WORDS,
+    **word_table(
+        {
+            "Enrolling": "RECRUITING",
+            "Active, not enrolling": "ACTIVE_NOT_RECRUITING",
+            "Not yet enrolling": "NOT_YET_RECRUITING",
+            "Enrolling by invite": "ENROLLING_BY_INVITATION",
+            "Trial completed": "COMPLETED",
+        }
+    ),
 }
-# Trial design words as CT.gov's API enums (designInfo.*).
-PRIMARY_PURPOSE_WORDS = {
-    word_key(word): value
-    for word, value in {
-        "Treatment": "TREATMENT",
-        "Prevention": "PREVENTION",
-        "Diagnostic": "DIAGNOSTIC",
-        "Supportive Care": "SUPPORTIVE_CARE",
-        "Screening": "SCREENING",
-        "Health Services Research": "HEALTH_SERVICES_RESEARCH",
-        "Basic Science": "BASIC_SCIENCE",
-        "Device Feasibility": "DEVICE_FEASIBILITY",
-        "Educational/Counseling/Training": "ECT",
-        "Other": "OTHER",
-    }.items()
-}
-ALLOCATION_WORDS = {
-    word_key(word): value
-    for word, value in {
-        "Randomized": "RANDOMIZED",
-        "Non-Randomized": "NON_RANDOMIZED",
-        "Nonrandomized": "NON_RANDOMIZED",
-    }.items()
-}
-INTERVENTION_MODEL_WORDS = {
-    word_key(word): value
-    for word, value in {
-        "Single Group Assignment": "SINGLE_GROUP",
-        "Single Group": "SINGLE_GROUP",
-        "Parallel Assignment": "PARALLEL",
-        "Parallel": "PARALLEL",
-        "Crossover Assignment": "CROSSOVER",
-        "Crossover": "CROSSOVER",
-        "Factorial Assignment": "FACTORIAL",
-        "Factorial": "FACTORIAL",
-        "Sequential Assignment": "SEQUENTIAL",
-        "Sequential": "SEQUENTIAL",
-    }.items()
-}
-# Masking is shown as "None (Open label)", "Double (Participant, Investigator)", ...: the word before "(" decides.
-MASKING_WORDS = {
-    word_key(word): value
-    for word, value in {
-        "None": "NONE",
-        "Open label": "NONE",
-        "Single": "SINGLE",
-        "Single blind": "SINGLE",
-        "Double": "DOUBLE",
-        "Double blind": "DOUBLE",
-        "Triple": "TRIPLE",
-        "Quadruple": "QUADRUPLE",
-    }.items()
-}
-VOLUNTEER_WORDS = {
-    word_key(word): value
-    for word, value in {
+VOLUNTEER_WORDS = word_table(
+    {
         "No Healthy Volunteers": False,
         "No": False,
         "Accepts Healthy Volunteers": True,
         "Healthy Volunteers": True,
         "Healthy Volunteers Accepted": True,
         "Yes": True,
-    }.items()
-}
+    }
+)
 
 _ITEM = "\ue000"  # private-use marker put in front of list items, so criteria and About keep their bullets
 _ENROLLMENT = re.compile(
@@ -202,10 +166,6 @@ class StudyPage:
 
     def has(self, label: str) -> bool:
         return label in self.sections
-
-
-def label_key(text: str) -> str:
-    return " ".join(text.split()).casefold().rstrip(":").strip()
 
 
 _LABEL_KEYS = {label_key(label): label for label in LABELS}
@@ -408,7 +368,11 @@ def _enrollment(text: str | None, data: dict[str, Any], unmapped: dict[str, str]
     if not match:
         unmapped["enrollment"] = text
         return
-    data["enrollment"] = int(match.group(1).replace(",", ""))
+    number = int(match.group(1).replace(",", ""))
+    if number > MAX_ENROLLMENT:  # a run-together or garbled number
+        unmapped["enrollment"] = text
+        return
+    data["enrollment"] = number
     kind = (match.group(2) or "").lower()
     if kind:
         data["enrollment_type"] = "ACTUAL" if kind == "actual" else "ESTIMATED"
@@ -419,7 +383,7 @@ def _ages(text: str | None, data: dict[str, Any], unmapped: dict[str, str]) -> N
         return
     ages = ages_from_text(text)
     if ages is None:
-        unmapped["ages"] = text
+        unmapped["minimum_age"] = text
         return
     data["minimum_age"], data["maximum_age"] = ages
 
@@ -504,7 +468,9 @@ def study_fields(page: StudyPage) -> tuple[str | None, dict[str, Any]]:
     _enrollment(page.first("Enrollment"), data, unmapped)
     data["sex"] = _lookup_or_keep(SEX_WORDS, page.first("Sex"), unmapped, "sex")
     _ages(page.first("Ages"), data, unmapped)
-    data["healthy_volunteers"] = _lookup_or_keep(VOLUNTEER_WORDS, page.first("Volunteers"), unmapped, "volunteers")
+    data["healthy_volunteers"] = _lookup_or_keep(
+        VOLUNTEER_WORDS, page.first("Volunteers"), unmapped, "healthy_volunteers"
+    )
     data["eligibility_criteria"] = _criteria(page)
     data["primary_purpose"] = _design(page.first("Primary purpose"), PRIMARY_PURPOSE_WORDS, unmapped, "primary_purpose")
     data["allocation"] = _design(page.first("Allocation"), ALLOCATION_WORDS, unmapped, "allocation")
