@@ -31,7 +31,12 @@ def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harvested_db(tmp_path_factory)
 
 
-TEXT_COLUMNS = "brief_title || official_title || coalesce(acronym, '') || brief_summary || detailed_description"
+# Every studies column the index reads, each through coalesce(): one NULL would make the whole concatenation
+# NULL, and `NULL LIKE ?` matches nothing, so a row with a NULL column could never count as a match.
+TEXT_COLUMNS = " || ' ' || ".join(
+    f"coalesce({column}, '')"
+    for column in ("brief_title", "official_title", "acronym", "brief_summary", "detailed_description", "lead_sponsor")
+)
 
 
 def ncts(rows: list[tuple]) -> list[str]:
@@ -75,6 +80,7 @@ def test_conditions_interventions_and_keywords_are_searched(
     harvest_db: Path, word: str, table: str, column: str, nct_id: str
 ) -> None:
     # The word is in the child table only, so only the child text can make the match.
+    assert query(harvest_db, f"SELECT count(*) FROM studies WHERE ({TEXT_COLUMNS}) IS NULL") == [(0,)]
     assert query(harvest_db, f"SELECT count(*) FROM studies WHERE {TEXT_COLUMNS} LIKE ?", [f"%{word}%"]) == [(0,)]
     assert query(harvest_db, f"SELECT DISTINCT nct_id FROM {table} WHERE {column} LIKE ?", [f"%{word}%"]) == [(nct_id,)]
     assert [row["nct_id"] for row in search_json(harvest_db, word)] == [nct_id]
@@ -128,13 +134,25 @@ def test_plain_query_quotes_every_word(typed: str, expected: str) -> None:
     assert search.plain_query(typed) == expected
 
 
-@pytest.mark.parametrize("typed", ["septic AND (", 'septic"', "NEAR(septic", "-septic", "brief_title: septic", "*"])
-def test_plain_words_never_raise(harvest_db: Path, typed: str) -> None:
+@pytest.mark.parametrize(
+    ("typed", "expected"),
+    [
+        ("septic AND (", SEPSIS_TRIALS),  # "septic" "AND": both sepsis trials have the word "and"
+        ('septic"', SEPSIS_TRIALS),
+        ("NEAR(septic", set()),  # one quoted token, the phrase "near septic", which no trial has
+        ("-septic", SEPSIS_TRIALS),  # the minus is punctuation, not NOT
+        ("brief_title: septic", set()),  # no column filter: "brief title" is searched as words, and no trial has them
+    ],
+)
+def test_plain_words_never_raise(harvest_db: Path, typed: str, expected: set[str]) -> None:
     result = cli(harvest_db, "search", "--json", "--", typed)
-    if typed == "*":
-        assert_one_line_error(result, 2, "nothing to search for")
-    else:
-        assert result.exit_code == 0, result.stderr
+    assert result.exit_code == 0, result.stderr
+    found = [json.loads(line)["nct_id"] for line in result.stdout.splitlines()]
+    assert len(found) == len(set(found)) and set(found) == expected, found
+
+
+def test_a_query_with_no_word_is_bad_input(harvest_db: Path) -> None:
+    assert_one_line_error(cli(harvest_db, "search", "--json", "--", "*"), 2, "nothing to search for")
 
 
 def test_raw_fts_syntax(harvest_db: Path) -> None:
