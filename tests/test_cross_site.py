@@ -147,6 +147,12 @@ def test_conflicts_and_changes_commands(tmp_path: Path, batches: dict[str, list[
     assert bad.exit_code == 2
 
 
+# `harvest run --source NAME` over the fixtures: veeva's run is partial (exit 1) because its sitemap lists two
+# dead links and a page in a changed layout (test_veeva.test_cli_run_source_veeva_writes_the_file), and its seed
+# page, which shows no NCT, stays unresolved here (no title-search override); the other sites' runs are clean.
+RUN_EXIT = {"ctgov": 0, "veeva": 1, "inclinicaltrials": 0, "ichgcp": 0}
+
+
 def test_reparse_of_every_source_equals_a_fresh_harvest(tmp_path: Path) -> None:
     db = tmp_path / "all.db"
     with (
@@ -158,7 +164,10 @@ def test_reparse_of_every_source_equals_a_fresh_harvest(tmp_path: Path) -> None:
         servers = {"ctgov": ctgov, "veeva": veeva, "inclinicaltrials": incl, "ichgcp": ichgcp}
         cli = Cli({**TEST_ENV, **base_url_env(servers), "HARVEST_DB": str(db)})
         for name in servers:
-            assert cli("run", "--source", name).exit_code in (0, 1)
+            result = cli("run", "--source", name)
+            assert result.exit_code == RUN_EXIT[name], (name, result.stderr)
+    stored = dict(rows(db, "SELECT source, count(*) FROM source_records GROUP BY source"))
+    assert stored == {"ctgov": 24, "veeva": 2, "inclinicaltrials": 6, "ichgcp": 3}
     fresh = merged_state(db)
     conn = sqlite3.connect(db)
     conn.execute(
@@ -168,7 +177,7 @@ def test_reparse_of_every_source_equals_a_fresh_harvest(tmp_path: Path) -> None:
     conn.commit()
     conn.close()
     result = cli("reparse")  # no server is running now: reparse must not need one
-    assert result.exit_code in (0, 1), result.output
+    assert result.exit_code == 0, result.output
     after = merged_state(db)
     for table in ("studies", "conditions", "source_records", "conflicts", "field_provenance"):
         assert after[table] == fresh[table], table
