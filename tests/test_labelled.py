@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harvest.sources.htmltext import parse_html
-from harvest.sources.labelled import find_labelled, first_text, prose, unwrap
+from harvest.sources.labelled import find_labelled, first_text, next_content, prose, unwrap
 
 LABELS = ("Status", "Phase", "Contact", "Summary", "Overall Status", "Start Date")
 
@@ -51,3 +51,20 @@ def test_prose_keeps_paragraphs_and_lists() -> None:
 def test_unwrap_joins_hard_wraps_and_keeps_numbered_lines() -> None:
     lines = ["The main objectives", "are:", "1. to identify", "the best biomarkers", "2. to evaluate"]
     assert unwrap(lines) == "The main objectives are:\n\n1. to identify the best biomarkers\n2. to evaluate"
+
+
+def test_a_label_cell_with_a_script_inside_still_ends_the_value_before_it() -> None:
+    """``<td>Phase<script>…</script></td>``: text() counts the script, the reader does not."""
+    script = "<script>window.dataLayer = window.dataLayer || []; gtag('event', 'view', {page: 'trial'});</script>"
+    assert len(script) > 80
+    html = f"<table><tr><td>Status</td><td>Recruiting</td><td>Phase{script * 2}</td><td>Phase 2</td></tr></table>"
+    assert values(html) == {"status": ["Recruiting"], "phase": ["Phase 2"]}
+
+
+def test_next_content_skips_scripts_styles_comments_and_blank_text() -> None:
+    tree = parse_html(
+        "<div><h2>Summary</h2> <!-- ad --> <script>var ads = 1;</script><style>p{}</style> <p>Text</p></div>"
+    )
+    after = next_content(tree.css_first("h2"))
+    assert after is not None and after.tag == "p"
+    assert next_content(after) is None

@@ -40,6 +40,7 @@ from harvest.sources.labelled import (
     elements,
     find_labelled,
     first_text,
+    following,
     label_key,
     next_content,
     node_text,
@@ -267,8 +268,7 @@ class InClinicalTrials(MirrorSource):
             start = start.parent
         labelled = {item.nodes[0].mem_id for items in found.values() for item in items if item.nodes}
         texts = []
-        sibling = start.next
-        while sibling is not None:
+        for sibling in following(start):
             if (
                 not sibling.tag.startswith("-")
                 and sibling.tag != "table"
@@ -278,7 +278,6 @@ class InClinicalTrials(MirrorSource):
                 text = prose([sibling])
                 if text and not _DESIGN_BLOCK.match(text):
                     texts.append(text)
-            sibling = sibling.next
         return texts
 
     def _summary(self, found: dict[str, list[Labelled]], record: RecordBuilder, url: str) -> None:

@@ -20,6 +20,7 @@ from harvest.sources.htmltext import BLOCK_TAGS, SKIP_TAGS, text_lines
 
 # A label is short; anything longer is prose, and skipping it keeps the search linear in practice.
 MAX_LABEL_CHARS = 120
+_LONGEST_RAW_LABEL = MAX_LABEL_CHARS * 4  # a label's text() with hidden text inside it
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 _LIST_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[-*•·])\s+\S")
 
@@ -64,8 +65,12 @@ class ShownText:
 
     def may_be(self, node: LexborNode, raw: str, keys: Set[str]) -> bool:
         """Whether the element (whose ``text()`` is ``raw``) may show one of ``keys`` (label keys, compacted
-        and without trailing colons)."""
-        return node.mem_id in self.hidden or compact(raw).rstrip(":") in keys
+        and without trailing colons). Hidden text (a script inside a label cell) may make ``raw`` longer than
+        any label, hence the room in the length test; it runs for every element of a page, so it stays cheap."""
+        if len(raw) > _LONGEST_RAW_LABEL:
+            return False
+        squeezed = "".join(raw.split())  # what ``compact`` does, lower() only when needed
+        return bool(squeezed) and (node.mem_id in self.hidden or squeezed.lower().rstrip(":") in keys)
 
     def may_contain(self, node: LexborNode, raw: str, words: str) -> bool:
         """Whether the element may show ``words`` (compacted) somewhere in its text."""
@@ -117,7 +122,8 @@ def _has_content(node: LexborNode) -> bool:
     return not node.tag.startswith("-") and node.tag not in SKIP_TAGS
 
 
-def _following(node: LexborNode) -> Iterator[LexborNode]:
+def following(node: LexborNode) -> Iterator[LexborNode]:
+    """The siblings after ``node`` that can show something, in order."""
     sibling = node.next
     while sibling is not None:
         if _has_content(sibling):
@@ -126,16 +132,13 @@ def _following(node: LexborNode) -> Iterator[LexborNode]:
 
 
 def next_content(node: LexborNode) -> LexborNode | None:
-    """The next sibling that shows something or is an element (blank text and comments skipped)."""
-    sibling = node.next
-    while sibling is not None and sibling.tag.startswith("-") and not (sibling.tag == "-text" and node_text(sibling)):
-        sibling = sibling.next
-    return sibling
+    """The next sibling that can show something (blank text, comments, scripts and styles skipped)."""
+    return next(following(node), None)
 
 
 def _anchor(node: LexborNode, key: str) -> LexborNode:
     """Climb from the innermost element holding the label while nothing follows it (``<td><b>Label</b></td>``)."""
-    while next(_following(node), None) is None:
+    while next(following(node), None) is None:
         parent = node.parent
         if parent is None or parent.tag in ("body", "html") or label_key(node_text(parent)) != key:
             break
@@ -156,10 +159,7 @@ def _stops(anchor: LexborNode, sibling: LexborNode, wanted: Set[str], shown: Sho
         return True
     if anchor.tag in _HEADINGS and sibling.tag in _HEADINGS and sibling.tag <= anchor.tag:
         return True
-    text = sibling.text(deep=True) or ""
-    return (
-        len(text) <= MAX_LABEL_CHARS and shown.may_be(sibling, text, keys) and label_key(node_text(sibling)) in wanted
-    )
+    return shown.may_be(sibling, sibling.text(deep=True) or "", keys) and label_key(node_text(sibling)) in wanted
 
 
 @functools.lru_cache(maxsize=64)
@@ -177,18 +177,10 @@ def find_labelled(root: LexborNode | None, labels: Iterable[str]) -> dict[str, l
     """
     wanted, keys = _label_keys(tuple(labels))
     visible = ShownText(root)
-    hidden = visible.hidden
     found: dict[str, list[Labelled]] = {}
     used: set[int] = set()
-    longest = MAX_LABEL_CHARS * 4
     for node in elements(root):
-        raw = node.text(deep=True) or ""
-        if len(raw) > longest:
-            continue
-        # ``ShownText.may_be``, inlined: this runs for every element of the page. (Whitespace is what both
-        # ``split`` and ``strip`` take away, so an empty ``squeezed`` is a blank ``raw``.)
-        squeezed = "".join(raw.split())
-        if not squeezed or (node.mem_id not in hidden and squeezed.lower().rstrip(":") not in keys):
+        if not visible.may_be(node, node.text(deep=True) or "", keys):
             continue
         shown = node_text(node)
         key = label_key(shown)
@@ -199,7 +191,7 @@ def find_labelled(root: LexborNode | None, labels: Iterable[str]) -> dict[str, l
             continue
         used.add(anchor.mem_id)
         values = []
-        for sibling in _following(anchor):
+        for sibling in following(anchor):
             if _stops(anchor, sibling, wanted, visible, keys):
                 break
             values.append(sibling)
