@@ -16,6 +16,7 @@ from harvest.dates import DateFormatError, parse_date, type_from_label
 from harvest.schema import MAX_ENROLLMENT
 from harvest.vocab import ages_from_text, clean_text, lookup, phases_from_text, yes_no
 
+_ACRONYM = re.compile(r"^(?P<base>.*\S)\s*\((?P<acronym>[^()]{1,40})\)$")
 _COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)
 
 
@@ -137,3 +138,22 @@ class RecordBuilder:
         if self.unmapped:
             data["unmapped"] = dict(self.unmapped)
         return data
+
+
+def split_acronym(title: str) -> tuple[str, str | None]:
+    """'Brief title (ACRONYM)' → ('Brief title', 'ACRONYM'); a trailing group that reads as prose stays put.
+
+    Mirrors print CT.gov's brief title followed by the acronym in parentheses, as CT.gov's own pages do;
+    one rule for all of them, so two mirrors never disagree about the same heading. An acronym has an
+    upper-case letter and no all-lower-case word ("(IMMUNOSEPSIS 4)", "(PREVENT-it)"); "(in adults)" is
+    part of the title. A brief title that itself ends in "(COVID-19)" is split too (CT.gov's record, first
+    in precedence, has the last word on both fields).
+    """
+    match = _ACRONYM.match(title.strip())
+    if not match:
+        return title.strip(), None
+    acronym = match.group("acronym").strip()
+    words = acronym.split()
+    if not re.search(r"[A-Z]", acronym) or any(re.fullmatch(r"[a-z]{2,}", word) for word in words) or len(words) > 4:
+        return title.strip(), None
+    return match.group("base").strip(), acronym

@@ -31,7 +31,7 @@ from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotASt
 from harvest.ids import normalize_nct
 from harvest.schema import Study, build_study
 from harvest.sources.base import Page, register
-from harvest.sources.fields import RecordBuilder
+from harvest.sources.fields import RecordBuilder, split_acronym
 from harvest.sources.htmltext import parse_html, text_lines
 from harvest.sources.labelled import (
     Labelled,
@@ -51,8 +51,6 @@ _STUDY_PATH = re.compile(r"^/clinical-trials-registry/(nct\d{8})/?$", re.I)
 _TRANSLATED_PATH = re.compile(r"^/(?P<lang>[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?)/clinical-trials-registry(?:/|$)", re.I)
 _NCT = re.compile(r"^nct\d{8}$", re.I)
 _UPDATED = re.compile(r"^(?P<date>.*?)\s*\bupdated by:\s*(?P<sponsor>.*)$", re.I)
-# CT.gov shows "Brief title (ACRONYM)"; an acronym has no lower-case letters ("IMMUNOSEPSIS 4", not "SARS-CoV-2").
-_ACRONYM = re.compile(r"^(?P<title>.+?)\s+\((?P<acronym>[A-Z0-9][A-Z0-9 .\-/]{0,38}[A-Z0-9])\)$")
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
 # Sections of the current layout that end the brief summary.
@@ -273,12 +271,9 @@ class IchGcp(MirrorSource):
         shown = clean_text(node_text(h1))
         if shown is None:
             return
-        match = _ACRONYM.match(shown)
-        if match and re.search(r"[A-Z]", match.group("acronym")):
-            record.text("brief_title", match.group("title"))
-            record.text("acronym", match.group("acronym"))
-        else:
-            record.text("brief_title", shown)
+        brief_title, acronym = split_acronym(shown)
+        record.text("brief_title", brief_title)
+        record.text("acronym", acronym)
 
     @staticmethod
     def _dates(found: dict[str, list[Labelled]], record: RecordBuilder) -> None:

@@ -37,6 +37,7 @@ from harvest.errors import HarvestError, InvalidNCTId, LayoutChanged, MissingIde
 from harvest.ids import IdScheme, classify, clean_id, normalize_nct
 from harvest.schema import MAX_ENROLLMENT, Study, build_study
 from harvest.sources.base import HarvestPlan, Page, SourceRecord, Unresolved, register
+from harvest.sources.fields import split_acronym
 from harvest.sources.htmltext import parse_html, text_lines
 from harvest.sources.labelled import label_key
 from harvest.sources.mirror import MirrorSource
@@ -140,7 +141,6 @@ _ENROLLMENT = re.compile(
 )
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
 _PHONE = re.compile(r"\+?[\d][\d\s().\-/]{5,}(?:\s*(?:ext\.?|x)\s*\d+)?", re.I)
-_ACRONYM = re.compile(r"^(?P<base>.*\S)\s*\((?P<acronym>[^()]{1,40})\)$")
 
 
 # -- reading the page -------------------------------------------------------------------------------
@@ -277,24 +277,6 @@ def missing_labels(page: StudyPage) -> list[str]:
 
 
 # -- mapping onto the canonical Study -----------------------------------------------------------
-
-
-def split_acronym(title: str) -> tuple[str, str | None]:
-    """'Brief title (ACRONYM)' → ('Brief title', 'ACRONYM'); a trailing group that reads as prose stays put.
-
-    ctv prints CT.gov's brief title followed by the acronym in parentheses. An
-    acronym has an upper-case letter and no all-lower-case word ("(IMMUNOSEPSIS 4)",
-    "(PREVENT-it)"); "(in adults)" is part of the title. A brief title that itself
-    ends in "(COVID-19)" is split too: the identity check compares both forms.
-    """
-    match = _ACRONYM.match(title.strip())
-    if not match:
-        return title.strip(), None
-    acronym = match.group("acronym").strip()
-    words = acronym.split()
-    if not re.search(r"[A-Z]", acronym) or any(re.fullmatch(r"[a-z]{2,}", word) for word in words) or len(words) > 4:
-        return title.strip(), None
-    return match.group("base").strip(), acronym
 
 
 def _lookup_or_keep(table: dict[str, Any], word: str | None, unmapped: dict[str, str], field: str) -> Any:
