@@ -140,12 +140,6 @@ class IchGcp(MirrorSource):
     # -- parsing --------------------------------------------------------------------------------
 
     def parse(self, page: Page) -> Study:
-        try:
-            return self._parse(page)
-        except RecursionError:  # a page nested thousands of levels deep is not a page we can read
-            raise NotAStudyPage("page is nested too deeply to read", url=page.url) from None
-
-    def _parse(self, page: Page) -> Study:
         tree = parse_html(page.text)
         self._refuse_translation(tree, page.url)
         body = tree.body

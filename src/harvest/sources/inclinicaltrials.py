@@ -160,12 +160,6 @@ class InClinicalTrials(MirrorSource):
     # -- parsing --------------------------------------------------------------------------------
 
     def parse(self, page: Page) -> Study:
-        try:
-            return self._parse(page)
-        except RecursionError:  # a page nested thousands of levels deep is not a page we can read
-            raise NotAStudyPage("page is nested too deeply to read", url=page.url) from None
-
-    def _parse(self, page: Page) -> Study:
         body = parse_html(page.text).body
         found = find_labelled(body, LABELS)
         record = RecordBuilder()

@@ -252,29 +252,35 @@ def _children(node: LexborNode) -> Iterator[LexborNode]:
         child = child.next
 
 
-def _paragraphs(node: LexborNode) -> list[str]:
-    if node.tag == "-text":
-        text = unwrap(text_lines(node))
-        return [text] if text else []
-    if node.tag in ("ol", "ul"):
-        text = _list_text(node)
-        return [text] if text else []
-    children = list(_children(node))
-    if not any(child.tag in BLOCK_TAGS or child.tag in ("ol", "ul") for child in children):
-        text = unwrap(text_lines(node))
-        return [text] if text else []
+def _paragraphs(root: LexborNode) -> list[str]:
+    """A block's paragraphs, depth first. The walk keeps its own stack: pages nest thousands of levels deep."""
     paragraphs: list[str] = []
-    inline: list[str] = []
-    for child in children:
-        if child.tag == "-text" or child.tag not in BLOCK_TAGS:
-            inline.extend(text_lines(child))
+    pending: list[LexborNode | str] = [root]  # blocks still to read, and paragraphs ready, in reverse order
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            paragraphs.append(item)
             continue
+        if item.tag in ("ol", "ul"):
+            paragraphs.append(_list_text(item))
+            continue
+        children = [] if item.tag == "-text" else list(_children(item))
+        if not any(child.tag in BLOCK_TAGS or child.tag in ("ol", "ul") for child in children):
+            paragraphs.append(unwrap(text_lines(item)))
+            continue
+        inside: list[LexborNode | str] = []
+        inline: list[str] = []
+        for child in children:
+            if child.tag == "-text" or child.tag not in BLOCK_TAGS:
+                inline.extend(text_lines(child))
+                continue
+            if inline:
+                inside.append(unwrap(inline))
+                inline = []
+            inside.append(child)
         if inline:
-            paragraphs.append(unwrap(inline))
-            inline = []
-        paragraphs.extend(_paragraphs(child))
-    if inline:
-        paragraphs.append(unwrap(inline))
+            inside.append(unwrap(inline))
+        pending.extend(reversed(inside))
     return [p for p in paragraphs if p]
 
 
