@@ -5,12 +5,13 @@ Nothing here touches the internet: every source's base URL points at the replay 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +21,11 @@ from click.testing import CliRunner, Result
 
 from harvest.cli import main
 from harvest.config import Settings
+from harvest.http import HttpClient
 from harvest.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
-from harvest.runner import Harvester
+from harvest.schema import Study
+from harvest.sources.base import Page
+from harvest.sources.ctgov import ClinicalTrialsGov
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = FIXTURES / "ctgov" / "studies"
@@ -30,11 +34,33 @@ STUDIES = FIXTURES / "ctgov" / "studies"
 TEST_ENV = {"HARVEST_BACKOFF": "0.01", "HARVEST_BACKOFF_CAP": "0.05", "HARVEST_TIMEOUT": "2", "HARVEST_RETRIES": "3"}
 
 
+# When every recorded page was fetched (Page.fetched_at), for tests that build pages themselves.
+FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+# The default source precedence, spelled out: merge and cross-site tests pass it explicitly.
+PRECEDENCE = ["ctgov", "veeva", "inclinicaltrials", "ichgcp"]
+
+
 def load_study(nct: str) -> dict[str, Any]:
-    path = STUDIES / f"{nct}.json"
-    if not path.exists():
-        path = STUDIES / f"{nct}.reconstructed.json"
-    return json.loads(path.read_text(encoding="utf-8"))
+    """A real API v2 record from fixtures/ctgov/studies (``NCT….json``); never a reconstructed one."""
+    return json.loads((STUDIES / f"{nct}.json").read_text(encoding="utf-8"))
+
+
+def load_reconstructed_study(nct: str) -> dict[str, Any]:
+    """A hand-built record (``NCT….reconstructed.json``, see fixtures/ctgov/RECONSTRUCTED.md), for the trials
+    whose mirror pages are fixtures: only there does a test compare a mirror's page with the registry's record."""
+    return json.loads((STUDIES / f"{nct}.reconstructed.json").read_text(encoding="utf-8"))
+
+
+@pytest.fixture(scope="module")
+def source() -> ClinicalTrialsGov:
+    """The ClinicalTrials.gov source, with default settings (nothing read from the caller's environment)."""
+    settings = Settings(env={})
+    return ClinicalTrialsGov(HttpClient(settings.http()), settings)
+
+
+def parse_ctgov(source: ClinicalTrialsGov, raw: dict[str, Any]) -> Study:
+    """Parse one API v2 study object as if fetched from /studies/X."""
+    return source.parse(Page("https://clinicaltrials.gov/api/v2/studies/X", json.dumps(raw).encode(), FETCHED))
 
 
 @pytest.fixture
@@ -56,13 +82,6 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def env(ctgov_server: ReplayServer, db_path: Path) -> dict[str, str]:
     return {**TEST_ENV, **base_url_env({"ctgov": ctgov_server}), "HARVEST_DB": str(db_path)}
-
-
-@pytest.fixture
-def harvester(env: dict[str, str], db_path: Path) -> Iterator[Harvester]:
-    h = Harvester(str(db_path), Settings(env=env))
-    yield h
-    h.close()
 
 
 @dataclass
@@ -108,4 +127,32 @@ def scalar(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
     return result[0][0] if result else None
 
 
-Rows = Callable[[str], list[tuple[Any, ...]]]
+# Content columns: everything but the clock (when a row was fetched or written differs between two runs).
+CONTENT = {
+    "studies": "SELECT * FROM studies ORDER BY nct_id",
+    "conditions": "SELECT * FROM conditions ORDER BY nct_id, position",
+    "keywords": "SELECT * FROM keywords ORDER BY nct_id, position",
+    "interventions": "SELECT * FROM interventions ORDER BY nct_id, position",
+    "locations": "SELECT * FROM locations ORDER BY nct_id, position",
+    "sponsors": "SELECT * FROM sponsors ORDER BY nct_id, position",
+    "contacts": "SELECT * FROM contacts ORDER BY nct_id, position",
+    "identifiers": "SELECT * FROM identifiers ORDER BY nct_id, position",
+    "source_records": "SELECT source, record_key, url, nct_id, content_hash, raw FROM source_records ORDER BY 1, 2",
+    "conflicts": "SELECT * FROM conflicts ORDER BY 1, 2, 3",
+    "changes": "SELECT count(*) FROM changes",
+}
+CLOCK_COLUMNS = {"first_seen_at", "updated_at"}
+
+
+def content(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    """What the database holds, table by table, without the clock columns: equal for two equal harvests."""
+    conn = sqlite3.connect(db)
+    try:
+        snapshot = {}
+        for table, sql in CONTENT.items():
+            cursor = conn.execute(sql)
+            keep = [i for i, d in enumerate(cursor.description) if d[0] not in CLOCK_COLUMNS]
+            snapshot[table] = [tuple(row[i] for i in keep) for row in cursor]
+        return snapshot
+    finally:
+        conn.close()

@@ -5,7 +5,6 @@ Kept out of conftest.py on purpose: the contract, fuzz and per-site tests import
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,14 +12,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from harvest.config import Settings
+from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
 from harvest.http import HttpClient
 from harvest.replay import FIXTURES, ReplayServer, StaticSite
+from harvest.schema import Study
 from harvest.sources import registered
 from harvest.sources.base import Page, Source
-from tests.conftest import TEST_ENV
+from tests.conftest import FETCHED, TEST_ENV
 
-FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 HTML = "text/html; charset=utf-8"
+# The typed errors a parser may raise for a page it cannot turn into a Study (anything else is a bug).
+TYPED = (LayoutChanged, NotAStudyPage, MissingIdentity, InvalidRecord)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,14 @@ def make_source(name: str, env: dict[str, str] | None = None) -> Source:
     return registered()[name](HttpClient(settings.http()), settings)
 
 
-def parse_file(name: str, file_name: str, url: str | None = None) -> object:
+def parse_file(name: str, file_name: str, url: str | None = None) -> Study:
+    """Parse one of the source's fixture pages, as served at its route (or at ``url``)."""
     return make_source(name).parse(fixture_page(name, file_name).page(url))
+
+
+def parse_markup(name: str, html: str, url: str) -> Study:
+    """Parse HTML a test wrote (often a fixture page with a change) as the source's page at ``url``."""
+    return make_source(name).parse(Page(url, html.encode(), FETCHED, HTML))
 
 
 @contextmanager

@@ -15,11 +15,7 @@ import pytest
 from harvest.errors import (
     BadResponse,
     InputError,
-    InvalidRecord,
-    LayoutChanged,
-    MissingIdentity,
     NotAddressable,
-    NotAStudyPage,
     ParseError,
 )
 from harvest.ids import is_nct
@@ -28,11 +24,10 @@ from harvest.schema import Study
 from harvest.sources import registered, source_for_url
 from harvest.sources.base import Page
 from harvest.sources.mirror import MirrorSource
-from tests.mirror_helpers import FETCHED, FixturePage, fixture_pages, make_source
+from tests.mirror_helpers import FETCHED, TYPED, FixturePage, fixture_pages, make_source
 
 NAMES = sorted(registered())
 PAGES = [page for name in NAMES for page in fixture_pages(name)]
-TYPED = (LayoutChanged, NotAStudyPage, MissingIdentity, InvalidRecord)
 
 
 def replay_base(name: str) -> str:

@@ -17,11 +17,9 @@ from harvest.errors import MissingIdentity
 from harvest.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 from harvest.sources.base import Batch, Page, SourceRecord
 from harvest.store import Store
-from tests.conftest import TEST_ENV, Cli, rows
-from tests.mirror_helpers import FETCHED, fixture_page, make_source, served_mirror
-from tests.test_resilience import content
+from tests.conftest import FETCHED, PRECEDENCE, TEST_ENV, Cli, content, rows
+from tests.mirror_helpers import fixture_page, make_source, served_mirror
 
-PRECEDENCE = ["ctgov", "veeva", "inclinicaltrials", "ichgcp"]
 TRIALS = ["NCT04268537", "NCT02803346", "NCT04067674", "NCT04299152"]
 MIRROR_PAGES = {
     "veeva": ["NCT04067674.reconstructed.html", "NCT02803346.seed004.reconstructed.html"],

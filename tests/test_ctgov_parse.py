@@ -1,35 +1,32 @@
-"""The CT.gov → canonical mapping, on real API records."""
+"""The CT.gov → canonical mapping, on real API records (the tests that parse every study fixture also parse the
+four reconstructed ones, fixtures/ctgov/RECONSTRUCTED.md)."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
 import json
+from pathlib import Path
 
 import pytest
 
-from harvest.config import Settings
 from harvest.errors import BadResponse, InvalidRecord
-from harvest.http import HttpClient
 from harvest.sources.base import Page
 from harvest.sources.ctgov import ClinicalTrialsGov
-from tests.conftest import STUDIES, load_study
-
-FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+from tests.conftest import FETCHED, STUDIES, load_study, parse_ctgov
 
 
-@pytest.fixture(scope="module")
-def source() -> ClinicalTrialsGov:
-    settings = Settings(env={})
-    return ClinicalTrialsGov(HttpClient(settings.http()), settings)
-
-
-def parse(source: ClinicalTrialsGov, raw: dict) -> object:
-    return source.parse(Page("https://clinicaltrials.gov/api/v2/studies/X", json.dumps(raw).encode(), FETCHED))
+def study_files() -> list[Path]:
+    """Every study fixture: the real API records and the reconstructed ones."""
+    paths = sorted(STUDIES.glob("*.json"))
+    assert paths, f"no study fixtures in {STUDIES}"
+    reconstructed = [path.name.endswith(".reconstructed.json") for path in paths]
+    assert any(reconstructed) and not all(reconstructed)  # both kinds, as the tests' names say
+    return paths
 
 
 def test_record_with_results_437_sites_and_non_ascii(source: ClinicalTrialsGov) -> None:
-    study = parse(source, load_study("NCT02513394"))
+    study = parse_ctgov(source, load_study("NCT02513394"))
     assert study.nct_id == "NCT02513394"
     assert study.has_results is True
     assert len(study.locations) == 437
@@ -47,7 +44,7 @@ def test_record_with_results_437_sites_and_non_ascii(source: ClinicalTrialsGov) 
 
 
 def test_1148_sites_and_estimated_last_update(source: ClinicalTrialsGov) -> None:
-    study = parse(source, load_study("NCT04267848"))
+    study = parse_ctgov(source, load_study("NCT04267848"))
     assert len(study.locations) == 1148
     assert (study.last_update_posted.value, study.last_update_posted.type) == ("2025-09-10", "ESTIMATED")
     # CTRP registry ID, two org IDs from different domains, an NIH grant
@@ -58,7 +55,7 @@ def test_1148_sites_and_estimated_last_update(source: ClinicalTrialsGov) -> None
 
 
 def test_observational_unknown_with_last_known_status(source: ClinicalTrialsGov) -> None:
-    study = parse(source, load_study("NCT03475563"))
+    study = parse_ctgov(source, load_study("NCT03475563"))
     assert study.study_type == "OBSERVATIONAL"
     assert study.overall_status == "UNKNOWN"
     assert study.last_known_status == "RECRUITING"
@@ -67,7 +64,7 @@ def test_observational_unknown_with_last_known_status(source: ClinicalTrialsGov)
 
 def test_cjk_full_width_punctuation_kept(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT05531279")
-    study = parse(source, raw)
+    study = parse_ctgov(source, raw)
     official = raw["protocolSection"]["contactsLocationsModule"]["overallOfficials"][0]
     assert "＆" in official["affiliation"] and "，" in official["affiliation"]
     officials = [c for c in study.contacts if c.name == official["name"]]
@@ -76,15 +73,15 @@ def test_cjk_full_width_punctuation_kept(source: ClinicalTrialsGov) -> None:
 
 def test_markdown_escapes_stored_as_given(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT01126879")
-    study = parse(source, raw)
+    study = parse_ctgov(source, raw)
     assert "PSA \\>= 10" in study.eligibility_criteria
     assert study.eligibility_criteria == raw["protocolSection"]["eligibilityModule"]["eligibilityCriteria"]
 
 
-def test_every_real_fixture_parses(source: ClinicalTrialsGov) -> None:
-    for path in sorted(STUDIES.glob("*.json")):
+def test_every_study_fixture_real_or_reconstructed_parses(source: ClinicalTrialsGov) -> None:
+    for path in study_files():
         raw = json.loads(path.read_text(encoding="utf-8"))
-        study = parse(source, raw)
+        study = parse_ctgov(source, raw)
         ident = raw["protocolSection"]["identificationModule"]
         assert study.nct_id == ident["nctId"], path.name
         assert study.brief_title == ident["briefTitle"], path.name
@@ -94,7 +91,7 @@ def test_every_real_fixture_parses(source: ClinicalTrialsGov) -> None:
 def test_every_optional_module_may_be_absent(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT03418623")
     bare = {"protocolSection": {"identificationModule": {"nctId": "NCT03418623"}}}
-    study = parse(source, bare)
+    study = parse_ctgov(source, bare)
     assert study.nct_id == "NCT03418623"
     assert study.brief_title is None and study.locations == [] and study.start_date is None
     # and one module at a time
@@ -103,13 +100,13 @@ def test_every_optional_module_may_be_absent(source: ClinicalTrialsGov) -> None:
             continue
         partial = copy.deepcopy(raw)
         del partial["protocolSection"][module]
-        assert parse(source, partial).nct_id == "NCT03418623"
+        assert parse_ctgov(source, partial).nct_id == "NCT03418623"
 
 
 def test_unknown_enum_word_is_reported_not_guessed(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT03418623")
     raw["protocolSection"]["statusModule"]["overallStatus"] = "PAUSED_FOR_REVIEW"
-    study = parse(source, raw)
+    study = parse_ctgov(source, raw)
     assert study.overall_status is None
     assert study.unmapped == {"overall_status": "PAUSED_FOR_REVIEW"}
 
@@ -118,34 +115,34 @@ def test_invalid_value_names_the_field(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT03418623")
     raw["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2018-13-08"
     with pytest.raises(InvalidRecord, match=r"start_date\.value"):
-        parse(source, raw)
+        parse_ctgov(source, raw)
     raw = load_study("NCT03418623")
     raw["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = -3
     with pytest.raises(InvalidRecord, match="enrollment"):
-        parse(source, raw)
+        parse_ctgov(source, raw)
 
 
 def test_not_a_study_object(source: ClinicalTrialsGov) -> None:
     with pytest.raises(BadResponse):
-        parse(source, {"error": "nope"})
+        parse_ctgov(source, {"error": "nope"})
     with pytest.raises(BadResponse):
         source.parse(Page("https://x/studies/NCT1", b'{"protocolSection": {"identif', FETCHED))
 
 
 def test_content_hash_ignores_data_release_stamp_and_fetch_time(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT04207047")
-    first = parse(source, raw)
+    first = parse_ctgov(source, raw)
     raw["derivedSection"]["miscInfoModule"]["versionHolder"] = "2026-11-21"
     second = source.parse(Page("https://elsewhere/studies/X", json.dumps(raw).encode(), FETCHED + dt.timedelta(days=1)))
     assert first.content_hash() == second.content_hash()
     raw["protocolSection"]["statusModule"]["overallStatus"] = "COMPLETED"
-    assert parse(source, raw).content_hash() != first.content_hash()
+    assert parse_ctgov(source, raw).content_hash() != first.content_hash()
 
 
 def test_the_record_and_its_hash_come_from_one_serialisation(source: ClinicalTrialsGov) -> None:
     # A URL that spells the key the hash cuts at must not fool it.
     url = 'https://example.org/api/v2/studies/X?q=,"provenance":{'
-    for path in sorted(STUDIES.glob("*.json")):
+    for path in study_files():
         study = source.parse_object(json.loads(path.read_text()), url, FETCHED)
         text, digest = study.record_json()
         assert text == study.model_dump_json()

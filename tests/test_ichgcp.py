@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from harvest.errors import InvalidRecord, LayoutChanged, NotAStudyPage
-from harvest.schema import Study
-from harvest.sources.base import Page
-from tests.conftest import Cli, load_study, rows, scalar
-from tests.mirror_helpers import FETCHED, fixture_page, make_source, mirror_env, served_mirror
+from tests.conftest import Cli, load_reconstructed_study, rows, scalar
+from tests.mirror_helpers import fixture_page, make_source, mirror_env, parse_file, parse_markup, served_mirror
 
 SITE = "https://ichgcp.net"
 CURRENT = "NCT04067674.reconstructed.html"
@@ -19,12 +18,8 @@ LEGACY = "NCT03219567.legacy.reconstructed.html"
 TRANSLATED = "NCT04257227.ru-translated.reconstructed.html"
 
 
-def parse(file_name: str, url: str | None = None) -> Study:
-    return make_source("ichgcp").parse(fixture_page("ichgcp", file_name).page(url))
-
-
-def parse_html(html: str, url: str) -> Study:
-    return make_source("ichgcp").parse(Page(url, html.encode(), FETCHED, "text/html; charset=utf-8"))
+parse = partial(parse_file, "ichgcp")  # parse(file_name, url=None): a fixture page
+parse_html = partial(parse_markup, "ichgcp")  # parse_html(html, url): a page the test wrote
 
 
 def html_of(file_name: str) -> str:
@@ -33,7 +28,7 @@ def html_of(file_name: str) -> str:
 
 def test_current_layout() -> None:
     study = parse(CURRENT)
-    ctgov = load_study("NCT04067674")["protocolSection"]
+    ctgov = load_reconstructed_study("NCT04067674")["protocolSection"]
     assert study.nct_id == "NCT04067674" and study.provenance.nct_resolution == "url"
     assert study.brief_title == "Septic Shock-induced Immunosuppression"  # the heading minus " (IMMUNOSEPSIS 4)"
     assert study.acronym == "IMMUNOSEPSIS 4"
@@ -48,7 +43,7 @@ def test_current_layout() -> None:
 
 def test_current_layout_cut_after_the_summary() -> None:
     study = parse("NCT04299152.reconstructed.html")
-    ident = load_study("NCT04299152")["protocolSection"]["identificationModule"]
+    ident = load_reconstructed_study("NCT04299152")["protocolSection"]["identificationModule"]
     assert study.nct_id == "NCT04299152"
     assert study.brief_title == ident["briefTitle"]
     assert study.official_title == ident["officialTitle"]  # ends "(SARS-CoV-2)": not taken for an acronym
@@ -128,7 +123,10 @@ def test_more_overview_rows_in_registry_wording() -> None:
     assert study.primary_completion_date is not None
     assert study.primary_completion_date.model_dump() == {"value": "2023-12", "type": "ESTIMATED"}
     assert study.keywords == ["Biomarkers"]
-    assert study.brief_summary == load_study("NCT04067674")["protocolSection"]["descriptionModule"]["briefSummary"]
+    assert (
+        study.brief_summary
+        == load_reconstructed_study("NCT04067674")["protocolSection"]["descriptionModule"]["briefSummary"]
+    )
 
 
 def test_a_labelled_nct_that_contradicts_the_url_is_rejected() -> None:

@@ -3,28 +3,24 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
 
 import pytest
 
 from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
-from harvest.schema import Study
-from harvest.sources.base import Page
-from tests.conftest import Cli, load_study, rows, scalar
-from tests.mirror_helpers import FETCHED, fixture_page, make_source, mirror_env, served_mirror
+from tests.conftest import Cli, load_reconstructed_study, rows, scalar
+from tests.mirror_helpers import fixture_page, make_source, mirror_env, parse_file, parse_markup, served_mirror
 
 SITE = "https://inclinicaltrials.com"
 SEED = "NCT04268537.summary.seed000.reconstructed.html"
 DETAILS = "NCT04268537.details.reconstructed.html"
-CTGOV = load_study("NCT04268537")["protocolSection"]  # built from the same renders (fixtures/ctgov/RECONSTRUCTED.md)
+# The CT.gov record built from the same renders (fixtures/ctgov/RECONSTRUCTED.md).
+CTGOV = load_reconstructed_study("NCT04268537")["protocolSection"]
 
 
-def parse(file_name: str, url: str | None = None) -> Study:
-    return make_source("inclinicaltrials").parse(fixture_page("inclinicaltrials", file_name).page(url))
-
-
-def parse_html(html: str, url: str) -> Study:
-    return make_source("inclinicaltrials").parse(Page(url, html.encode(), FETCHED, "text/html; charset=utf-8"))
+parse = partial(parse_file, "inclinicaltrials")  # parse(file_name, url=None): a fixture page
+parse_html = partial(parse_markup, "inclinicaltrials")  # parse_html(html, url): a page the test wrote
 
 
 def seed_html() -> str:
@@ -121,7 +117,7 @@ def test_acronym_glued_to_the_official_title_label_is_split_off() -> None:
     )
     assert study.overall_status == "RECRUITING" and study.enrollment == 160
     # Hard-wrapped text is unwrapped; the two numbered objectives stay on lines of their own.
-    ctgov = load_study("NCT02803346")["protocolSection"]
+    ctgov = load_reconstructed_study("NCT02803346")["protocolSection"]
     assert study.brief_summary == ctgov["descriptionModule"]["briefSummary"]
     assert study.conditions == ["Immunology of Septic Shock"]
     assert study.completion_date is None  # the page ends at "Est. completion dat..."
@@ -135,11 +131,17 @@ def test_layout_comes_from_the_page_not_the_url() -> None:
     assert study.acronym is None  # this page prints the bare "Official title:" label
     assert study.detailed_description is None  # the "n/a" block
     assert "Observational Model" not in (study.brief_summary or "")  # the design block is not prose
-    assert study.brief_summary == load_study("NCT02803346")["protocolSection"]["descriptionModule"]["briefSummary"]
+    assert (
+        study.brief_summary
+        == load_reconstructed_study("NCT02803346")["protocolSection"]["descriptionModule"]["briefSummary"]
+    )
 
     other = parse("NCT04299152.summary-url-details-layout.reconstructed.html")
     assert other.nct_id == "NCT04299152"
-    assert other.official_title == load_study("NCT04299152")["protocolSection"]["identificationModule"]["officialTitle"]
+    assert (
+        other.official_title
+        == load_reconstructed_study("NCT04299152")["protocolSection"]["identificationModule"]["officialTitle"]
+    )
     assert other.conditions == ["Severe Acute Respiratory Syndrome (SARS) Pneumonia"]
     assert (
         other.brief_summary

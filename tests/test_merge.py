@@ -11,11 +11,10 @@ from pathlib import Path
 from harvest.merge import StoredRecord, equivalent, merge
 from harvest.schema import PartialDate, Study
 from harvest.sources.base import Batch, SourceRecord
+from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store import Store
-from tests.conftest import Cli, load_study, rows, scalar
-from tests.test_ctgov_parse import parse, source  # noqa: F401  (fixture)
+from tests.conftest import PRECEDENCE, Cli, content, load_study, parse_ctgov, rows, scalar
 
-PRECEDENCE = ["ctgov", "veeva", "inclinicaltrials", "ichgcp"]
 WHEN = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
 
 
@@ -34,8 +33,8 @@ def registry(study: Study) -> StoredRecord:
     return StoredRecord("ctgov", f"/studies/{study.nct_id}", study.provenance.url, "2026-11-20T00:00:00Z", study)
 
 
-def test_registry_wins_mirrors_fill_gaps_and_never_blank(source) -> None:  # noqa: F811
-    ct = parse(source, load_study("NCT03418623"))
+def test_registry_wins_mirrors_fill_gaps_and_never_blank(source: ClinicalTrialsGov) -> None:
+    ct = parse_ctgov(source, load_study("NCT03418623"))
     ct = with_(ct, acronym=None)
     veeva = mirror(
         ct, "veeva", "/study/x", overall_status="RECRUITING", acronym="GET73-MRS", brief_summary=None, enrollment=30
@@ -57,8 +56,8 @@ def test_registry_wins_mirrors_fill_gaps_and_never_blank(source) -> None:  # noq
     }
 
 
-def test_merge_is_deterministic_in_any_order(source) -> None:  # noqa: F811
-    ct = parse(source, load_study("NCT04207047"))
+def test_merge_is_deterministic_in_any_order(source: ClinicalTrialsGov) -> None:
+    ct = parse_ctgov(source, load_study("NCT04207047"))
     records = [
         registry(with_(ct, keywords=[])),
         mirror(ct, "veeva", "/study/a", keywords=["laser"], overall_status="RECRUITING"),
@@ -96,8 +95,8 @@ def _record(study: Study, source_name: str, key: str) -> SourceRecord:
     return SourceRecord(source_name, key, study.provenance.url, study, study.model_dump_json().encode())
 
 
-def test_record_under_an_alias_merges_into_the_current_nct(tmp_path: Path, source) -> None:  # noqa: F811
-    current = parse(source, load_study("NCT04207047"))
+def test_record_under_an_alias_merges_into_the_current_nct(tmp_path: Path, source: ClinicalTrialsGov) -> None:
+    current = parse_ctgov(source, load_study("NCT04207047"))
     alias_view = with_(
         current,
         nct_id="NCT00000991",
@@ -127,8 +126,10 @@ def test_record_under_an_alias_merges_into_the_current_nct(tmp_path: Path, sourc
     store.close()
 
 
-def test_a_mirror_change_that_does_not_change_the_row_records_no_history(tmp_path: Path, source) -> None:  # noqa: F811
-    ct = parse(source, load_study("NCT03418623"))
+def test_a_mirror_change_that_does_not_change_the_row_records_no_history(
+    tmp_path: Path, source: ClinicalTrialsGov
+) -> None:
+    ct = parse_ctgov(source, load_study("NCT03418623"))
     store = Store(tmp_path / "h.db", precedence=PRECEDENCE)
     veeva = with_(ct, provenance=ct.provenance.model_copy(update={"source": "veeva"}))
     store.apply_batch(
@@ -170,8 +171,6 @@ def test_provenance_view_names_source_url_and_fetch_time(cli: Cli, db_path: Path
 
 
 def test_reparse_equals_a_fresh_harvest(cli: Cli, db_path: Path, tmp_path: Path) -> None:
-    from tests.test_resilience import content
-
     assert cli("run").exit_code == 0
     fresh = content(db_path)
     # Simulate records written by an older, buggier parser: titles lost, hashes different.

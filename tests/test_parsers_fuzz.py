@@ -14,17 +14,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
 from harvest.ids import is_nct
 from harvest.schema import Study
 from harvest.sources import registered
 from harvest.sources.base import Page
 from harvest.sources.labelled import elements
 from harvest.sources.mirror import MirrorSource
-from tests.mirror_helpers import FETCHED, fixture_pages, make_source
+from tests.mirror_helpers import FETCHED, TYPED, fixture_pages, make_source
 
 HTML_SOURCES = sorted(name for name, cls in registered().items() if issubclass(cls, MirrorSource))
-TYPED = (LayoutChanged, NotAStudyPage, MissingIdentity, InvalidRecord)
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Words the parsers look for, so random pages reach past the first check.

@@ -16,38 +16,9 @@ from pathlib import Path
 import pytest
 
 from harvest.replay import CtgovSite, ReplayServer, base_url_env
-from tests.conftest import ROOT, TEST_ENV, Cli, load_study, rows, run_harvest_process, scalar
+from tests.conftest import ROOT, TEST_ENV, Cli, content, load_study, rows, run_harvest_process, scalar
 
 N = 24
-
-# Content columns: everything but the clock (when a row was fetched or written differs between two runs).
-CONTENT = {
-    "studies": "SELECT * FROM studies ORDER BY nct_id",
-    "conditions": "SELECT * FROM conditions ORDER BY nct_id, position",
-    "keywords": "SELECT * FROM keywords ORDER BY nct_id, position",
-    "interventions": "SELECT * FROM interventions ORDER BY nct_id, position",
-    "locations": "SELECT * FROM locations ORDER BY nct_id, position",
-    "sponsors": "SELECT * FROM sponsors ORDER BY nct_id, position",
-    "contacts": "SELECT * FROM contacts ORDER BY nct_id, position",
-    "identifiers": "SELECT * FROM identifiers ORDER BY nct_id, position",
-    "source_records": "SELECT source, record_key, url, nct_id, content_hash, raw FROM source_records ORDER BY 1, 2",
-    "conflicts": "SELECT * FROM conflicts ORDER BY 1, 2, 3",
-    "changes": "SELECT count(*) FROM changes",
-}
-CLOCK_COLUMNS = {"first_seen_at", "updated_at"}
-
-
-def content(db: Path) -> dict[str, list[tuple]]:
-    conn = sqlite3.connect(db)
-    try:
-        snapshot = {}
-        for table, sql in CONTENT.items():
-            cursor = conn.execute(sql)
-            keep = [i for i, d in enumerate(cursor.description) if d[0] not in CLOCK_COLUMNS]
-            snapshot[table] = [tuple(row[i] for i in keep) for row in cursor]
-        return snapshot
-    finally:
-        conn.close()
 
 
 def slow_paged_server(page_size: int = 3, delay: float = 0.25) -> ReplayServer:

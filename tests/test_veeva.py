@@ -7,7 +7,6 @@ and on the SQLite file.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -25,11 +24,10 @@ from harvest.runner import Harvester
 from harvest.schema import Study
 from harvest.sources.base import HarvestPlan, Page, Unresolved
 from harvest.sources.veeva import Veeva, match_title, split_acronym
-from tests.conftest import TEST_ENV, Cli, rows, scalar
+from tests.conftest import FETCHED, TEST_ENV, Cli, rows, scalar
 
 ORIGIN = "https://ctv.veeva.com"
 FOLDER = FIXTURES / "veeva"
-FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
 
 SEED = "/study/evaluation-of-immunosuppression-in-septic-shock-biomarkers-and-pharmacological-restoration-immunos"
 STEM_CELL = "/study/stem-cell-educator-therapy-in-diabetes"
