@@ -82,7 +82,9 @@ def veeva_server(veeva_site: StaticSite) -> Iterator[ReplayServer]:
 @pytest.fixture
 def seed_resolvable(ctgov_site: CtgovSite) -> CtgovSite:
     """CT.gov answers the seed's title search with the one study that has that title."""
-    ctgov_site.title_search_overrides[SEED_TITLE] = json.loads((FOLDER / "NCT02803346.title-search.json").read_text())
+    ctgov_site.title_search_overrides[SEED_TITLE] = json.loads(
+        (FOLDER / "NCT02803346.title-search.reconstructed.json").read_text()
+    )
     return ctgov_site
 
 
@@ -420,7 +422,9 @@ def test_resolved_page_rebuilds_offline(
 def test_ambiguous_title_is_left_unresolved(
     vcli: Cli, ctgov_site: CtgovSite, veeva_server: ReplayServer, db_path: Path
 ) -> None:
-    ctgov_site.title_search_overrides[SEED_TITLE] = json.loads((FOLDER / "ambiguous.title-search.json").read_text())
+    ctgov_site.title_search_overrides[SEED_TITLE] = json.loads(
+        (FOLDER / "ambiguous.title-search.reconstructed.json").read_text()
+    )
     result = vcli("fetch", veeva_server.url + SEED)
     assert result.exit_code == 1
     assert "unresolved" in result.stderr
