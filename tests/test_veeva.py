@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from harvest.config import Settings
-from harvest.errors import FetchError, LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.errors import LayoutChanged, MissingIdentity, NotAStudyPage
 from harvest.http import HttpClient
 from harvest.replay import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
 from harvest.runner import Harvester
@@ -25,6 +25,7 @@ from harvest.schema import Study
 from harvest.sources.base import HarvestPlan, Page, Unresolved
 from harvest.sources.veeva import Veeva, match_title, split_acronym
 from tests.conftest import FETCHED, TEST_ENV, Cli, rows, scalar
+from tests.mirror_helpers import make_source
 
 ORIGIN = "https://ctv.veeva.com"
 FOLDER = FIXTURES / "veeva"
@@ -329,14 +330,18 @@ def test_title_match_rules() -> None:
     assert (none.nct_id, none.candidates) == (None, ("NCT01111111",))
 
 
-def test_title_search_failure_leaves_the_page_unresolved(veeva: Veeva) -> None:
-    def failing(title: str) -> list[Study]:
-        raise FetchError("connection refused", url="http://ctgov")
-
+def test_title_search_failure_leaves_the_page_unresolved(veeva: Veeva, ctgov_server: ReplayServer) -> None:
+    # The replayed CT.gov answers every title search with 503: the real client retries over the socket, gives up.
+    ctgov_server.add_fault("status", r"/studies\?.*query\.titles=", status=503, times=-1)
+    ctgov = make_source("ctgov", {**TEST_ENV, **base_url_env({"ctgov": ctgov_server})})
     seed = page(SEED, "NCT02803346.seed004.reconstructed.html")
-    result = veeva.record_from_page(seed, HarvestPlan(title_search=failing))
+    result = veeva.record_from_page(seed, HarvestPlan(title_search=ctgov.search_titles))
     assert isinstance(result, Unresolved)
     assert "title search failed" in result.reason and result.candidates == ()
+    attempts = 1 + int(TEST_ENV["HARVEST_RETRIES"])
+    assert f"HTTP 503 after {attempts} attempts" in result.reason
+    searches = [path for path in ctgov_server.requests if "query.titles=" in path]
+    assert len(searches) == attempts and all("Biomarkers" in path for path in searches)
     assert result.raw == seed.content
     no_search = veeva.record_from_page(seed, HarvestPlan())
     assert isinstance(no_search, Unresolved) and "no title search" in no_search.reason
