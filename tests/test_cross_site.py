@@ -59,7 +59,10 @@ def batches() -> dict[str, list[SourceRecord]]:
 
 
 def merged_state(db: Path) -> dict[str, list[tuple]]:
+    """Every row the merge decides; not the history, which records what each arrival changed, so it depends
+    on the order by design (a mirror first, then CT.gov: CT.gov's arrival changes the row)."""
     state = content(db)
+    del state["changes"]
     conn = sqlite3.connect(db)
     state["field_provenance"] = conn.execute("SELECT nct_id, field, source, url FROM field_provenance ORDER BY 1, 2")
     state["field_provenance"] = state["field_provenance"].fetchall()

@@ -349,7 +349,6 @@ def query(
     """
     store = obj.readonly_store()
     try:
-        store.db.conn.execute("PRAGMA query_only = ON")
         try:
             cursor = store.db.conn.execute(sql, dict(params))
         except sqlite3.Error as exc:
@@ -484,6 +483,7 @@ def reparse(obj: Context, source_name: str | None) -> None:
 
 @main.command()
 @click.pass_obj
+@handle_errors
 def sources(obj: Context) -> None:
     """List the sources, their base URLs (after HARVEST_<SOURCE>_URL) and request rates."""
     settings = obj.settings

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,11 +32,9 @@ from harvest.vocab import OverallStatus, Phase, StudyType
 
 @contextmanager
 def _reading(obj: Context) -> Iterator[Store]:
-    """The file opened read-only (``mode=ro``), with two more locks for user SQL such as ``--where``."""
+    """The file opened read-only (``Store(readonly=True)``: no writes, no ATTACH), for user SQL like ``--where``."""
     store = obj.readonly_store()
     try:
-        store.db.conn.execute("PRAGMA query_only = ON")  # no writes, even where mode=ro would not stop them
-        store.db.conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)  # no ATTACH, which would create a file
         yield store
     finally:
         store.close()
@@ -212,6 +209,7 @@ def stats(obj: Context, as_json: bool) -> None:
     help="Name Datasette serves the file under [default: the file name without .db].",
 )
 @click.pass_obj
+@handle_errors
 def datasette_metadata(obj: Context, database: str | None) -> None:
     """Print Datasette metadata (descriptions, source links, search, facets) as JSON.
 

@@ -414,17 +414,13 @@ class Harvester:
         # A re-parse means the parser changed: stored fingerprints vouch for what the old one made of a payload.
         store.forget_fingerprints(source.name)
         batch = Batch()
-        released: list[tuple[str, str]] = []
+        stored_at: dict[str, dt.datetime] = {}  # record key -> when its stored version was fetched
 
         def flush() -> None:
-            nonlocal batch, released
+            nonlocal batch
+            # A kept page that now parses is stored like any page; storing it settles its quarantine or
+            # unresolved row (and a version refused as worse than the stored one stays quarantined).
             result = store.apply_batch(batch, source=source.name, run_id=report.run_id)
-            with store.transaction():
-                for table, url in released:
-                    if table == "quarantine":
-                        store.release_quarantine(source.name, url)
-                    else:
-                        store.resolve_unresolved(source.name, url)
             report.new += result.new
             report.changed += result.changed
             report.unchanged += result.unchanged
@@ -432,15 +428,16 @@ class Harvester:
             for failure in [*batch.failures, *result.failed]:
                 if callbacks.on_failure:
                     callbacks.on_failure(source.name, failure)
-            batch, released = Batch(), []
+            batch = Batch()
 
         for row in store.source_record_rows(source.name):
             report.fetched += 1
             page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
-            stored = Study.model_validate_json(row["record"])
+            stored_at[row["record_key"]] = page.fetched_at
             try:
                 study = source.parse(page)
             except MissingIdentity as missing:
+                stored = Study.model_validate_json(row["record"])
                 resolution = stored.provenance.nct_resolution or "title-exact"
                 study = source.rebuild(missing, row["nct_id"], resolution, page)
             except (ParseError, FetchError) as exc:
@@ -451,21 +448,24 @@ class Harvester:
             )
             if len(batch.records) >= 500:
                 flush()
+        superseded: list[tuple[str, str]] = []
         for table in ("quarantine", "unresolved"):
             for row in store.stored_pages(table, source.name):
                 page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+                key = source.record_key(page.url)
+                if key in stored_at and stored_at[key] >= page.fetched_at:
+                    superseded.append((table, page.url))  # a later visit stored this page: nothing to replay
+                    continue
                 try:
                     study = source.parse(page)
                 except (ParseError, FetchError):
                     continue  # still broken (or still without an NCT): it stays where it is
                 report.fetched += 1
-                batch.records.append(
-                    SourceRecord(
-                        source.name, source.record_key(page.url), page.url, study, page.content, page.content_type
-                    )
-                )
-                released.append((table, page.url))
+                batch.records.append(SourceRecord(source.name, key, page.url, study, page.content, page.content_type))
         flush()
+        with store.transaction():
+            for table, url in superseded:
+                (store.release_quarantine if table == "quarantine" else store.resolve_unresolved)(source.name, url)
 
 
 def _when(stamp: str) -> dt.datetime:

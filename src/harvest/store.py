@@ -179,7 +179,9 @@ class Store:
                     raise DatabaseUnavailable(
                         f"{self.path} does not exist (run `harvest run` or `harvest fetch` first)"
                     )
-                conn = sqlite3.connect(f"file:{Path(self.path).resolve()}?mode=ro", uri=True, check_same_thread=False)
+                # as_uri() escapes what a URI would read as a query or fragment ("trials?v=1.db", "#", "%").
+                uri = Path(self.path).resolve().as_uri() + "?mode=ro"
+                conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
                 # Read-only means read-only: no ATTACH (which would create files) and no writes at all.
                 conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
                 conn.execute("PRAGMA query_only = ON")
@@ -282,10 +284,15 @@ class Store:
         save_cursor: bool = False,
     ) -> ApplyResult:
         """Write one batch in one transaction: records, merged studies, failures, page visits, cursor."""
-        result = ApplyResult()
         with self.transaction():
             records = self._apply_aliases(batch.records)
             result = self._save_records(records, run_id)
+            # A page that now gives a stored record is no longer broken or unresolved: what an earlier visit
+            # kept of it would otherwise be listed as a problem and, at the next reparse, replayed over it.
+            refused = {failure.url for failure in result.failed}
+            settled = [(source, r.url) for r in records if r.url not in refused]
+            self.db.conn.executemany("DELETE FROM quarantine WHERE source = ? AND url = ?", settled)
+            self.db.conn.executemany("DELETE FROM unresolved WHERE source = ? AND url = ?", settled)
             for failure in [*batch.failures, *result.failed]:
                 self.quarantine(source, failure, run_id)
             for item in batch.unresolved:
@@ -343,6 +350,16 @@ class Store:
         if not records:
             return result
         conn = self.db.conn
+        # One version per record key: two (a stored page and a kept one, at a reparse) would be written under
+        # one key with each other's content. The latest fetch is what the source says now.
+        latest: dict[tuple[str, str], SourceRecord] = {}
+        for record in records:
+            key = (record.source, record.record_key)
+            kept = latest.get(key)
+            if kept is None or record.study.provenance.fetched_at >= kept.study.provenance.fetched_at:
+                latest[key] = record
+        result.unchanged += len(records) - len(latest)  # superseded within the batch: not written
+        records = list(latest.values())
         by_source: dict[str, list[SourceRecord]] = {}
         for record in records:
             by_source.setdefault(record.source, []).append(record)
@@ -492,6 +509,9 @@ class Store:
             for source, key in missing:
                 current.extend(self._load_records("source = ? AND record_key = ?", [source, key]))
             if not current:
+                if nct in old_hashes:  # its only records now say another NCT: no source carries this one
+                    self._delete_children(nct)
+                    self.db.conn.execute("DELETE FROM studies WHERE nct_id = ?", (nct,))
                 continue
             merged = merge(current, self.precedence)
             row = study_row(merged.study, merged, known_hashes.get(id(merged.study)))
@@ -503,11 +523,18 @@ class Store:
                 self._write_attribution(row, merged)
                 continue
             if nct in old_hashes:
+                # The trial as it was: previous versions of changed records, stored ones as they are, and none
+                # of the records seen for the first time (what they add is a change too).
                 previous_versions = touched[nct]
-                old_set = [previous_versions.get((r.source, r.record_key), r) for r in current]
-                old_merged = merge(old_set, self.precedence)
-                for field_name, before, after in diff_studies(old_merged.study, merged.study):
-                    writes.changes.append((nct, run_id, field_name, before, after, utcnow()))
+                old_set = [
+                    previous_versions.get(key, r)
+                    for r in current
+                    if (key := (r.source, r.record_key)) in previous_versions or key not in written
+                ]
+                if old_set:
+                    old_merged = merge(old_set, self.precedence)
+                    for field_name, before, after in diff_studies(old_merged.study, merged.study):
+                        writes.changes.append((nct, run_id, field_name, before, after, utcnow()))
             writes.add(row, merged, nct in old_hashes)
         writes.execute(self.db.conn)
         search.update_index(self.db.conn, indexed, ncts)

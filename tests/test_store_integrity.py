@@ -1,0 +1,173 @@
+"""What the store keeps true whatever order pages arrive in: good data is never replaced by worse, a page that
+now parses is no longer listed as broken, no study row outlives its records, and every change is recorded.
+
+Built on a real record (fixtures/ctgov/studies/NCT02513394.json) written through the same calls a run makes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from harvest.config import Settings
+from harvest.errors import InvalidRecord, LayoutChanged
+from harvest.replay import FIXTURES
+from harvest.runner import Harvester
+from harvest.schema import Study
+from harvest.sources.base import Batch, Failure, Page, SourceRecord, Unresolved
+from harvest.store import Store
+
+NCT = "NCT02513394"
+RAW = (FIXTURES / "ctgov" / "studies" / f"{NCT}.json").read_bytes()
+NIGHT_1 = dt.datetime(2026, 11, 20, 2, 0, tzinfo=dt.UTC)
+NIGHT_2 = dt.datetime(2026, 11, 21, 2, 0, tzinfo=dt.UTC)
+
+
+@pytest.fixture
+def harvester(tmp_path: Path) -> Harvester:
+    return Harvester(tmp_path / "h.db", Settings(env={"HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2"}))
+
+
+def ctgov_record(harvester: Harvester, raw: bytes, fetched_at: dt.datetime) -> SourceRecord:
+    source = harvester.sources["ctgov"]
+    url = source.url_for(NCT)
+    study = source.parse(Page(url, raw, fetched_at, "application/json"))
+    return SourceRecord("ctgov", source.record_key(url), url, study, raw, "application/json")
+
+
+def with_status(status: str) -> bytes:
+    payload = json.loads(RAW)
+    payload["protocolSection"]["statusModule"]["overallStatus"] = status
+    return json.dumps(payload).encode()
+
+
+def one(db: Path, sql: str, *params: object) -> tuple:
+    conn = sqlite3.connect(db)
+    try:
+        return conn.execute(sql, params).fetchone()
+    finally:
+        conn.close()
+
+
+def test_reparse_keeps_the_stored_record_when_the_kept_page_is_worse(harvester: Harvester) -> None:
+    """Night 1 stored the full record; night 2's page was near-empty and quarantined. A reparse must refuse it
+    again, keep it quarantined, and leave the stored record and the study row as they were."""
+    store = harvester.open_store()
+    full = ctgov_record(harvester, RAW, NIGHT_1)
+    store.apply_batch(Batch(records=[full]), source="ctgov", run_id=None)
+    sparse = json.dumps({"protocolSection": {"identificationModule": {"nctId": NCT, "briefTitle": "x"}}}).encode()
+    with store.transaction():
+        store.quarantine("ctgov", Failure(full.url, LayoutChanged(["x"], url=full.url), sparse, "application/json"), 1)
+    store.db.conn.execute("UPDATE quarantine SET quarantined_at = ?", (NIGHT_2.isoformat(),))
+    store.db.conn.commit()
+    store.close()
+
+    report = harvester.reparse("ctgov")
+
+    assert report.failed == 1 and report.exit_code == 1
+    record = Study.model_validate_json(one(harvester.db_path, "SELECT record FROM source_records")[0])
+    assert record.populated_fields() == full.study.populated_fields()
+    assert one(harvester.db_path, "SELECT brief_title, enrollment FROM studies") == (full.study.brief_title, 5796)
+    assert one(harvester.db_path, "SELECT count(*), min(error) FROM quarantine")[0] == 1
+    assert "kept the stored one" in one(harvester.db_path, "SELECT error FROM quarantine")[0]
+
+
+def test_a_quarantined_page_older_than_the_stored_one_is_not_replayed(harvester: Harvester) -> None:
+    """Night 1's payload (RECRUITING) was quarantined, night 2's (COMPLETED) stored: a reparse must not take
+    the study back to RECRUITING, nor record that as a change."""
+    store = harvester.open_store()
+    old = with_status("RECRUITING")
+    url = harvester.sources["ctgov"].url_for(NCT)
+    with store.transaction():
+        store.quarantine("ctgov", Failure(url, InvalidRecord("parser bug", url=url), old, "application/json"), 1)
+    store.db.conn.execute("UPDATE quarantine SET quarantined_at = ?", (NIGHT_1.isoformat(),))
+    store.db.conn.commit()
+    store.apply_batch(
+        Batch(records=[ctgov_record(harvester, with_status("COMPLETED"), NIGHT_2)]), source="ctgov", run_id=2
+    )
+    store.close()
+
+    harvester.reparse("ctgov")
+
+    assert one(harvester.db_path, "SELECT overall_status FROM studies") == ("COMPLETED",)
+    assert one(harvester.db_path, "SELECT count(*) FROM changes") == (0,)
+    assert one(harvester.db_path, "SELECT count(*) FROM quarantine") == (0,)
+
+
+def test_a_page_that_is_stored_leaves_quarantine_and_unresolved(harvester: Harvester) -> None:
+    store = harvester.open_store()
+    record = ctgov_record(harvester, RAW, NIGHT_2)
+    with store.transaction():
+        store.quarantine("ctgov", Failure(record.url, InvalidRecord("bug", url=record.url), RAW), 1)
+        store.save_unresolved("ctgov", Unresolved(record.url, "title", "no NCT shown", RAW))
+    assert one(harvester.db_path, "SELECT count(*) FROM quarantine") == (1,)
+
+    store.apply_batch(Batch(records=[record]), source="ctgov", run_id=2)
+
+    assert one(harvester.db_path, "SELECT count(*) FROM quarantine") == (0,)
+    assert one(harvester.db_path, "SELECT count(*) FROM unresolved") == (0,)
+    store.close()
+
+
+def _mirror_record(nct: str, title: str, url: str = "https://ctv.veeva.com/study/x") -> SourceRecord:
+    study = Study(
+        nct_id=nct,
+        brief_title=title,
+        conditions=["Sepsis"],
+        provenance={"source": "veeva", "url": url, "fetched_at": NIGHT_2},
+    )
+    return SourceRecord("veeva", "/study/x", url, study, b"<html></html>", "text/html")
+
+
+def test_a_page_that_now_names_another_trial_leaves_no_orphan_row(tmp_path: Path) -> None:
+    """A mirror page first read as one NCT, later as another: the first trial has no record left."""
+    store = Store(tmp_path / "h.db", precedence=["ctgov", "veeva"])
+    store.apply_batch(Batch(records=[_mirror_record("NCT00000001", "Misread trial")]), source="veeva", run_id=1)
+    store.apply_batch(Batch(records=[_mirror_record("NCT00000002", "Right trial")]), source="veeva", run_id=2)
+    store.close()
+    db = tmp_path / "h.db"
+    assert one(db, "SELECT group_concat(nct_id) FROM studies") == ("NCT00000002",)
+    assert one(db, "SELECT group_concat(DISTINCT nct_id) FROM conditions") == ("NCT00000002",)
+    assert one(db, "SELECT count(*) FROM studies_fts WHERE studies_fts MATCH 'misread'") == (0,)
+    assert one(db, "SELECT count(*) FROM studies_fts WHERE studies_fts MATCH 'right'") == (1,)
+
+
+def test_what_a_newly_seen_source_adds_is_recorded_as_a_change(harvester: Harvester) -> None:
+    store = harvester.open_store()
+    ctgov = ctgov_record(harvester, RAW, NIGHT_1)
+    store.apply_batch(Batch(records=[ctgov]), source="ctgov", run_id=1)
+    assert ctgov.study.why_stopped is None
+    mirror = ctgov.study.model_copy(
+        update={
+            "why_stopped": "Sponsor decision",
+            "provenance": ctgov.study.provenance.model_copy(update={"source": "veeva", "url": "https://x/study/p"}),
+        }
+    )
+    record = SourceRecord("veeva", "/study/p", "https://x/study/p", mirror, b"<html></html>", "text/html")
+    store.apply_batch(Batch(records=[record]), source="veeva", run_id=2)
+    store.close()
+    assert one(harvester.db_path, "SELECT run_id, field, old, new FROM changes") == (
+        2,
+        "why_stopped",
+        None,
+        '"Sponsor decision"',
+    )
+
+
+def test_a_read_only_open_reads_the_named_file_whatever_its_name(tmp_path: Path) -> None:
+    """``?`` and ``#`` in a file name are not a URI's query or fragment: the very file is read, nothing created."""
+    db = tmp_path / "trials?v=1#b.db"
+    store = Store(db, precedence=["ctgov", "veeva"])
+    store.apply_batch(Batch(records=[_mirror_record("NCT00000001", "Named trial")]), source="veeva", run_id=1)
+    store.close()
+    reader = Store(db, readonly=True)
+    try:
+        assert reader.db.conn.execute("SELECT brief_title FROM studies").fetchall() == [("Named trial",)]
+    finally:
+        reader.close()
+    # SQLite's own -wal/-shm files beside it, and no other file (mode=ro on a mangled URI created "trials")
+    assert all(path.name.startswith(db.name) for path in tmp_path.iterdir())
