@@ -137,3 +137,12 @@ def test_child_rows_link_to_their_trial_with_its_title_as_label(harvest_db: Path
     # (fixtures/ctgov/studies/NCT04067674.reconstructed.json, briefTitle)
     assert row["nct_id"]["value"] == "NCT04067674"
     assert row["nct_id"]["label"] == "Septic Shock-induced Immunosuppression"
+
+
+def test_the_source_columns_name_every_registered_source() -> None:
+    """The list comes from the registry: a new mirror module is described without editing this module."""
+    from harvest.datasette_metadata import metadata
+    from harvest.sources import registered
+
+    columns = metadata()["databases"]["harvest"]["tables"]["source_records"]["columns"]
+    assert all(name in columns["source"] for name in registered())

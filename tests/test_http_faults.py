@@ -109,7 +109,7 @@ def test_404_is_not_retried(ctgov_server: ReplayServer) -> None:
     assert [r for r in ctgov_server.requests if "/studies/" in r] == ["/api/v2/studies/NCT09999999"]
 
 
-@pytest.mark.parametrize("kind", ["reset", "truncate", "garbage"])
+@pytest.mark.parametrize("kind", ["reset", "truncate", "garbage", "bad-encoding"])
 def test_transient_transport_faults_are_retried(ctgov_server: ReplayServer, kind: str) -> None:
     ctgov_server.add_fault(kind, r"/studies/NCT03418623", times=2)
     with client() as http:
@@ -206,6 +206,7 @@ def _last_run(db: Path) -> dict[str, object]:
         ("reset", {}, 0),
         ("truncate", {}, 0),
         ("garbage", {}, 0),
+        ("bad-encoding", {}, 0),
         ("delay", {"seconds": 2.5}, 0),
     ],
 )

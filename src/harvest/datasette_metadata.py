@@ -13,12 +13,13 @@ from typing import Any
 from harvest import __version__
 from harvest.config import DEFAULT_CONTACT
 from harvest.search import FTS_TABLE
+from harvest.sources import registered
 
 CTGOV_URL = "https://clinicaltrials.gov/"
 CTGOV_TERMS_URL = "https://clinicaltrials.gov/about-site/terms-conditions"
 
 _DATE = "ISO date at the precision the source gave (2020, 2020-02 or 2020-02-10)"
-_SOURCE = "Source name: ctgov (ClinicalTrials.gov) or a mirror site (veeva, inclinicaltrials, ichgcp)"
+_SOURCE = "Source name (see harvest sources)"  # completed with the registered sources by metadata()
 _NCT = "NCT number of the trial (studies.nct_id)"
 _POSITION = "Order within the trial's list, from 0"
 _RAW = "The payload exactly as received, zlib-compressed (for harvest reparse)"
@@ -342,9 +343,11 @@ OPTIONS: dict[str, dict[str, Any]] = {
 
 def metadata(database: str = "harvest") -> dict[str, Any]:
     """The metadata document for a file served under the name ``database`` (its file name without .db)."""
+    source = f"Source name: {', '.join(registered())} (ctgov is ClinicalTrials.gov, the others mirror it)"
     tables = {}
     for name, (description, columns) in TABLES.items():
-        tables[name] = {"description": description, "columns": dict(columns), **OPTIONS.get(name, {})}
+        described = {column: source if text is _SOURCE else text for column, text in columns.items()}
+        tables[name] = {"description": description, "columns": described, **OPTIONS.get(name, {})}
     tables["studies"]["description"] += (
         " Search covers titles, acronym, summaries, conditions, interventions, keywords and lead sponsor;"
         " words are matched as words, stemmed (trials finds trial)."

@@ -372,7 +372,15 @@ def decode_json(response: Response) -> Any:
 
 def _is_retryable(exc: BaseException) -> bool:
     return isinstance(
-        exc, (_RetryableStatus, BadResponse, httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+        exc,
+        (
+            _RetryableStatus,
+            BadResponse,
+            httpx.TimeoutException,
+            httpx.NetworkError,
+            httpx.RemoteProtocolError,
+            httpx.DecodingError,  # a compressed body cut or mangled on the way
+        ),
     )
 
 

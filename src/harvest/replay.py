@@ -266,7 +266,7 @@ class StaticSite(Site):
 class Fault:
     """One injected misbehaviour for requests whose path (and query) matches ``pattern``."""
 
-    kind: str  # status | reset | delay | truncate | garbage | oversize
+    kind: str  # status | reset | delay | truncate | garbage | bad-encoding | oversize
     pattern: str = ".*"
     times: int = 1  # how many matching requests it affects; -1 = all
     status: int = 503
@@ -383,6 +383,9 @@ class ReplayServer:
             reply = Reply(200, body, {"Content-Type": reply.headers.get("Content-Type", "text/html")})
         if fault is not None and fault.kind == "oversize":
             body = b"x" * fault.size
+        if fault is not None and fault.kind == "bad-encoding":  # says gzip, is not (a proxy cut it short)
+            body = b"\x1f\x8b\x08\x00" + body[:64]
+            reply = Reply(reply.status, body, {**reply.headers, "Content-Encoding": "gzip"})
         declared = len(body)
         try:
             handler.send_response(reply.status)
