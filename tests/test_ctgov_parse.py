@@ -111,6 +111,30 @@ def test_unknown_enum_word_is_reported_not_guessed(source: ClinicalTrialsGov) ->
     assert study.unmapped == {"overall_status": "PAUSED_FOR_REVIEW"}
 
 
+def test_every_api_enum_takes_a_new_word_without_failing_the_record(source: ClinicalTrialsGov) -> None:
+    """A new enum value in the API (a new study type, phase, sex or date type) must not fail every study
+    that uses it: the value is kept in unmapped, the field is left empty, the rest of the record stands."""
+    raw = load_study("NCT03418623")
+    design = raw["protocolSection"]["designModule"]
+    known_phases = list(design["phases"])
+    design["studyType"] = "ADAPTIVE_PLATFORM"
+    design["phases"] = [*known_phases, "PHASE5"]
+    design["enrollmentInfo"]["type"] = "ANTICIPATED"
+    raw["protocolSection"]["eligibilityModule"]["sex"] = "INTERSEX"
+    raw["protocolSection"]["statusModule"]["startDateStruct"]["type"] = "PROJECTED"
+    study = parse_ctgov(source, raw)
+    assert study.unmapped == {
+        "study_type": "ADAPTIVE_PLATFORM",
+        "phases": ", ".join([*known_phases, "PHASE5"]),
+        "enrollment_type": "ANTICIPATED",
+        "sex": "INTERSEX",
+        "start_date.type": "PROJECTED",
+    }
+    assert (study.study_type, study.enrollment_type, study.sex) == (None, None, None)
+    assert study.phases == known_phases and study.start_date is not None and study.start_date.type is None
+    assert study.brief_title and study.enrollment == design["enrollmentInfo"]["count"]
+
+
 def test_invalid_value_names_the_field(source: ClinicalTrialsGov) -> None:
     raw = load_study("NCT03418623")
     raw["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2018-13-08"

@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -37,7 +37,7 @@ from harvest.sources.base import (
     StoredFingerprints,
     register,
 )
-from harvest.vocab import INTERVENTION_TYPE_WORDS, STATUS_WORDS, lookup
+from harvest.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
 
 log = logging.getLogger("harvest.ctgov")
 
@@ -59,20 +59,43 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
 def _date_struct(value: Any, unmapped: Unmapped, field: str) -> Json | None:
     if not isinstance(value, dict) or not value.get("date"):
         return None
-    return {"value": value["date"], "type": value.get("type")}
+    return {"value": value["date"], "type": _date_type(value.get("type"), unmapped, f"{field}.type")}
 
 
 def _plain_date(value: Any, unmapped: Unmapped, field: str) -> Json | None:
     return {"value": value} if value else None
 
 
-def _status(value: Any, unmapped: Unmapped, field: str) -> str | None:
+def _enum(table: Mapping[str, str]) -> Converter:
+    """An API enum: a value the table does not know (a new enum word) is kept in ``unmapped``, not fatal.
+
+    The API adds enum values now and then; failing the whole record over one would fail every study
+    that uses it (and the run's sanity check with them).
+    """
+
+    def convert(value: Any, unmapped: Unmapped, field: str) -> str | None:
+        if value is None:
+            return None
+        mapped = lookup(table, str(value))
+        if mapped is None:
+            unmapped[field] = str(value)
+        return mapped
+
+    return convert
+
+
+_status = _enum(STATUS_WORDS)
+_date_type = _enum({"actual": "ACTUAL", "estimated": "ESTIMATED"})
+
+
+def _phases(value: Any, unmapped: Unmapped, field: str) -> list[str] | None:
     if value is None:
         return None
-    mapped = lookup(STATUS_WORDS, value)
-    if mapped is None:
-        unmapped[field] = str(value)
-    return mapped
+    shown = value if isinstance(value, list) else [value]
+    known = [lookup(PHASE_WORDS, str(phase)) for phase in shown]
+    if None in known:
+        unmapped[field] = ", ".join(str(phase) for phase in shown)
+    return [phase for phase in known if phase is not None]
 
 
 def _keep(value: Any, unmapped: Unmapped, field: str) -> Any:
@@ -107,15 +130,15 @@ FIELD_MAP: list[tuple[str, tuple[str, ...], Converter]] = [
     ("completion_date", (*STATUS, "completionDateStruct"), _date_struct),
     ("first_posted", (*STATUS, "studyFirstPostDateStruct"), _date_struct),
     ("last_update_posted", (*STATUS, "lastUpdatePostDateStruct"), _date_struct),
-    ("study_type", (*DESIGN, "studyType"), _keep),
-    ("phases", (*DESIGN, "phases"), _keep),
+    ("study_type", (*DESIGN, "studyType"), _enum(STUDY_TYPE_WORDS)),
+    ("phases", (*DESIGN, "phases"), _phases),
     ("enrollment", (*DESIGN, "enrollmentInfo", "count"), _keep),
-    ("enrollment_type", (*DESIGN, "enrollmentInfo", "type"), _keep),
+    ("enrollment_type", (*DESIGN, "enrollmentInfo", "type"), _date_type),
     ("allocation", (*DESIGN, "designInfo", "allocation"), _keep),
     ("intervention_model", (*DESIGN, "designInfo", "interventionModel"), _keep),
     ("primary_purpose", (*DESIGN, "designInfo", "primaryPurpose"), _keep),
     ("masking", (*DESIGN, "designInfo", "maskingInfo", "masking"), _keep),
-    ("sex", (*ELIGIBILITY, "sex"), _keep),
+    ("sex", (*ELIGIBILITY, "sex"), _enum(SEX_WORDS)),
     ("minimum_age", (*ELIGIBILITY, "minimumAge"), _keep),
     ("maximum_age", (*ELIGIBILITY, "maximumAge"), _keep),
     ("healthy_volunteers", (*ELIGIBILITY, "healthyVolunteers"), _keep),
