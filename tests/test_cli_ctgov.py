@@ -254,6 +254,16 @@ def test_runs_lists_the_last_runs(cli: Cli) -> None:
     listed = [json.loads(line) for line in result.stdout.splitlines()]
     assert [(r["command"], r["outcome"]) for r in listed] == [("fetch", "ok"), ("run", "ok")]
     assert listed[1]["new"] == N_FIXTURE_STUDIES and listed[1]["bytes"] > 1_000_000
+    by_source = [json.loads(line)["command"] for line in cli("runs", "--source", "ctgov", "--json").stdout.splitlines()]
+    assert by_source == ["fetch", "run"]
+    assert cli("runs", "--source", "veeva", "--json").stdout == ""
+
+
+@pytest.mark.parametrize("command", ["runs", "unresolved"])
+def test_an_unknown_source_name_is_bad_input(cli: Cli, command: str) -> None:
+    result = cli(command, "--source", "nosuch")
+    assert result.exit_code == 2
+    assert "'nosuch' is not one of" in result.stderr
 
 
 def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:

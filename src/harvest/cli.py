@@ -380,7 +380,13 @@ def _sql_message(exc: sqlite3.Error) -> str:
 
 @main.command()
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
-@click.option("--source", "source_name", default=None, help="Only runs of this source.")
+@click.option(
+    "--source",
+    "source_name",
+    default=None,
+    type=click.Choice(sorted(registered())),
+    help="Only runs that used this source (a fetch across sources and a reparse of all count too).",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @click.pass_obj
 @handle_errors

@@ -9,6 +9,7 @@ import click
 
 from harvest.cli import Context, handle_errors, main
 from harvest.output import print_rows
+from harvest.sources import registered
 
 UNRESOLVED_COLUMNS = ["source", "url", "title", "reason", "candidates", "seen_at"]
 
@@ -32,7 +33,9 @@ def unresolved_rows(obj: Context, source_name: str | None) -> list[dict[str, Any
 
 
 @main.command()
-@click.option("--source", "source_name", default=None, help="Only pages of this source.")
+@click.option(
+    "--source", "source_name", default=None, type=click.Choice(sorted(registered())), help="Only pages of this source."
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
 @click.pass_obj
 @handle_errors

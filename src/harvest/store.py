@@ -763,7 +763,8 @@ class Store:
         sql = "SELECT * FROM runs"
         params: list[Any] = []
         if source:
-            sql += " WHERE source = ?"
+            # A one-off fetch names every source it used ("ctgov,veeva"); a reparse of all sources says "all".
+            sql += " WHERE source = 'all' OR instr(',' || source || ',', ',' || ? || ',') > 0"
             params.append(source)
         cursor = self.db.conn.execute(sql + " ORDER BY id DESC LIMIT ?", [*params, limit])
         names = [d[0] for d in cursor.description]
