@@ -171,3 +171,35 @@ def test_a_read_only_open_reads_the_named_file_whatever_its_name(tmp_path: Path)
         reader.close()
     # SQLite's own -wal/-shm files beside it, and no other file (mode=ro on a mangled URI created "trials")
     assert all(path.name.startswith(db.name) for path in tmp_path.iterdir())
+
+
+def test_show_attributes_each_field_to_the_record_it_shows(tmp_path: Path) -> None:
+    """``harvest show`` merges with today's precedence; its field sources come from that same merge, not
+    from the row written under the old order (which named the other mirror)."""
+    db = tmp_path / "h.db"
+    writer = Store(db, precedence=["ctgov", "veeva", "ichgcp"])
+    for source, acronym in (("veeva", "VEEVA"), ("ichgcp", "ICHGCP")):
+        url = f"https://{source}.example/study/x"
+        study = Study(
+            nct_id="NCT00000001",
+            brief_title="Trial",
+            acronym=acronym,
+            provenance={"source": source, "url": url, "fetched_at": NIGHT_2},
+        )
+        record = SourceRecord(source, "/study/x", url, study, b"<html></html>", "text/html")
+        writer.apply_batch(Batch(records=[record]), source=source, run_id=None)
+    writer.close()
+    reader = Store(db, readonly=True, precedence=["ctgov", "ichgcp", "veeva"])
+    try:
+        found = reader.merged_study("NCT00000001")
+    finally:
+        reader.close()
+    assert found is not None
+    merged, field_sources = found
+    assert merged.study.acronym == "ICHGCP"
+    assert field_sources["acronym"] == {
+        "source": "ichgcp",
+        "url": "https://ichgcp.example/study/x",
+        "fetched_at": one(db, "SELECT fetched_at FROM source_records WHERE source = 'ichgcp'")[0],
+    }
+    assert field_sources["brief_title"]["source"] == "ichgcp"

@@ -301,17 +301,15 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
     missing = []
     try:
         for nct in ids:
-            merged = store.merged_study(nct)
-            if merged is None:
+            found = store.merged_study(nct)
+            if found is None:
                 missing.append(nct)
                 continue
+            merged, field_sources = found
             data = merged.study.model_dump(mode="json", exclude={"provenance"})
             data["sources"] = merged.sources
             if provenance:
-                data["field_sources"] = {
-                    row["field"]: {"source": row["source"], "url": row["url"], "fetched_at": row["fetched_at"]}
-                    for row in store.field_provenance(merged.study.nct_id)
-                }
+                data["field_sources"] = field_sources
             click.echo(json.dumps(data, indent=2, ensure_ascii=False))
     finally:
         store.close()

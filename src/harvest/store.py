@@ -591,16 +591,22 @@ class Store:
 
     # -- reading --------------------------------------------------------------------------------
 
-    def merged_study(self, nct_id: str) -> Merged | None:
+    def merged_study(self, nct_id: str) -> tuple[Merged, dict[str, dict[str, str]]] | None:
+        """The trial merged now (today's precedence), and which record gave each field: both from one merge,
+        so what is shown and where it is said to come from always agree."""
         current = self.resolve_aliases([nct_id]).get(nct_id, nct_id)
         records = self._load_records("nct_id = ?", [current])
-        return merge(records, self.precedence) if records else None
-
-    def field_provenance(self, nct_id: str) -> list[dict[str, Any]]:
-        cursor = self.db.conn.execute(
-            "SELECT field, source, url, fetched_at FROM field_provenance WHERE nct_id = ? ORDER BY field", (nct_id,)
-        )
-        return [dict(zip(("field", "source", "url", "fetched_at"), row, strict=True)) for row in cursor]
+        if not records:
+            return None
+        merged = merge(records, self.precedence)
+        by_key = {f"{r.source}|{r.record_key}": r for r in records}
+        field_sources = {
+            field_name: {"source": record.source, "url": record.url, "fetched_at": record.fetched_at}
+            for key, fields in merged.provenance.items()
+            if (record := by_key.get(key)) is not None
+            for field_name in fields
+        }
+        return merged, dict(sorted(field_sources.items()))
 
     def source_record_rows(self, source: str | None = None) -> Iterator[dict[str, Any]]:
         sql = "SELECT source, record_key, url, nct_id, fetched_at, content_hash, record, raw, content_type, "
