@@ -15,13 +15,13 @@ SOURCES = ["ctgov", "veeva", "inclinicaltrials", "ichgcp"]
 
 
 def test_precedence_is_configurable_but_the_registry_stays_first() -> None:
-    assert Settings(env={}).precedence(SOURCES) == SOURCES
-    reordered = Settings(env={"HARVEST_PRECEDENCE": "ichgcp,veeva"}).precedence(SOURCES)
+    assert Settings(env={}).precedence(SOURCES, "ctgov") == SOURCES
+    reordered = Settings(env={"HARVEST_PRECEDENCE": "ichgcp,veeva"}).precedence(SOURCES, "ctgov")
     assert reordered == ["ctgov", "ichgcp", "veeva", "inclinicaltrials"]
-    demoted = Settings(env={"HARVEST_PRECEDENCE": "veeva,ctgov"}).precedence(SOURCES)
+    demoted = Settings(env={"HARVEST_PRECEDENCE": "veeva,ctgov"}).precedence(SOURCES, "ctgov")
     assert demoted[0] == "ctgov"
     with pytest.raises(InputError, match="unknown sources: nope"):
-        Settings(env={"HARVEST_PRECEDENCE": "nope"}).precedence(SOURCES)
+        Settings(env={"HARVEST_PRECEDENCE": "nope"}).precedence(SOURCES, "ctgov")
 
 
 def test_per_source_settings_and_bad_numbers() -> None:

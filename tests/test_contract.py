@@ -22,7 +22,7 @@ from harvest.ids import is_nct
 from harvest.replay import FIXTURES
 from harvest.schema import Study
 from harvest.sources import registered, source_for_url
-from harvest.sources.base import Page
+from harvest.sources.base import Page, registry_name
 from harvest.sources.mirror import MirrorSource
 from tests.mirror_helpers import FETCHED, TYPED, FixturePage, fixture_pages, make_source
 
@@ -48,6 +48,12 @@ def test_declares_what_it_is(name: str) -> None:
     assert cls.discovery in {"api", "sitemap", "index"}
     if issubclass(cls, MirrorSource):
         assert cls.discovery == "sitemap"
+
+
+def test_exactly_one_source_is_the_registry_and_it_comes_first() -> None:
+    """Merging, one-off fetches by NCT and mirrors' title lookups all lean on it."""
+    registries = [name for name, cls in registered().items() if cls.is_registry]
+    assert registries == [registry_name()] == [next(iter(registered()))]
 
 
 @pytest.mark.parametrize("name", NAMES)

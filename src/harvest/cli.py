@@ -32,7 +32,7 @@ from harvest.ids import normalize_nct
 from harvest.output import choose_format, print_rows
 from harvest.runner import Callbacks, Harvester, RunReport
 from harvest.sources import registered
-from harvest.sources.base import Failure, Unresolved
+from harvest.sources.base import Failure, Unresolved, registry_name
 from harvest.store import Store
 
 log = logging.getLogger("harvest.cli")
@@ -55,7 +55,7 @@ class Context:
         return Harvester(self.db, self.settings)
 
     def readonly_store(self) -> Store:
-        harvester_precedence = self.settings.precedence(list(registered()))
+        harvester_precedence = self.settings.precedence(list(registered()), registry_name())
         return Store(self.db, readonly=True, precedence=harvester_precedence)
 
 

@@ -74,8 +74,8 @@ class Settings:
     def concurrency(self, source: str, default: int) -> int:
         return max(1, int(_number(self.env, f"HARVEST_{source.upper()}_CONCURRENCY", default)))
 
-    def precedence(self, default: list[str]) -> list[str]:
-        """Merge order, most trusted first. HARVEST_PRECEDENCE=ctgov,veeva,... reorders the mirrors."""
+    def precedence(self, default: list[str], registry: str) -> list[str]:
+        """Merge order, most trusted first. HARVEST_PRECEDENCE=veeva,ichgcp,... reorders the mirrors."""
         raw = self.env.get("HARVEST_PRECEDENCE")
         if not raw:
             return list(default)
@@ -84,6 +84,6 @@ class Settings:
         if unknown:
             raise InputError(f"HARVEST_PRECEDENCE names unknown sources: {', '.join(unknown)}")
         # The registry itself is never outranked by a mirror, whatever the setting says.
-        order = [name for name in order if name != "ctgov"]
-        rest = [name for name in default if name not in order and name != "ctgov"]
-        return ["ctgov", *order, *rest]
+        order = [name for name in order if name != registry]
+        rest = [name for name in default if name not in order and name != registry]
+        return [registry, *order, *rest]

@@ -143,7 +143,8 @@ class Harvester:
         self.stats = FetchStats()
         self.client = HttpClient(self.settings.http(), stats=self.stats)
         self.sources: dict[str, Source] = {name: cls(self.client, self.settings) for name, cls in registered().items()}
-        self.precedence = self.settings.precedence(list(self.sources))
+        self.registry = next(source for source in self.sources.values() if source.is_registry)
+        self.precedence = self.settings.precedence(list(self.sources), registry=self.registry.name)
 
     def open_store(self) -> Store:
         return Store(self.db_path, precedence=self.precedence)
@@ -155,10 +156,6 @@ class Harvester:
 
     def close(self) -> None:
         self.client.close()
-
-    def title_search(self) -> Callable[[str], list[Any]] | None:
-        ctgov = self.sources.get("ctgov")
-        return getattr(ctgov, "search_titles", None)
 
     # -- nightly runs ---------------------------------------------------------------------------
 
@@ -205,7 +202,7 @@ class Harvester:
                     cursor=(cursor or {}).get("source_cursor"),
                     max_pages=max_pages,
                     page_history=store.page_history(source_name),
-                    title_search=self.title_search() if source_name != "ctgov" else None,
+                    title_search=None if source.is_registry else getattr(self.registry, "search_titles", None),
                     stored_fingerprints=lambda keys: store.fingerprints(source_name, keys),
                 )
                 resume = {"full": full, "since": since.isoformat() if since and not full else None, "began": began}
@@ -320,7 +317,7 @@ class Harvester:
                 resolved.append((source_for_url(text, self.sources), "url", text))
             else:
                 nct = normalize_nct(text)
-                source = self.source(source_name or "ctgov")
+                source = self.source(source_name) if source_name else self.registry
                 if type(source).url_for is Source.url_for:
                     raise NotAddressable(f"{source.name} cannot fetch by NCT number; give a page URL")
                 resolved.append((source, "nct", nct))
@@ -342,7 +339,7 @@ class Harvester:
             store = self.open_store()
             try:
                 report.run_id = store.start_run(report.source, "fetch", "one-off")
-                plan = HarvestPlan(title_search=self.title_search())
+                plan = HarvestPlan(title_search=getattr(self.registry, "search_titles", None))
                 for source, kind, value in resolved:
                     batch = Batch()
                     try:

@@ -135,6 +135,9 @@ class Source(ABC):
     default_rps: ClassVar[float] = 1.0
     default_concurrency: ClassVar[int] = 1
     discovery: ClassVar[str]  # "api", "sitemap", ... (documentation and the contract tests)
+    # The registry itself (the source of truth), not a mirror: never outranked in a merge, the default of
+    # `harvest fetch NCT…`, and what mirrors ask (``search_titles``) to identify a page that shows no NCT.
+    is_registry: ClassVar[bool] = False
 
     def __init__(self, client: HttpClient, settings: Settings | None = None) -> None:
         settings = settings or Settings()
@@ -212,6 +215,11 @@ def register(cls: type[Source]) -> type[Source]:
     """Class decorator: make a source available to the CLI, the run loop and the contract tests."""
     _REGISTRY[cls.name] = cls
     return cls
+
+
+def registry_name() -> str:
+    """The registered source that is the registry (``Source.is_registry``)."""
+    return next(name for name, cls in _REGISTRY.items() if cls.is_registry)
 
 
 def registered() -> Mapping[str, type[Source]]:

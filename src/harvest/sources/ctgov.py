@@ -276,6 +276,7 @@ class ClinicalTrialsGov(Source):
     # No published limit; 429s are reported at peak hours and ~50 requests/minute is the folklore limit.
     default_rps = 0.8
     discovery = "api"
+    is_registry = True
 
     def url_for(self, nct_id: str) -> str:
         return f"{self.base_url}/studies/{normalize_nct(nct_id)}"
