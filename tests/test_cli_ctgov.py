@@ -323,6 +323,16 @@ def test_a_payload_change_the_record_ignores_keeps_the_payload_but_not_a_new_rec
     assert parsed == []  # the new payload is vouched for now
 
 
+def test_a_one_off_fetch_stores_the_fingerprint_so_the_nightly_run_skips_it(
+    cli: Cli, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert cli("fetch", "NCT03418623").exit_code == 0
+    assert scalar(db_path, "SELECT raw_fingerprint IS NOT NULL FROM source_records") == 1
+    parsed = _count_parses(monkeypatch)
+    assert cli("run").exit_code == 0
+    assert "NCT03418623" not in parsed and len(parsed) == N_FIXTURE_STUDIES - 1
+
+
 def test_reparse_forgets_fingerprints_so_the_next_run_parses_again(
     cli: Cli, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

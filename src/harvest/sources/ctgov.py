@@ -303,8 +303,9 @@ class ClinicalTrialsGov(Source):
         response, body = self.client.get_json(url)
         study = self.parse_object(body, response.url, response.fetched_at)
         canonical_url = self.url_for(study.nct_id)
-        raw = orjson.dumps(body)
-        return SourceRecord(self.name, self.record_key(canonical_url), canonical_url, study, raw, "application/json")
+        key, raw = self.record_key(canonical_url), orjson.dumps(body)
+        # With its fingerprint, as a run stores it: else the next nightly run parses this study again.
+        return SourceRecord(self.name, key, canonical_url, study, raw, "application/json", fingerprint(body))
 
     def fetch_nct(self, nct_id: str) -> SourceRecord:
         nct_id = normalize_nct(nct_id)
@@ -372,11 +373,13 @@ class ClinicalTrialsGov(Source):
             urls.append(
                 f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else f"{self.base_url}/studies"
             )
-        known = stored([self.record_key(url) for url in urls]) if stored is not None else {}
-        for index, (raw, url) in enumerate(zip(studies, urls, strict=True)):
+        keys = [self.record_key(url) for url in urls]
+        known = stored(keys) if stored is not None else {}
+        for index, (raw, url, key) in enumerate(zip(studies, urls, keys, strict=True)):
             studies[index] = None  # each study's objects go as soon as it is parsed: a page is not kept twice
+            # Two orjson passes (this and the payload's) cost less than one pass cut apart: measured 9 vs 19 µs
+            # on a 5.7 KB study; hashing, not serialising, is the cost here.
             digest = fingerprint(raw) if isinstance(raw, dict) else None
-            key = self.record_key(url)
             if digest is not None and known.get(key) == digest:
                 batch.unchanged += 1
                 continue
