@@ -262,6 +262,19 @@ class Store:
         ).fetchall()
         return [StoredRecord(s, k, u, f, Study.model_validate_json(r)) for s, k, u, f, r in rows]
 
+    def _records_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], StoredRecord]:
+        """Stored records by (source, record_key), a few queries for any number of them (not one each)."""
+        by_source: dict[str, list[str]] = {}
+        for source, key in keys:
+            by_source.setdefault(source, []).append(key)
+        found: dict[tuple[str, str], StoredRecord] = {}
+        for source, source_keys in by_source.items():
+            for chunk in _chunks(source_keys, 500):
+                marks = ",".join("?" * len(chunk))
+                for record in self._load_records(f"source = ? AND record_key IN ({marks})", [source, *chunk]):
+                    found[(record.source, record.record_key)] = record
+        return found
+
     def resolve_aliases(self, nct_ids: Iterable[str]) -> dict[str, str]:
         ids = list(set(nct_ids))
         mapping: dict[str, str] = {}
@@ -377,12 +390,7 @@ class Store:
                 for r in group
                 if r.record_key in existing and existing[r.record_key][1] != digests[r.record_key]
             ]
-            previous = {}
-            if changed_keys:
-                for chunk in _chunks(changed_keys, 500):
-                    marks = ",".join("?" * len(chunk))
-                    for old in self._load_records(f"source = ? AND record_key IN ({marks})", [source, *chunk]):
-                        previous[old.record_key] = old
+            previous = {key: old for (_, key), old in self._records_by_key([(source, k) for k in changed_keys]).items()}
             for record in group:
                 digest = digests[record.record_key]
                 before = existing.get(record.record_key)
@@ -403,8 +411,9 @@ class Store:
                     continue
                 old = previous.get(record.record_key)
                 if old is not None:
-                    lost = old.study.populated_fields() - record.study.populated_fields()
-                    if len(lost) >= DEGRADED_MIN_LOST and len(lost) * 2 >= len(old.study.populated_fields()):
+                    had = old.study.populated_fields()
+                    lost = had - record.study.populated_fields()
+                    if len(lost) >= DEGRADED_MIN_LOST and len(lost) * 2 >= len(had):
                         result.failed.append(
                             Failure(
                                 record.url,
@@ -496,18 +505,23 @@ class Store:
                 keys_by_nct[nct].append((source, key, url, fetched))
         old_hashes = self._study_hashes(ncts)
         indexed = search.indexed_documents(self.db.conn, ncts)  # before any row changes: FTS5 needs the old text
+        stored = self._records_by_key(
+            [
+                (source, key)
+                for nct in ncts
+                for source, key, _, _ in keys_by_nct[nct]
+                if (record := fresh.get((source, key))) is None or record.study.nct_id != nct
+            ]
+        )
         writes = _StudyWrites()
         for nct in ncts:
             current: list[StoredRecord] = []
-            missing: list[tuple[str, str]] = []
             for source, key, url, fetched in keys_by_nct[nct]:
                 record = fresh.get((source, key))
                 if record is not None and record.study.nct_id == nct:
                     current.append(StoredRecord(source, key, url, fetched, record.study))
-                else:
-                    missing.append((source, key))
-            for source, key in missing:
-                current.extend(self._load_records("source = ? AND record_key = ?", [source, key]))
+                elif (source, key) in stored:
+                    current.append(stored[(source, key)])
             if not current:
                 if nct in old_hashes:  # its only records now say another NCT: no source carries this one
                     self._delete_children(nct)
