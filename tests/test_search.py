@@ -13,6 +13,8 @@ import sqlite_utils
 from harvest import search
 from harvest.errors import QueryError
 from harvest.replay import CtgovSite
+from harvest.schema import Study
+from harvest.sources.base import Batch, SourceRecord
 from harvest.store import SCHEMA_VERSION, Store
 from tests.query_helpers import (
     SEPSIS_TRIALS,
@@ -261,6 +263,14 @@ def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
     db = writable_copy(harvest_db, tmp_path)
     store = Store(db)
     try:
+        # A second source for one trial: only trials two sources describe can merge differently.
+        (record,) = store.db.conn.execute("SELECT record FROM source_records WHERE nct_id = 'NCT04067674'").fetchone()
+        study = Study.model_validate_json(record)
+        mirror = study.model_copy(
+            update={"provenance": study.provenance.model_copy(update={"source": "veeva", "url": "https://m/study/s"})}
+        )
+        page = SourceRecord("veeva", "/study/s", "https://m/study/s", mirror, b"<html></html>", "text/html")
+        store.apply_batch(Batch(records=[page]), source="veeva", run_id=None)
         assert store.remerge_all(None) == 0  # nothing changed: nothing rewritten
         store.db.conn.execute("UPDATE studies SET content_hash = 'x' WHERE nct_id = 'NCT04067674'")
         store.db.conn.commit()

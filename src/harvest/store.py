@@ -590,13 +590,17 @@ class Store:
         self.db.conn.execute("DELETE FROM studies WHERE nct_id = ?", (nct,))
 
     def remerge_all(self, run_id: int | None, source: str | None = None) -> int:
-        """Rebuild the study rows of every trial (a source carries) from the stored source records.
+        """Rebuild the study rows of every trial (a source carries) that more than one source describes.
 
         Only rows whose merged content or attribution differs are written, so after a precedence change the
-        rows follow the new order; no ``changes`` rows are recorded, since nothing changed upstream.
+        rows follow the new order; no ``changes`` rows are recorded, since nothing changed upstream. A trial
+        with records from one source merges the same whatever the order, so it is not read at all.
         """
-        where, params = ("WHERE source = ?", [source]) if source else ("", [])
-        nct_ids = [r[0] for r in self.db.conn.execute(f"SELECT DISTINCT nct_id FROM source_records {where}", params)]
+        sql = "SELECT nct_id FROM source_records GROUP BY nct_id HAVING count(DISTINCT source) > 1"
+        params = [source] if source else []
+        if source:
+            sql += " AND max(source = ?)"  # ... and this source among them
+        nct_ids = [row[0] for row in self.db.conn.execute(sql, params)]
         written = 0
         for chunk in _chunks(list(nct_ids), 500):
             with self.transaction():
