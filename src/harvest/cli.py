@@ -44,10 +44,9 @@ EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some rec
 
 
 class Context:
-    def __init__(self, db: str, quiet: bool, verbose: int, log_json: bool) -> None:
+    def __init__(self, db: str, quiet: bool, log_json: bool) -> None:
         self.db = db
         self.quiet = quiet
-        self.verbose = verbose
         self.log_json = log_json
         self.settings = Settings()
 
@@ -116,7 +115,7 @@ def main(ctx: click.Context, db: str | None, quiet: bool, verbose: int, log_json
     HARVEST_CONTACT (put your URL or e-mail in the User-Agent).
     """
     logs.setup(verbose, quiet, log_json)
-    ctx.obj = Context(db or DEFAULT_DB, quiet, verbose, log_json)
+    ctx.obj = Context(db or DEFAULT_DB, quiet, log_json)
 
 
 # -- run ------------------------------------------------------------------------------------------
@@ -451,10 +450,11 @@ def changes(obj: Context, since: str, nct_id: str | None, field_name: str | None
     harvest changes --since 2026-11-14 --field overall_status
     """
     day = _date(since)
+    assert day is not None  # --since is required
     nct = normalize_nct(nct_id) if nct_id else None
     store = obj.readonly_store()
     try:
-        found = store.changes_since(day.isoformat() if day else since, nct, field_name)
+        found = store.changes_since(day.isoformat(), nct, field_name)
     finally:
         store.close()
     print_rows(["changed_at", "nct_id", "field", "old", "new", "run_id"], found, choose_format(as_json, False))

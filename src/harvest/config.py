@@ -48,10 +48,6 @@ class HttpSettings:
 class Settings:
     env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
-    @property
-    def db_path(self) -> str:
-        return self.env.get("HARVEST_DB") or DEFAULT_DB
-
     def http(self) -> HttpSettings:
         contact = self.env.get("HARVEST_CONTACT") or DEFAULT_CONTACT
         agent = self.env.get("HARVEST_USER_AGENT") or f"harvest/{__version__} (+{contact})"

@@ -155,12 +155,10 @@ class HttpClient:
         settings: HttpSettings,
         *,
         stats: FetchStats | None = None,
-        obey_robots: bool = True,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.settings = settings
         self.stats = stats or FetchStats()
-        self.obey_robots = obey_robots
         self._sleep = sleep
         self._client = httpx.Client(
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
@@ -191,8 +189,6 @@ class HttpClient:
 
     def allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch the URL (fetching robots.txt once per host)."""
-        if not self.obey_robots:
-            return True
         host = host_of(url)
         with self._robots_lock:
             if host not in self._robots:

@@ -9,14 +9,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any, TextIO
 
 
-def choose_format(json_flag: bool, csv_flag: bool, table_flag: bool = False, stream: TextIO | None = None) -> str:
+def choose_format(json_flag: bool, csv_flag: bool, table_flag: bool = False) -> str:
     if json_flag:
         return "json"
     if csv_flag:
         return "csv"
     if table_flag:
         return "table"
-    return "table" if (stream or sys.stdout).isatty() else "json"
+    return "table" if sys.stdout.isatty() else "json"
 
 
 def _cell(value: Any, width: int) -> str:

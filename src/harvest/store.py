@@ -57,7 +57,6 @@ class ApplyResult:
     changed: int = 0
     unchanged: int = 0
     failed: list[Failure] = field(default_factory=list)
-    studies_written: int = 0
 
 
 def study_row(study: Study, merged: Merged | None = None, digest: str | None = None) -> dict[str, Any]:
@@ -293,7 +292,6 @@ class Store:
         *,
         source: str,
         run_id: int | None,
-        cursor_source: str | None = None,
         save_cursor: bool = False,
     ) -> ApplyResult:
         """Write one batch in one transaction: records, merged studies, failures, page visits, cursor."""
@@ -313,7 +311,7 @@ class Store:
             if batch.visits:
                 self.save_visits(source, batch.visits)
             if save_cursor:
-                self.set_cursor(cursor_source or source, batch.cursor, run_id)
+                self.set_cursor(source, batch.cursor, run_id)
         return result
 
     def _apply_aliases(self, records: list[SourceRecord]) -> list[SourceRecord]:
@@ -461,7 +459,7 @@ class Store:
         compressed = _compressor().submit(_compress_all, [row[7] for row in writes])
         fresh = {(r.source, r.record_key): r for r in records}
         written = {(row[0], row[1]): (row[3], row[2], row[4]) for row in writes}
-        result.studies_written = self._remerge(touched, fresh, run_id, known_hashes, written)
+        self._remerge(touched, fresh, run_id, known_hashes, written)
         for row, raw in zip(writes, compressed.result(), strict=True):
             row[7] = raw
         conn.executemany(
@@ -670,9 +668,6 @@ class Store:
             sql += " AND field = ?"
             params.append(field_name)
         return self.db.conn.execute(sql + " ORDER BY changed_at, nct_id, field", params).fetchall()
-
-    def count(self, table: str) -> int:
-        return self.db.conn.execute(f"SELECT count(*) FROM [{table}]").fetchone()[0]
 
     # -- failures, unresolved pages, page visits -------------------------------------------------
 

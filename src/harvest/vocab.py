@@ -98,7 +98,6 @@ STATUS_WORDS = _table(
         "Temporarily not available": "TEMPORARILY_NOT_AVAILABLE",
         "Approved for marketing": "APPROVED_FOR_MARKETING",
         "Unknown status": "UNKNOWN",
-        "Unknown": "UNKNOWN",
     },
 )
 
@@ -109,7 +108,6 @@ STUDY_TYPE_WORDS = _table(
         "Observational [Patient Registry]": "OBSERVATIONAL",
         "Observational (Patient Registry)": "OBSERVATIONAL",
         "Patient Registry": "OBSERVATIONAL",
-        "Expanded Access": "EXPANDED_ACCESS",
     },
 )
 
@@ -133,14 +131,8 @@ PHASE_WORDS = _table(
 
 SEX_WORDS = _table(Sex, {"Both": "ALL", "All Sexes": "ALL", "Female only": "FEMALE", "Male only": "MALE"})
 
-INTERVENTION_TYPE_WORDS = _table(
-    InterventionType,
-    {
-        "Combination Product": "COMBINATION_PRODUCT",
-        "Diagnostic Test": "DIAGNOSTIC_TEST",
-        "Dietary Supplement": "DIETARY_SUPPLEMENT",
-    },
-)
+# Display words ("Dietary Supplement") key like the enum values ("DIETARY_SUPPLEMENT"): nothing to add.
+INTERVENTION_TYPE_WORDS = _table(InterventionType, {})
 
 # Trial design words as CT.gov's API enums (designInfo.*).
 PRIMARY_PURPOSE_WORDS = word_table(

@@ -21,10 +21,9 @@ _COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\s+(?:participants?|patients?|
 
 
 class RecordBuilder:
-    """Collects one page's canonical fields; ``day_first`` is the site's numeric date order (None: unknown)."""
+    """Collects one page's canonical fields."""
 
-    def __init__(self, *, day_first: bool | None = None) -> None:
-        self.day_first = day_first
+    def __init__(self) -> None:
         self.data: dict[str, Any] = {}
         self.unmapped: dict[str, str] = {}
 
@@ -74,7 +73,7 @@ class RecordBuilder:
         if shown is None:
             return
         try:
-            parsed = parse_date(shown, day_first=self.day_first, default_type=type_from_label(label))
+            parsed = parse_date(shown, default_type=type_from_label(label))
         except DateFormatError:
             self._report(field, shown)
             return

@@ -68,15 +68,6 @@ def parse_html(content: bytes | str) -> LexborHTMLParser:
     return LexborHTMLParser(content if isinstance(content, str) else content.decode("utf-8", errors="replace"))
 
 
-def _children(node: LexborNode) -> list[LexborNode]:
-    children = []
-    child = node.child
-    while child is not None:
-        children.append(child)
-        child = child.next
-    return children
-
-
 _PRESERVE = re.compile(r"white-space\s*:\s*(pre|pre-wrap|pre-line|break-spaces)\b", re.I)
 _LEAVE_PRE = object()  # stack marker: the preformatted element opened before it ends here
 

@@ -150,7 +150,6 @@ _PHONE = re.compile(r"\+?[\d][\d\s().\-/]{5,}(?:\s*(?:ext\.?|x)\s*\d+)?", re.I)
 class StudyPage:
     """What a ctv study page shows: its title, the lines under the title, and each heading's lines."""
 
-    url: str
     title: str | None
     hero: list[str]
     sections: dict[str, list[str]] = field(default_factory=dict)
@@ -226,7 +225,7 @@ def _head_title(tree: LexborHTMLParser) -> str | None:
     return None if text == SITE_NAME else text or None
 
 
-def read_page(content: str | bytes, url: str) -> StudyPage:
+def read_page(content: str | bytes) -> StudyPage:
     """Split a page into title, hero lines (sponsor) and heading → lines, by visible text alone."""
     tree = parse_html(content)
     _prepare(tree)
@@ -243,7 +242,7 @@ def read_page(content: str | bytes, url: str) -> StudyPage:
             if lines[index : index + len(title_lines)] == title_lines:
                 start = index + len(title_lines)
                 break
-    page = StudyPage(url, title, [])
+    page = StudyPage(title, [])
     current: list[str] | None = None
     for line in lines[start:]:
         key = label_key(item_text(line))
@@ -545,7 +544,7 @@ class Veeva(MirrorSource):
     def parse(self, page: Page) -> Study:
         if not self.is_study_url(page.url):
             raise NotAStudyPage(f"not a {self.label} study page (expected /study/<slug>)", url=page.url)
-        shown = read_page(page.text, page.url)
+        shown = read_page(page.text)
         missing = missing_labels(shown)
         if missing:
             raise LayoutChanged(missing, url=page.url, source=self.name)
