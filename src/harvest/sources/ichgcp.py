@@ -21,15 +21,13 @@ day/month order is assumed.
 from __future__ import annotations
 
 import re
-from typing import Any
-from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvest.dates import type_from_label
-from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.errors import LayoutChanged, MissingIdentity, NotAStudyPage
 from harvest.ids import normalize_nct
-from harvest.schema import Study, build_study
+from harvest.schema import Study
 from harvest.sources.base import Page, register
 from harvest.sources.fields import RecordBuilder, split_acronym
 from harvest.sources.htmltext import parse_html, text_lines
@@ -44,12 +42,11 @@ from harvest.sources.labelled import (
     node_text,
     prose,
 )
-from harvest.sources.mirror import MirrorSource
+from harvest.sources.mirror import MirrorSource, page_nct
 from harvest.vocab import STATUS_WORDS, STUDY_TYPE_WORDS, clean_text
 
 _STUDY_PATH = re.compile(r"^/clinical-trials-registry/(nct\d{8})/?$", re.I)
 _TRANSLATED_PATH = re.compile(r"^/(?P<lang>[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?)/clinical-trials-registry(?:/|$)", re.I)
-_NCT = re.compile(r"^nct\d{8}$", re.I)
 _UPDATED = re.compile(r"^(?P<date>.*?)\s*\bupdated by:\s*(?P<sponsor>.*)$", re.I)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
 
@@ -127,15 +124,10 @@ class IchGcp(MirrorSource):
 
     def is_study_url(self, url: str) -> bool:
         """English study pages only: translated copies under /<lang>/ are never fetched."""
-        return _STUDY_PATH.match(self._path(url)) is not None
+        return _STUDY_PATH.match(self.site_path(url)) is not None
 
     def url_for(self, nct_id: str) -> str:
         return f"{self.base_url}/clinical-trials-registry/{normalize_nct(nct_id)}"
-
-    def _path(self, url: str) -> str:
-        path = urlsplit(url).path
-        base_path = urlsplit(self.base_url).path.rstrip("/")
-        return path[len(base_path) :] if base_path and path.startswith(base_path) else path
 
     # -- parsing --------------------------------------------------------------------------------
 
@@ -156,41 +148,23 @@ class IchGcp(MirrorSource):
         else:
             raise NotAStudyPage("not an ichgcp.net study page", url=page.url)
         data = record.result()
-        nct_id, resolution = self._nct(page.url, found, data)
+        match = _STUDY_PATH.match(self.site_path(page.url))
+        shown = clean_text(first_text(found, "NCT Number", "NCT ID", "ClinicalTrials.gov ID"))
+        nct_id, resolution = page_nct(match.group(1) if match else None, shown, data, page.url)
         if nct_id is None:
             raise MissingIdentity(data.get("brief_title"), data, url=page.url)
         data["nct_id"] = nct_id
-        data["provenance"] = {
-            "source": self.name,
-            "url": page.url,
-            "fetched_at": page.fetched_at,
-            "nct_resolution": resolution,
-        }
-        return build_study(data, url=page.url)
+        return self.study(data, page, resolution)
 
     def _refuse_translation(self, tree: LexborHTMLParser, url: str) -> None:
         """Machine-translated copies must never be merged over the English record."""
-        match = _TRANSLATED_PATH.match(self._path(url))
+        match = _TRANSLATED_PATH.match(self.site_path(url))
         if match:
             raise NotAStudyPage(f"machine-translated copy ({match.group('lang')}); use the English page", url=url)
         html = tree.css_first("html")
         lang = (html.attributes.get("lang") or "").strip() if html is not None else ""
         if lang and not lang.lower().startswith("en"):
             raise NotAStudyPage(f"machine-translated copy (lang={lang}); use the English page", url=url)
-
-    def _nct(self, url: str, found: dict[str, list[Labelled]], data: dict[str, Any]) -> tuple[str | None, str]:
-        """From the URL path or a labelled NCT fact; a page whose two disagree is rejected, not guessed."""
-        match = _STUDY_PATH.match(self._path(url))
-        from_url = normalize_nct(match.group(1)) if match else None
-        shown = clean_text(first_text(found, "NCT Number", "NCT ID", "ClinicalTrials.gov ID"))
-        from_label = normalize_nct(shown) if shown and _NCT.match(shown) else None
-        if shown and from_label is None:
-            data.setdefault("unmapped", {})["nct_id"] = shown
-        if from_label and from_url and from_label != from_url:
-            raise InvalidRecord(f"page says {from_label} but its URL says {from_url}", url=url)
-        if from_label:
-            return from_label, "label"
-        return from_url, "url"
 
     @staticmethod
     def _updated_line(body: LexborNode | None) -> tuple[LexborNode, str] | None:

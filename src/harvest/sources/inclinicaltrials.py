@@ -23,14 +23,11 @@ from __future__ import annotations
 
 import functools
 import re
-from typing import Any
-from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborNode
 
-from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
-from harvest.ids import normalize_nct
-from harvest.schema import Study, build_study
+from harvest.errors import LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.schema import Study
 from harvest.sources.base import Page, register
 from harvest.sources.fields import RecordBuilder
 from harvest.sources.htmltext import parse_html
@@ -46,11 +43,10 @@ from harvest.sources.labelled import (
     node_text,
     prose,
 )
-from harvest.sources.mirror import MirrorSource
+from harvest.sources.mirror import MirrorSource, page_nct
 from harvest.vocab import SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, clean_text
 
 _STUDY_PATH = re.compile(r"^/[^/]+/(nct\d{8})(?:/details)?/?$", re.I)
-_NCT = re.compile(r"^nct\d{8}$", re.I)
 _OFFICIAL_TITLE = re.compile(r"^(?:[—–-]\s*(?P<acronym>.*?)\s*)?official title:?$", re.I)
 _CONDITIONS_HEADING = re.compile(r"^(?P<conditions>.+?)\s+clinical trial$", re.I)
 _FRAGMENT_JOINER = re.compile(r"\s+;(?=\s|$)")
@@ -150,12 +146,7 @@ class InClinicalTrials(MirrorSource):
 
     def is_study_url(self, url: str) -> bool:
         """Summary and details pages; condition index pages and everything else are not studies."""
-        return _STUDY_PATH.match(self._path(url)) is not None
-
-    def _path(self, url: str) -> str:
-        path = urlsplit(url).path
-        base_path = urlsplit(self.base_url).path.rstrip("/")
-        return path[len(base_path) :] if base_path and path.startswith(base_path) else path
+        return _STUDY_PATH.match(self.site_path(url)) is not None
 
     # -- parsing --------------------------------------------------------------------------------
 
@@ -175,31 +166,13 @@ class InClinicalTrials(MirrorSource):
         self._facts(found, record)
         self._conditions(body, found, record)
         data = record.result()
-        nct_id, resolution = self._nct(page.url, found, data)
+        match = _STUDY_PATH.match(self.site_path(page.url))
+        shown = clean_text(next((item.text for item in found.get(label_key("NCT number"), [])), None))
+        nct_id, resolution = page_nct(match.group(1) if match else None, shown, data, page.url)
         if nct_id is None:
             raise MissingIdentity(data.get("official_title"), data, url=page.url)
         data["nct_id"] = nct_id
-        data["provenance"] = {
-            "source": self.name,
-            "url": page.url,
-            "fetched_at": page.fetched_at,
-            "nct_resolution": resolution,
-        }
-        return build_study(data, url=page.url)
-
-    def _nct(self, url: str, found: dict[str, list[Labelled]], data: dict[str, Any]) -> tuple[str | None, str]:
-        """From the "NCT number" fact or the URL path; a page whose two disagree is rejected, not guessed."""
-        match = _STUDY_PATH.match(self._path(url))
-        from_url = normalize_nct(match.group(1)) if match else None
-        shown = clean_text(next((item.text for item in found.get(label_key("NCT number"), [])), None))
-        from_label = normalize_nct(shown) if shown and _NCT.match(shown) else None
-        if shown and from_label is None:
-            data.setdefault("unmapped", {})["nct_id"] = shown
-        if from_label and from_url and from_label != from_url:
-            raise InvalidRecord(f"page says {from_label} but its URL says {from_url}", url=url)
-        if from_label:
-            return from_label, "label"
-        return from_url, "url"
+        return self.study(data, page, resolution)
 
     @staticmethod
     def _official_title(body: LexborNode | None) -> tuple[LexborNode, str | None] | None:

@@ -12,15 +12,20 @@ so the next run's plan simply starts with what is still unseen.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import ClassVar
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
 
-from harvest.errors import FetchError, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
+from harvest.errors import FetchError, InvalidRecord, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
+from harvest.ids import normalize_nct
+from harvest.schema import Study, build_study
 from harvest.sources.base import (
     Batch,
     Failure,
     HarvestPlan,
+    Page,
     PageHistory,
     PageVisit,
     Source,
@@ -32,6 +37,21 @@ from harvest.sources.sitemap import SitemapEntry, parse_sitemap
 log = logging.getLogger("harvest.mirror")
 
 MAX_SITEMAPS = 1000  # an index pointing at more shards than this is not a sitemap we trust
+_NCT = re.compile(r"^nct\d{8}$", re.I)
+
+
+def page_nct(from_url: str | None, shown: str | None, data: dict[str, Any], url: str) -> tuple[str | None, str]:
+    """The trial a page is about, and how that was settled: the NCT number it shows ("label"), else the one
+    in its URL ("url"). A page whose two disagree is rejected, not guessed; a shown value that is not an NCT
+    number is kept in ``unmapped``."""
+    from_label = normalize_nct(shown) if shown and _NCT.match(shown) else None
+    if shown and from_label is None:
+        data.setdefault("unmapped", {})["nct_id"] = shown
+    if from_label and from_url and from_label != normalize_nct(from_url):
+        raise InvalidRecord(f"page says {from_label} but its URL says {normalize_nct(from_url)}", url=url)
+    if from_label:
+        return from_label, "label"
+    return (normalize_nct(from_url) if from_url else None), "url"
 
 
 class MirrorSource(Source):
@@ -46,6 +66,22 @@ class MirrorSource(Source):
     def is_study_url(self, url: str) -> bool:
         """Whether a sitemap URL is a study page of this site (site modules override)."""
         return True
+
+    def site_path(self, url: str) -> str:
+        """A URL's path within the site: what follows the configured base URL's own path, without the query."""
+        path = urlsplit(url).path
+        base_path = urlsplit(self.base_url).path.rstrip("/")
+        return path[len(base_path) :] if base_path and path.startswith(base_path) else path
+
+    def study(self, data: dict[str, Any], page: Page, resolution: str) -> Study:
+        """A page's parsed fields as a validated Study, with where and when it was read and how its NCT was."""
+        data["provenance"] = {
+            "source": self.name,
+            "url": page.url,
+            "fetched_at": page.fetched_at,
+            "nct_resolution": resolution,
+        }
+        return build_study(data, url=page.url)
 
     # -- discovery ------------------------------------------------------------------------------
 

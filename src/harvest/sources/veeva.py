@@ -28,14 +28,13 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from harvest import vocab
 from harvest.errors import HarvestError, InvalidNCTId, LayoutChanged, MissingIdentity, NotAStudyPage, ParseError
 from harvest.ids import IdScheme, classify, clean_id, normalize_nct
-from harvest.schema import MAX_ENROLLMENT, Study, build_study
+from harvest.schema import MAX_ENROLLMENT, Study
 from harvest.sources.base import HarvestPlan, Page, SourceRecord, Unresolved, register
 from harvest.sources.fields import split_acronym
 from harvest.sources.htmltext import parse_html, text_lines
@@ -533,7 +532,7 @@ class Veeva(MirrorSource):
     default_rps = 1.0
 
     def is_study_url(self, url: str) -> bool:
-        return bool(STUDY_PATH.match(urlsplit(self.record_key(url)).path))
+        return bool(STUDY_PATH.match(self.site_path(url)))
 
     def fetch_page(self, url: str, plan: HarvestPlan | None = None) -> SourceRecord | Unresolved:
         """A URL that is not a study page is refused before any request is made."""
@@ -579,15 +578,8 @@ class Veeva(MirrorSource):
         return self._build(missing.fields, normalize_nct(nct_id), resolution, page)
 
     def _build(self, fields: dict[str, Any], nct_id: str, resolution: str, page: Page) -> Study:
-        data = dict(fields, nct_id=nct_id)
-        data["provenance"] = {
-            "source": self.name,
-            "url": page.url,
-            "fetched_at": page.fetched_at,
-            "nct_resolution": resolution,
-        }
         try:
-            return build_study(data, url=page.url)
+            return self.study(dict(fields, nct_id=nct_id), page, resolution)
         except ParseError as exc:  # keep the page with the error, wherever in the flow it was raised
             exc.raw, exc.content_type = page.content, page.content_type
             raise
