@@ -159,9 +159,11 @@ _BREAKS = (BLOCK_TAGS | SKIP_TAGS | {"br"}) - {"-comment"}
 
 def _one_line(node: LexborNode) -> bool:
     """Whether the element shows its whole ``text()`` (the text of every text node inside) on one line."""
+    if _document_may_preserve(node):  # cached per document: the cheap test first
+        return False
     inner = node.traverse()  # comments come out too, and text() leaves them out as the walk does
     next(inner)  # the element itself
-    return not any(element.tag in _BREAKS for element in inner) and not _document_may_preserve(node)
+    return not any(element.tag in _BREAKS for element in inner)
 
 
 def text_lines(node: LexborNode | None) -> list[str]:

@@ -188,6 +188,12 @@ def _prepare(tree: LexborHTMLParser) -> None:
     root = tree.body or tree.root
     if root is None:
         return
+    # An ordered list's items numbered once per list (not by searching the list for each item).
+    numbers = {
+        item.mem_id: number
+        for ordered in root.css("ol")
+        for number, item in enumerate((n for n in ordered.iter() if n.tag == "li"), start=1)
+    }
     for item in root.css("li"):
         first_text = next(
             (n for n in item.traverse(include_text=True) if n.tag == "-text" and (n.text_content or "").strip()),
@@ -195,13 +201,8 @@ def _prepare(tree: LexborHTMLParser) -> None:
         )
         if first_text is None:
             continue
-        parent = item.parent
-        if parent is not None and parent.tag == "ol":
-            siblings = [n for n in parent.iter() if n.tag == "li"]
-            bullet = f"{next(i for i, n in enumerate(siblings, start=1) if n.mem_id == item.mem_id)}."
-        else:
-            bullet = "*"
-        first_text.insert_before(f"{_ITEM}{bullet} ")
+        number = numbers.get(item.mem_id)
+        first_text.insert_before(f"{_ITEM}{number}. " if number is not None else f"{_ITEM}* ")
 
 
 def _title_node(tree: LexborHTMLParser) -> LexborNode | None:
