@@ -61,14 +61,18 @@ _SECTION_HEADINGS = {
     "study record dates",
 }
 
-_DATE_LABELS = {
+# Date labels by layout: the current one writes CT.gov's "Study Start (Actual)", the legacy one "Start Date".
+_CURRENT_DATE_LABELS = {
     "Study Start": "start_date",
     "Primary Completion": "primary_completion_date",
     "Study Completion": "completion_date",
+}
+_LEGACY_DATE_LABELS = {
     "Start Date": "start_date",
     "Primary Completion Date": "primary_completion_date",
     "Completion Date": "completion_date",
 }
+_DATE_LABELS = {**_CURRENT_DATE_LABELS, **_LEGACY_DATE_LABELS}
 _DATE_TYPES = ("", " (Actual)", " (Estimated)", " (Anticipated)")
 _ENROLLMENT_LABELS = [f"Enrollment{suffix}" for suffix in _DATE_TYPES]
 
@@ -86,7 +90,7 @@ CURRENT_LABELS = (
     "NCT ID",
     "ClinicalTrials.gov ID",
     *_ENROLLMENT_LABELS,
-    *(f"{label}{suffix}" for label in list(_DATE_LABELS)[:3] for suffix in _DATE_TYPES),
+    *(f"{label}{suffix}" for label in _CURRENT_DATE_LABELS for suffix in _DATE_TYPES),
 )
 # Legacy layout: every dt label the 2017 pages print, the ignored ones included.
 LEGACY_LABELS = (
