@@ -36,7 +36,7 @@ from harvest.lock import RunLock
 from harvest.schema import Study
 from harvest.sources import registered, source_for_url
 from harvest.sources.base import Batch, Failure, HarvestPlan, Page, Source, SourceRecord, Unresolved
-from harvest.store import Store
+from harvest.store import ApplyResult, Store
 
 log = logging.getLogger("harvest.run")
 
@@ -73,6 +73,19 @@ class RunReport:
         if self.outcome in ("failed", "interrupted"):
             return self.error_exit
         return EXIT_PARTIAL if self.failed else EXIT_OK
+
+    def add(self, source: str, batch: Batch, result: ApplyResult, on_failure: OnFailure | None) -> None:
+        """Count one applied batch (what the source reported and what the store made of it); each failed
+        or unresolved page goes to ``on_failure``. ``fetched`` is the caller's: each command counts it its way."""
+        self.new += result.new
+        self.changed += result.changed
+        self.unchanged += result.unchanged + batch.unchanged
+        self.failed += len(batch.failures) + len(result.failed)
+        self.unresolved += len(batch.unresolved)
+        self.skipped_robots += batch.skipped
+        if on_failure:
+            for problem in [*batch.failures, *result.failed, *batch.unresolved]:
+                on_failure(source, problem)
 
     def counts(self) -> dict[str, int]:
         return {
@@ -288,18 +301,7 @@ class Harvester:
             batch.cursor = {"source_cursor": batch.cursor, **resume} if batch.cursor is not None else None
             result = store.apply_batch(batch, source=source.name, run_id=report.run_id, save_cursor=True)
             report.fetched += len(batch.records) + len(batch.failures) + len(batch.unresolved) + batch.unchanged
-            report.new += result.new
-            report.changed += result.changed
-            report.unchanged += result.unchanged + batch.unchanged
-            report.failed += len(batch.failures) + len(result.failed)
-            report.unresolved += len(batch.unresolved)
-            report.skipped_robots += batch.skipped
-            for failure in [*batch.failures, *result.failed]:
-                if callbacks.on_failure:
-                    callbacks.on_failure(source.name, failure)
-            for item in batch.unresolved:
-                if callbacks.on_failure:
-                    callbacks.on_failure(source.name, item)
+            report.add(source.name, batch, result, callbacks.on_failure)
             if callbacks.on_batch:
                 callbacks.on_batch(report, batch.expected_total)
             del batch  # a written batch is ~50 MB: let it go before the source fetches the next page
@@ -357,21 +359,12 @@ class Harvester:
                     report.fetched += 1
                     if isinstance(item, Unresolved):
                         batch.unresolved.append(item)
-                        report.unresolved += 1
-                        if callbacks.on_failure:
-                            callbacks.on_failure(source.name, item)
                     else:
                         batch.records.append(item)
-                        fetched.append(item)
                     result = store.apply_batch(batch, source=source.name, run_id=report.run_id)
-                    report.new += result.new
-                    report.changed += result.changed
-                    report.unchanged += result.unchanged
-                    for failure in result.failed:
-                        report.failed += 1
-                        fetched.remove(item)  # type: ignore[arg-type]
-                        if callbacks.on_failure:
-                            callbacks.on_failure(source.name, failure)
+                    report.add(source.name, batch, result, callbacks.on_failure)
+                    if isinstance(item, SourceRecord) and not result.failed:  # not refused as worse than stored
+                        fetched.append(item)
                 report.outcome = "partial" if report.failed or report.unresolved else "ok"
                 store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts())
             finally:
@@ -418,13 +411,7 @@ class Harvester:
             # A kept page that now parses is stored like any page; storing it settles its quarantine or
             # unresolved row (and a version refused as worse than the stored one stays quarantined).
             result = store.apply_batch(batch, source=source.name, run_id=report.run_id)
-            report.new += result.new
-            report.changed += result.changed
-            report.unchanged += result.unchanged
-            report.failed += len(batch.failures) + len(result.failed)
-            for failure in [*batch.failures, *result.failed]:
-                if callbacks.on_failure:
-                    callbacks.on_failure(source.name, failure)
+            report.add(source.name, batch, result, callbacks.on_failure)
             batch = Batch()
 
         for row in store.source_record_rows(source.name):
