@@ -59,6 +59,11 @@ _MONTH_YEAR = re.compile(r"^([a-z]+)\.?,?\s+(\d{4})$", re.I)
 _NUMERIC = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
 
 
+def utcnow() -> str:
+    """Now, as every timestamp in the database is written: UTC, to the second, with a Z."""
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
 class DateFormatError(ValueError):
     """A date string in no form we know; the caller reports it rather than guessing."""
 

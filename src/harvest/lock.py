@@ -8,7 +8,6 @@ since when, for the "another run holds the lock" message.
 
 from __future__ import annotations
 
-import datetime as dt
 import fcntl
 import json
 import logging
@@ -17,6 +16,7 @@ import socket
 from pathlib import Path
 from types import TracebackType
 
+from harvest.dates import utcnow
 from harvest.errors import DatabaseUnavailable, LockHeld
 
 log = logging.getLogger("harvest.lock")
@@ -56,7 +56,7 @@ class RunLock:
             "pid": os.getpid(),
             "host": socket.gethostname(),
             "command": self.command,
-            "since": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            "since": utcnow(),
         }
         os.ftruncate(fd, 0)
         os.pwrite(fd, json.dumps(info).encode(), 0)

@@ -93,14 +93,15 @@ def _disagreements(name: str, holders: list[StoredRecord]) -> list[tuple[str, st
     reference = values[0][1]
     if all(equivalent(name, reference, other) for _, other in values[1:]):
         return []
-    return [(name, source, _jsonable(value)) for source, value in values]
+    return [(name, source, jsonable(value)) for source, value in values]
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
+    """A field's value as plain JSON data (models dumped without their empty keys)."""
     if hasattr(value, "model_dump"):
         return value.model_dump(mode="json", exclude_none=True)
     if isinstance(value, list):
-        return [_jsonable(item) for item in value]
+        return [jsonable(item) for item in value]
     return value
 
 
@@ -123,7 +124,7 @@ def _item_key(item: Any) -> Any:
         return (normal_text(item.facility or ""), normal_text(item.country or ""))
     if hasattr(item, "scheme"):  # identifiers
         return (str(item.scheme), item.value.casefold())
-    return _jsonable(item)
+    return jsonable(item)
 
 
 def equivalent(name: str, a: Any, b: Any) -> bool:

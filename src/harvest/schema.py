@@ -208,8 +208,8 @@ def is_empty(value: Any) -> bool:
 
 
 def content_hash(data: Any) -> str:
-    encoded = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
-    return hashlib.sha256(encoded).hexdigest()[:32]
+    """The digest of any JSON-able value, keys sorted (a merged study's attribution, for one)."""
+    return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
 def build_study(data: dict[str, Any], *, url: str | None = None) -> Study:

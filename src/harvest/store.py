@@ -24,8 +24,9 @@ from typing import Any
 from sqlite_utils import Database
 
 from harvest import search, views
+from harvest.dates import utcnow
 from harvest.errors import DatabaseUnavailable, HarvestError
-from harvest.merge import Merged, StoredRecord, merge
+from harvest.merge import Merged, StoredRecord, jsonable, merge
 from harvest.schema import STUDY_FIELDS, Study, content_hash
 from harvest.sources.base import Batch, Failure, PageHistory, SourceRecord, Unresolved
 
@@ -41,10 +42,6 @@ DEGRADED_MIN_LOST = 5
 RAW_COMPRESSION = 1
 
 DATE_FIELDS = ("start_date", "primary_completion_date", "completion_date", "first_posted", "last_update_posted")
-
-
-def utcnow() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def _iso(value: dt.datetime) -> str:
@@ -146,11 +143,7 @@ CHILD_INSERTS = {
 def _json_value(value: Any) -> str | None:
     if value is None or value == [] or value == {}:
         return None
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(mode="json", exclude_none=True)
-    elif isinstance(value, list):
-        value = [v.model_dump(mode="json", exclude_none=True) if hasattr(v, "model_dump") else v for v in value]
-    return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return json.dumps(jsonable(value), ensure_ascii=False, sort_keys=True)
 
 
 def diff_studies(old: Study, new: Study) -> list[tuple[str, str | None, str | None]]:
