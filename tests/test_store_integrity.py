@@ -203,3 +203,30 @@ def test_show_attributes_each_field_to_the_record_it_shows(tmp_path: Path) -> No
         "fetched_at": one(db, "SELECT fetched_at FROM source_records WHERE source = 'ichgcp'")[0],
     }
     assert field_sources["brief_title"]["source"] == "ichgcp"
+
+
+def test_a_mirror_that_only_disagrees_changes_attribution_not_the_study(harvester: Harvester) -> None:
+    """A mirror whose enrollment differs from CT.gov's: the study row keeps its content (CT.gov wins) and is
+    not rewritten; the row names both sources and the disagreement is listed; when the mirror comes to agree,
+    the conflict goes. No change is recorded, since the trial did not change."""
+    store = harvester.open_store()
+    ctgov = ctgov_record(harvester, RAW, NIGHT_1)
+    store.apply_batch(Batch(records=[ctgov]), source="ctgov", run_id=1)
+    db = harvester.db_path
+    before = one(db, "SELECT content_hash, updated_at, enrollment FROM studies")
+
+    def mirror(enrollment: int) -> SourceRecord:
+        provenance = ctgov.study.provenance.model_copy(update={"source": "veeva", "url": "https://x/study/p"})
+        study = ctgov.study.model_copy(update={"enrollment": enrollment, "provenance": provenance})
+        return SourceRecord("veeva", "/study/p", "https://x/study/p", study, b"<html></html>", "text/html")
+
+    store.apply_batch(Batch(records=[mirror(5000)]), source="veeva", run_id=2)
+    assert one(db, "SELECT content_hash, updated_at, enrollment FROM studies") == before
+    assert one(db, "SELECT sources FROM studies") == ('["ctgov", "veeva"]',)
+    conflicts = store.db.conn.execute("SELECT field, source, value FROM conflicts ORDER BY source").fetchall()
+    assert conflicts == [("enrollment", "ctgov", "5796"), ("enrollment", "veeva", "5000")]
+    store.apply_batch(Batch(records=[mirror(5796)]), source="veeva", run_id=3)
+    assert one(db, "SELECT count(*) FROM conflicts") == (0,)
+    assert one(db, "SELECT content_hash, updated_at, enrollment FROM studies") == before
+    assert one(db, "SELECT count(*) FROM changes") == (0,)
+    store.close()

@@ -515,8 +515,7 @@ class Store:
                     current.append(stored[(source, key)])
             if not current:
                 if nct in old_hashes:  # its only records now say another NCT: no source carries this one
-                    self._delete_children(nct)
-                    self.db.conn.execute("DELETE FROM studies WHERE nct_id = ?", (nct,))
+                    writes.removed.append(nct)
                 continue
             merged = merge(current, self.precedence)
             row = study_row(merged.study, merged, known_hashes.get(id(merged.study)))
@@ -525,7 +524,7 @@ class Store:
                 continue
             if before is not None and before[0] == row["content_hash"]:
                 # Same study, different attribution (a mirror now agrees or disagrees): no history, no rewrite.
-                self._write_attribution(row, merged)
+                writes.reattribute(row, merged)
                 continue
             if nct in old_hashes:
                 # The trial as it was: previous versions of changed records, stored ones as they are, and none
@@ -555,30 +554,9 @@ class Store:
                 found[nct] = (digest, merge_digest)
         return found
 
-    def _write_attribution(self, row: dict[str, Any], merged: Merged) -> None:
-        nct = row["nct_id"]
-        self.db.conn.execute(
-            "UPDATE studies SET sources = ?, provenance = ?, merge_hash = ? WHERE nct_id = ?",
-            (row["sources"], row["provenance"], row["merge_hash"], nct),
-        )
-        self.db.conn.execute("DELETE FROM conflicts WHERE nct_id = ?", (nct,))
-        self._write_conflicts(nct, merged)
-
-    def _write_conflicts(self, nct: str, merged: Merged) -> None:
-        if merged.conflicts:
-            self.db.conn.executemany(
-                "INSERT OR REPLACE INTO conflicts (nct_id, field, source, value) VALUES (?,?,?,?)",
-                [(nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts],
-            )
-
-    def _delete_children(self, nct: str) -> None:
-        for table in (*CHILD_INSERTS, "conflicts"):
-            self.db.conn.execute(f"DELETE FROM {table} WHERE nct_id = ?", (nct,))
-
     def _delete_study(self, nct: str) -> None:
         search.unindex_studies(self.db.conn, [nct])
-        self._delete_children(nct)
-        self.db.conn.execute("DELETE FROM studies WHERE nct_id = ?", (nct,))
+        _delete_studies(self.db.conn, [nct])
 
     def remerge_all(self, run_id: int | None, source: str | None = None) -> int:
         """Rebuild the study rows of every trial (a source carries) that more than one source describes.
@@ -820,6 +798,8 @@ class _StudyWrites:
     """
 
     replaced: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)  # no record carries them any more
+    reattributed: list[tuple[Any, ...]] = field(default_factory=list)  # same study, other sources/provenance
     studies: list[list[Any]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     children: dict[str, list[tuple[Any, ...]]] = field(default_factory=lambda: {table: [] for table in CHILD_INSERTS})
@@ -835,11 +815,27 @@ class _StudyWrites:
         self.studies.append([*row.values(), now, now])
         for table, rows in _child_rows(merged.study).items():
             self.children[table].extend(rows)
+        self._add_conflicts(nct, merged)
+
+    def reattribute(self, row: dict[str, Any], merged: Merged) -> None:
+        """Only the attribution changed: the row keeps its content and its children, its conflicts are new."""
+        self.reattributed.append((row["sources"], row["provenance"], row["merge_hash"], row["nct_id"]))
+        self._add_conflicts(row["nct_id"], merged)
+
+    def _add_conflicts(self, nct: str, merged: Merged) -> None:
         self.conflicts.extend((nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts)
 
     def execute(self, conn: sqlite3.Connection) -> None:
-        for table in (*CHILD_INSERTS, "conflicts"):
+        _delete_studies(conn, self.removed)
+        for table in CHILD_INSERTS:
             conn.executemany(f"DELETE FROM {table} WHERE nct_id = ?", [(nct,) for nct in self.replaced])
+        conn.executemany(
+            "DELETE FROM conflicts WHERE nct_id = ?",
+            [(nct,) for nct in self.replaced + [r[3] for r in self.reattributed]],
+        )
+        conn.executemany(
+            "UPDATE studies SET sources = ?, provenance = ?, merge_hash = ? WHERE nct_id = ?", self.reattributed
+        )
         if self.changes:
             conn.executemany(
                 "INSERT INTO changes (nct_id, run_id, field, old, new, changed_at) VALUES (?,?,?,?,?,?)", self.changes
@@ -873,6 +869,12 @@ def _compressor() -> ThreadPoolExecutor:
 
 class _Degraded(HarvestError):
     """A new version of a record that is much emptier than the stored one."""
+
+
+def _delete_studies(conn: sqlite3.Connection, ncts: Sequence[str]) -> None:
+    """Study rows and everything hanging off them (the search index is the caller's)."""
+    for table in (*CHILD_INSERTS, "conflicts", "studies"):
+        conn.executemany(f"DELETE FROM {table} WHERE nct_id = ?", [(nct,) for nct in ncts])
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
