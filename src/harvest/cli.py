@@ -33,7 +33,7 @@ from harvest.output import choose_format, print_rows
 from harvest.runner import Callbacks, Harvester, RunReport
 from harvest.sources import registered
 from harvest.sources.base import Failure, Unresolved, registry_name
-from harvest.store import Store
+from harvest.store import Store, refuses_writes
 
 log = logging.getLogger("harvest.cli")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -365,7 +365,7 @@ def query(
 
 def _sql_message(exc: sqlite3.Error) -> str:
     text = str(exc)
-    if "readonly" in text or "query_only" in text or "read-only" in text:
+    if refuses_writes(exc):
         return "harvest query is read-only: the statement tries to write"
     if "one statement at a time" in text:
         return "one statement at a time, please"

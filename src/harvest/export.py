@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from harvest.errors import QueryError
 from harvest.search import FTS_TABLE
+from harvest.store import refuses_writes
 
 FORMATS = ("csv", "jsonl")
 
@@ -45,7 +46,7 @@ def _bad_where(table: str, where: str, exc: sqlite3.Error) -> QueryError:
     text = str(exc)
     if "one statement at a time" in text or 'near ";"' in text:
         return QueryError(f"--where must be one SQL condition, not statements: {where!r}")
-    if "readonly" in text or "read-only" in text or "query_only" in text:
+    if refuses_writes(exc):
         return QueryError("export is read-only: --where cannot write")
     return QueryError(f"bad --where for {table}: {text}")
 

@@ -44,6 +44,12 @@ RAW_COMPRESSION = 1
 DATE_FIELDS = ("start_date", "primary_completion_date", "completion_date", "first_posted", "last_update_posted")
 
 
+def refuses_writes(exc: sqlite3.Error) -> bool:
+    """Whether SQLite refused a statement because the file is open read-only (user SQL that writes)."""
+    text = str(exc)
+    return "readonly" in text or "read-only" in text or "query_only" in text
+
+
 def _iso(value: dt.datetime) -> str:
     return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
