@@ -218,7 +218,7 @@ class IchGcp(MirrorSource):
         for field, labels in (("conditions", ("Conditions", "Condition")), ("keywords", ("Keywords",))):
             item = first(found, *labels)
             if item:
-                record.items(field, self._list_items(item))
+                record.items(field, item.entries())
 
     def _legacy(self, h1: LexborNode | None, found: dict[str, list[Labelled]], record: RecordBuilder) -> None:
         if h1 is not None:
@@ -254,18 +254,3 @@ class IchGcp(MirrorSource):
                 item = first(found, base + suffix)
                 if item:
                     record.date(field, item.text, label=item.label)
-
-    @staticmethod
-    def _list_items(item: Labelled) -> list[str | None]:
-        """A value shown as a list (``li``) or as one line per entry."""
-        names: list[str | None] = []
-        for node in item.nodes:
-            if node.tag.startswith("-"):
-                names.extend(text_lines(node))
-                continue
-            items = node.css("li") if node.tag != "li" else [node]
-            if items:
-                names.extend(node_text(li) for li in items)
-            else:
-                names.extend(text_lines(node))
-        return names

@@ -36,6 +36,7 @@ from harvest.sources.labelled import (
     ShownText,
     elements,
     find_labelled,
+    first,
     first_text,
     following,
     label_key,
@@ -157,7 +158,7 @@ class InClinicalTrials(MirrorSource):
         heading = self._official_title(body)
         if heading is not None:
             self._details(body, found, heading, record)
-        elif found.get(label_key(SUMMARY)) or found.get(label_key("NCT number")):
+        elif first(found, SUMMARY, "NCT number"):
             self._summary(found, record, page.url)
         elif self.is_study_url(page.url):
             raise LayoutChanged([SUMMARY, "Official title:"], url=page.url, source=self.name)
@@ -167,7 +168,7 @@ class InClinicalTrials(MirrorSource):
         self._conditions(body, found, record)
         data = record.result()
         match = _STUDY_PATH.match(self.site_path(page.url))
-        shown = clean_text(next((item.text for item in found.get(label_key("NCT number"), [])), None))
+        shown = clean_text(first_text(found, "NCT number"))
         nct_id, resolution = page_nct(match.group(1) if match else None, shown, data, page.url)
         if nct_id is None:
             raise MissingIdentity(data.get("official_title"), data, url=page.url)
@@ -249,10 +250,10 @@ class InClinicalTrials(MirrorSource):
 
     def _summary(self, found: dict[str, list[Labelled]], record: RecordBuilder, url: str) -> None:
         for label, field in ((SUMMARY, "brief_summary"), (DESCRIPTION, "detailed_description")):
-            items = found.get(label_key(label))
-            if items:
-                record.prose(field, _without_joiners(prose(items[0].nodes)))
-        missing = [label for label in ("NCT number", "Status") if not found.get(label_key(label))]
+            item = first(found, label)
+            if item:
+                record.prose(field, _without_joiners(prose(item.nodes)))
+        missing = [label for label in ("NCT number", "Status") if not first(found, label)]
         if len(missing) == 2:
             raise LayoutChanged(missing, url=url, source=self.name)
 
@@ -269,14 +270,14 @@ class InClinicalTrials(MirrorSource):
         record.boolean("healthy_volunteers", first_text(found, "Accepts healthy volunteers"))
         record.word("sex", SEX_WORDS, first_text(found, "Gender"))
         record.ages(first_text(found, "Age group"))
-        items = found.get(label_key("Eligibility"))
-        if items:
-            record.prose("eligibility_criteria", prose(items[0].nodes))
+        eligibility = first(found, "Eligibility")
+        if eligibility:
+            record.prose("eligibility_criteria", prose(eligibility.nodes))
         for label in _DATE_LABELS:
-            items = found.get(label_key(label))
+            item = first(found, label)
             field = _date_field(label)
-            if items and field:
-                record.date(field, items[0].text, label=items[0].label)
+            if item and field:
+                record.date(field, item.text, label=item.label)
 
     def _conditions(self, body: LexborNode | None, found: dict[str, list[Labelled]], record: RecordBuilder) -> None:
         """The "<conditions> Clinical Trial" heading, else the "Related Conditions & MeSH terms" list."""
@@ -285,8 +286,6 @@ class InClinicalTrials(MirrorSource):
         if match:
             record.items("conditions", match.group("conditions").split(", "))
             return
-        items = found.get(label_key(CONDITIONS))
-        if items:
-            names = [node_text(li) for node in items[0].nodes if not node.tag.startswith("-") for li in node.css("li")]
-            names += [node_text(node) for node in items[0].nodes if node.tag == "li"]
-            record.items("conditions", names)
+        listed = first(found, CONDITIONS)
+        if listed:
+            record.items("conditions", listed.entries())

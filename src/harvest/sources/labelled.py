@@ -101,6 +101,17 @@ class Labelled:
     def text(self) -> str:
         return " ".join(line for node in self.nodes for line in text_lines(node))
 
+    def entries(self) -> list[str | None]:
+        """A value that lists names: each list item (``li``), or each line where the value is no list."""
+        names: list[str | None] = []
+        for node in self.nodes:
+            items = [] if node.tag.startswith("-") else [node] if node.tag == "li" else node.css("li")
+            if items:
+                names.extend(node_text(li) for li in items)
+            else:
+                names.extend(text_lines(node))
+        return names
+
 
 def elements(root: LexborNode | None) -> Iterator[LexborNode]:
     """Every element under ``root`` in document order, skipping scripts, styles and the head."""
