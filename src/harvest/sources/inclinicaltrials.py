@@ -34,6 +34,7 @@ from harvest.sources.htmltext import parse_html
 from harvest.sources.labelled import (
     Labelled,
     ShownText,
+    climb,
     elements,
     find_labelled,
     first,
@@ -186,12 +187,7 @@ class InClinicalTrials(MirrorSource):
             match = _OFFICIAL_TITLE.match(node_text(node))
             if match is None:
                 continue
-            anchor = node
-            while next_content(anchor) is None:
-                parent = anchor.parent
-                if parent is None or parent.tag in ("body", "html") or not _OFFICIAL_TITLE.match(node_text(parent)):
-                    break
-                anchor = parent
+            anchor = climb(node, lambda parent: _OFFICIAL_TITLE.match(node_text(parent)) is not None)
             return anchor, match.group("acronym")
         return None
 
@@ -231,9 +227,7 @@ class InClinicalTrials(MirrorSource):
     def _unlabelled_blocks(title_node: LexborNode, found: dict[str, list[Labelled]]) -> list[str]:
         """The text blocks after the heading that no label names: brief summary, detailed description (design
         lines such as "Observational Model: Cohort, ..." and tables are skipped)."""
-        start = title_node
-        while next_content(start) is None and start.parent is not None and start.parent.tag not in ("body", "html"):
-            start = start.parent
+        start = climb(title_node)
         labelled = {item.nodes[0].mem_id for items in found.values() for item in items if item.nodes}
         texts = []
         for sibling in following(start):

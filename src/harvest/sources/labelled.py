@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator, Set
+from collections.abc import Callable, Iterable, Iterator, Set
 from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
@@ -147,14 +147,21 @@ def next_content(node: LexborNode) -> LexborNode | None:
     return next(following(node), None)
 
 
-def _anchor(node: LexborNode, key: str) -> LexborNode:
-    """Climb from the innermost element holding the label while nothing follows it (``<td><b>Label</b></td>``)."""
-    while next(following(node), None) is None:
+def climb(node: LexborNode, keep: Callable[[LexborNode], bool] = lambda parent: True) -> LexborNode:
+    """From ``node`` up to the outermost ancestor that still ends where it does: while nothing follows, step to
+    the parent (inside the body, and while ``keep(parent)``). What follows the result is what follows ``node``
+    on the page (``<td><b>Label</b></td>`` → the ``td``, whose sibling holds the value)."""
+    while next_content(node) is None:
         parent = node.parent
-        if parent is None or parent.tag in ("body", "html") or label_key(node_text(parent)) != key:
+        if parent is None or parent.tag in ("body", "html") or not keep(parent):
             break
         node = parent
     return node
+
+
+def _anchor(node: LexborNode, key: str) -> LexborNode:
+    """The element a label's value follows: climb while the parent shows just the label."""
+    return climb(node, lambda parent: label_key(node_text(parent)) == key)
 
 
 def _holds_label(node: LexborNode, key: str) -> bool:
