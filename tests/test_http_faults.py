@@ -152,6 +152,20 @@ def test_robots_forbidden_url_is_never_requested(ctgov_site: CtgovSite) -> None:
         assert server.requests.count("/robots.txt") == 1  # fetched once per host per client
 
 
+@pytest.mark.parametrize(("status", "headers"), [(503, {}), (429, {"Retry-After": "0"})])
+def test_an_unreadable_robots_txt_keeps_the_host_uncrawled_and_says_why(
+    ctgov_server: ReplayServer, status: int, headers: dict[str, str]
+) -> None:
+    """RFC 9309: robots.txt unreachable means disallowed. The error names the cause, not a rule that forbids."""
+    ctgov_server.add_fault("status", r"^/robots\.txt", status=status, headers=headers, times=-1)
+    with client(attempts=2) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        with pytest.raises(TransportFailed, match=rf"robots\.txt of .* unreachable \(HTTP {status}.*nothing requested"):
+            http.get(study_url(ctgov_server))
+        assert http.stats.robots_skipped == 0
+    assert not [r for r in ctgov_server.requests if "/studies/" in r]
+
+
 def test_user_agent_names_tool_version_and_contact(ctgov_server: ReplayServer) -> None:
     with client() as http:
         http.set_policy(ctgov_server.url, rps=0)

@@ -166,7 +166,7 @@ class HttpClient:
             follow_redirects=True,
         )
         self._policies: dict[str, HostPolicy] = {}
-        self._robots: dict[str, Protego | None] = {}
+        self._robots: dict[str, Protego | FetchError | None] = {}  # None: no robots.txt, everything allowed
         self._robots_lock = threading.Lock()
         self._policy_lock = threading.Lock()
 
@@ -188,30 +188,37 @@ class HttpClient:
     # -- robots.txt -----------------------------------------------------------------------------
 
     def allowed(self, url: str) -> bool:
-        """Whether robots.txt lets us fetch the URL (fetching robots.txt once per host)."""
+        """Whether robots.txt lets us fetch the URL (fetching robots.txt once per host).
+
+        A host whose robots.txt cannot be read (network failure, 5xx, 429 after retries) is not crawled at all
+        (RFC 9309: unreachable means disallowed); that is a failure to reach the site, raised as one, not a
+        page the site forbids.
+        """
         host = host_of(url)
         with self._robots_lock:
             if host not in self._robots:
                 self._robots[host] = self._load_robots(host)
             rules = self._robots[host]
+        if isinstance(rules, FetchError):
+            raise TransportFailed(f"robots.txt of {host} unreachable ({rules.one_line()}); nothing requested", url=url)
         if rules is None:
             return True
         return rules.can_fetch(url, self.settings.user_agent)
 
-    def _load_robots(self, host: str) -> Protego | None:
+    def _load_robots(self, host: str) -> Protego | FetchError | None:
         url = f"{host}/robots.txt"
         try:
             response = self._get(url, None, None)
         except NotFound:
             return None
         except HTTPStatusError as exc:
-            if exc.status is not None and 400 <= exc.status < 500:
+            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
                 return None  # RFC 9309: an unavailable robots.txt (4xx) allows everything
-            log.warning("robots.txt at %s unreachable (%s): treating the host as disallowed", host, exc.one_line())
-            return Protego.parse("User-agent: *\nDisallow: /")
+            log.warning("robots.txt at %s unreachable (%s): nothing will be requested there", host, exc.one_line())
+            return exc
         except FetchError as exc:
-            log.warning("robots.txt at %s unreachable (%s): treating the host as disallowed", host, exc.one_line())
-            return Protego.parse("User-agent: *\nDisallow: /")
+            log.warning("robots.txt at %s unreachable (%s): nothing will be requested there", host, exc.one_line())
+            return exc
         rules = Protego.parse(response.text)
         delay = rules.crawl_delay(self.settings.user_agent)
         policy = self._policy(host)
