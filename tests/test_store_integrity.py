@@ -230,3 +230,28 @@ def test_a_mirror_that_only_disagrees_changes_attribution_not_the_study(harveste
     assert one(db, "SELECT content_hash, updated_at, enrollment FROM studies") == before
     assert one(db, "SELECT count(*) FROM changes") == (0,)
     store.close()
+
+
+def _interrupt(*args: object, **kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_during_a_fetch_or_a_reparse_is_recorded_not_left_running(
+    harvester: Harvester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = harvester.open_store()
+    store.apply_batch(Batch(records=[ctgov_record(harvester, RAW, NIGHT_1)]), source="ctgov", run_id=None)
+    store.close()
+    source = harvester.sources["ctgov"]
+    monkeypatch.setattr(source, "fetch_nct", _interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        harvester.fetch([NCT])
+    monkeypatch.setattr(source, "parse", _interrupt)
+    with pytest.raises(KeyboardInterrupt):
+        harvester.reparse("ctgov")
+    runs = sqlite3.connect(harvester.db_path).execute("SELECT command, outcome, error FROM runs ORDER BY id").fetchall()
+    assert [(command, outcome) for command, outcome, _ in runs] == [
+        ("fetch", "interrupted"),
+        ("reparse", "interrupted"),
+    ]
+    assert all(error.startswith("interrupted; ") for _, _, error in runs)

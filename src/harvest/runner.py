@@ -238,14 +238,16 @@ class Harvester:
                     return report
                 raise
             except KeyboardInterrupt:
-                report.outcome = "interrupted"
-                report.error = "interrupted; the next run resumes from the last committed page"
-                report.error_exit = 130
-                self._record_end(store, report)
+                self._interrupted(store, report, "the next run resumes from the last committed page")
                 raise
             finally:
                 store.close()
         return report
+
+    def _interrupted(self, store: Store, report: RunReport, what_now: str) -> None:
+        """Ctrl-C: the runs row says so (not 'running' forever), with what the user can count on."""
+        report.outcome, report.error, report.error_exit = "interrupted", f"interrupted; {what_now}", 130
+        self._record_end(store, report)
 
     def _record_end(self, store: Store, report: RunReport) -> None:
         if report.run_id is None:
@@ -340,6 +342,7 @@ class Harvester:
         with RunLock(self.db_path, "harvest fetch"):
             store = self.open_store()
             try:
+                store.mark_abandoned_runs()
                 report.run_id = store.start_run(report.source, "fetch", "one-off")
                 plan = HarvestPlan(title_search=getattr(self.registry, "search_titles", None))
                 for source, kind, value in resolved:
@@ -367,6 +370,9 @@ class Harvester:
                         fetched.append(item)
                 report.outcome = "partial" if report.failed or report.unresolved else "ok"
                 store.finish_run(report.run_id, outcome=report.outcome, counts=report.counts())
+            except KeyboardInterrupt:
+                self._interrupted(store, report, "what was fetched before is stored")
+                raise
             finally:
                 store.close()
         return fetched, report
@@ -385,6 +391,7 @@ class Harvester:
         with RunLock(self.db_path, "harvest reparse"):
             store = self.open_store()
             try:
+                store.mark_abandoned_runs()
                 report.run_id = store.start_run(report.source, "reparse", "offline")
                 for name in names:
                     self._reparse_source(store, self.sources[name], report, callbacks)
@@ -395,6 +402,9 @@ class Harvester:
             except HarvestError as exc:
                 report.outcome, report.error = "failed", exc.one_line()
                 self._record_end(store, report)
+                raise
+            except KeyboardInterrupt:
+                self._interrupted(store, report, "batches re-parsed before are stored; run it again")
                 raise
             finally:
                 store.close()
