@@ -259,6 +259,21 @@ def test_runs_lists_the_last_runs(cli: Cli) -> None:
     assert cli("runs", "--source", "veeva", "--json").stdout == ""
 
 
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("run", "--max-pages", "3"), "--max-pages applies to mirror sites"),
+        (("run", "--source", "veeva", "--since", "2020-01-01"), "--full/--since do not apply"),
+        (("run", "--source", "ichgcp", "--full"), "--full/--since do not apply"),
+    ],
+)
+def test_a_run_option_its_source_would_ignore_is_refused(cli: Cli, db_path: Path, args: tuple, reason: str) -> None:
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert reason in result.stderr and result.stderr.count("\n") == 1
+    assert not db_path.exists() or scalar(db_path, "SELECT count(*) FROM runs") == 0
+
+
 @pytest.mark.parametrize("command", ["runs", "unresolved"])
 def test_an_unknown_source_name_is_bad_input(cli: Cli, command: str) -> None:
     result = cli(command, "--source", "nosuch")

@@ -38,9 +38,10 @@ from harvest.store import Store, refuses_writes
 log = logging.getLogger("harvest.cli")
 F = TypeVar("F", bound=Callable[..., Any])
 
-EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr);
-{EXIT_BAD_INPUT} bad input (invalid NCT number, unknown source, bad SQL); {EXIT_CANNOT_RUN} could not run
-(lock held, network or disk failure, a run refused by its sanity checks)."""
+EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr;
+for fetch: a target that could not be fetched or stored); {EXIT_BAD_INPUT} bad input (invalid NCT number,
+unknown source, bad option or setting, bad SQL); {EXIT_CANNOT_RUN} could not run (lock held, missing file,
+disk failure; for run: source unreachable, or a run refused by its sanity checks); 130 interrupted."""
 
 
 class Context:
@@ -210,10 +211,10 @@ def _date(value: str | None) -> dt.date | None:
 @click.option(
     "--since",
     metavar="YYYY-MM-DD",
-    help="Only studies updated since this date (default: the last "
-    "successful run's watermark, minus a few days of overlap).",
+    help="ClinicalTrials.gov: only studies updated since this date, minus a few days of overlap (default: "
+    "the watermark of the last run that finished, ok or partial).",
 )
-@click.option("--full", is_flag=True, help="Harvest everything, ignoring the watermark.")
+@click.option("--full", is_flag=True, help="ClinicalTrials.gov: harvest everything, ignoring the watermark.")
 @click.option(
     "--max-pages",
     type=click.IntRange(min=1),

@@ -182,6 +182,13 @@ class Harvester:
         callbacks: Callbacks | None = None,
     ) -> RunReport:
         source = self.source(source_name)
+        if (full or since) and not source.takes_since:
+            raise InputError(
+                f"{source_name} is harvested by its sitemap (new and changed pages first, then the least recently "
+                "seen), so --full/--since do not apply; bound the run with --max-pages"
+            )
+        if max_pages is not None and not source.takes_max_pages:
+            raise InputError(f"{source_name} is harvested by update date; --max-pages applies to mirror sites")
         callbacks = callbacks or Callbacks()
         report = RunReport(source=source_name, stats=self.stats)
         with RunLock(self.db_path, f"harvest run --source {source_name}"):

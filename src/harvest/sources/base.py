@@ -138,6 +138,10 @@ class Source(ABC):
     # The registry itself (the source of truth), not a mirror: never outranked in a merge, the default of
     # `harvest fetch NCT…`, and what mirrors ask (``search_titles``) to identify a page that shows no NCT.
     is_registry: ClassVar[bool] = False
+    # How a run can be narrowed: by update date (--since/--full; needs a source that can be asked what
+    # changed) or by a page budget (--max-pages; a crawl). A run given an option its source ignores is refused.
+    takes_since: ClassVar[bool] = True
+    takes_max_pages: ClassVar[bool] = False
 
     def __init__(self, client: HttpClient, settings: Settings | None = None) -> None:
         settings = settings or Settings()

@@ -2,7 +2,7 @@
 
 Every mirror prints the same kinds of value (a status word, a date, "Yes"/"No", "18 Years and older").
 ``RecordBuilder`` turns them into the canonical Study's values with the shared word tables and date
-reader. What it cannot map is kept, as shown, in ``unmapped`` (stored and reported), never guessed;
+reader. What it cannot map is kept, as shown, in ``unmapped`` (stored with the record), never guessed;
 empty markers ("n/a", "-", "[Redacted]") become None, never text.
 """
 

@@ -58,6 +58,8 @@ class MirrorSource(Source):
     """An HTML mirror discovered through its sitemap."""
 
     discovery = "sitemap"
+    takes_since = False  # a sitemap's lastmod already says what changed; a run visits that first
+    takes_max_pages = True
     sitemap_path: ClassVar[str] = "/sitemap.xml"
     # About one polite night: at 1 request/s, 20,000 pages take five and a half hours.
     default_max_pages: ClassVar[int] = 20_000
