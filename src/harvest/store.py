@@ -224,29 +224,26 @@ class Store:
     # -- source records -------------------------------------------------------------------------
 
     def _existing(self, source: str, keys: Sequence[str]) -> dict[str, tuple[str, str, str, str | None]]:
-        found: dict[str, tuple[str, str, str, str | None]] = {}
-        for chunk in _chunks(keys, 500):
-            marks = ",".join("?" * len(chunk))
-            for key, nct, digest, first, fingerprint in self.db.conn.execute(
-                f"SELECT record_key, nct_id, content_hash, first_fetched_at, raw_fingerprint FROM source_records "
-                f"WHERE source = ? AND record_key IN ({marks})",
-                [source, *chunk],
-            ):
-                found[key] = (nct, digest, first, fingerprint)
-        return found
+        rows = _select_in(
+            self.db.conn,
+            "SELECT record_key, nct_id, content_hash, first_fetched_at, raw_fingerprint FROM source_records "
+            "WHERE source = ? AND record_key IN ({marks})",
+            keys,
+            source,
+        )
+        return {key: (nct, digest, first, fingerprint) for key, nct, digest, first, fingerprint in rows}
 
     def fingerprints(self, source: str, keys: Sequence[str]) -> dict[str, str]:
         """The stored payload fingerprints of these records (see ``SourceRecord.fingerprint``)."""
-        found: dict[str, str] = {}
-        for chunk in _chunks(list(keys), 500):
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                self.db.conn.execute(
-                    f"SELECT record_key, raw_fingerprint FROM source_records "
-                    f"WHERE source = ? AND record_key IN ({marks}) AND raw_fingerprint IS NOT NULL",
-                    [source, *chunk],
-                )
+        found: dict[str, str] = dict(
+            _select_in(
+                self.db.conn,
+                "SELECT record_key, raw_fingerprint FROM source_records "
+                "WHERE source = ? AND record_key IN ({marks}) AND raw_fingerprint IS NOT NULL",
+                list(keys),
+                source,
             )
+        )
         return found
 
     def forget_fingerprints(self, source: str) -> None:
@@ -274,16 +271,8 @@ class Store:
         return found
 
     def resolve_aliases(self, nct_ids: Iterable[str]) -> dict[str, str]:
-        ids = list(set(nct_ids))
-        mapping: dict[str, str] = {}
-        for chunk in _chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
-            mapping.update(
-                self.db.conn.execute(
-                    f"SELECT alias, nct_id FROM nct_aliases WHERE alias IN ({marks})", chunk
-                ).fetchall()
-            )
-        return mapping
+        sql = "SELECT alias, nct_id FROM nct_aliases WHERE alias IN ({marks})"
+        return dict(_select_in(self.db.conn, sql, list(set(nct_ids))))
 
     def apply_batch(
         self,
@@ -489,14 +478,10 @@ class Store:
         written = written or {}
         ncts = list(touched)
         keys_by_nct: dict[str, list[tuple[str, str, str, str]]] = {nct: [] for nct in ncts}
-        for chunk in _chunks(ncts, 500):
-            marks = ",".join("?" * len(chunk))
-            for row in self.db.conn.execute(
-                f"SELECT nct_id, source, record_key, url, fetched_at FROM source_records WHERE nct_id IN ({marks})",
-                chunk,
-            ):
-                if (row[1], row[2]) not in written:  # superseded by the version being written
-                    keys_by_nct[row[0]].append(row[1:])
+        sql = "SELECT nct_id, source, record_key, url, fetched_at FROM source_records WHERE nct_id IN ({marks})"
+        for row in _select_in(self.db.conn, sql, ncts):
+            if (row[1], row[2]) not in written:  # superseded by the version being written
+                keys_by_nct[row[0]].append(row[1:])
         for (source, key), (nct, url, fetched) in written.items():
             if nct in keys_by_nct:
                 keys_by_nct[nct].append((source, key, url, fetched))
@@ -551,14 +536,8 @@ class Store:
         return len(writes.studies)
 
     def _study_hashes(self, ncts: Sequence[str]) -> dict[str, tuple[str, str | None]]:
-        found: dict[str, tuple[str, str | None]] = {}
-        for chunk in _chunks(list(ncts), 500):
-            marks = ",".join("?" * len(chunk))
-            for nct, digest, merge_digest in self.db.conn.execute(
-                f"SELECT nct_id, content_hash, merge_hash FROM studies WHERE nct_id IN ({marks})", chunk
-            ):
-                found[nct] = (digest, merge_digest)
-        return found
+        sql = "SELECT nct_id, content_hash, merge_hash FROM studies WHERE nct_id IN ({marks})"
+        return {nct: (digest, merge_digest) for nct, digest, merge_digest in _select_in(self.db.conn, sql, ncts)}
 
     def _delete_study(self, nct: str) -> None:
         search.unindex_studies(self.db.conn, [nct])
@@ -886,6 +865,13 @@ def _delete_studies(conn: sqlite3.Connection, ncts: Sequence[str]) -> None:
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+def _select_in(conn: sqlite3.Connection, sql: str, values: Sequence[Any], *params: Any) -> Iterator[Any]:
+    """The rows of ``sql`` with ``{marks}`` standing for ``values`` (after ``params``), a chunk at a time: SQLite
+    caps the number of variables in one statement."""
+    for chunk in _chunks(list(values), 500):
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), [*params, *chunk])
 
 
 SCHEMA_SQL = """
