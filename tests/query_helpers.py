@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import re
 import shutil
 import sqlite3
+import unicodedata
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -14,10 +17,75 @@ from click.testing import CliRunner, Result
 
 from harvest.cli import main
 from harvest.config import Settings
-from harvest.replay import CtgovSite, ReplayServer, base_url_env
+from harvest.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 from harvest.runner import Harvester, RunReport
 
-SEPSIS_TRIALS = {"NCT04067674", "NCT02803346"}  # "Septic shock" in both titles, in no other fixture
+CTGOV_FIXTURES = FIXTURES / "ctgov"
+
+# Search anchors: words found only in real API records (fixtures/ctgov/studies/NCT….json and the studies inside
+# fixtures/ctgov/lists/*.json), in none of the reconstructed cross-site records. Written out by hand after
+# reading the JSON; test_search.py::test_search_anchors_are_real_records checks them against the JSON.
+ALCOHOL_TRIALS = {
+    "NCT01511679",  # condition "Alcohol Abuse" (lists/studies_page1_nextPageToken.json)
+    "NCT03418623",  # condition "Alcohol Use Disorder" (studies/NCT03418623.json)
+}
+CANCER_TRIALS = {
+    "NCT01126879",  # brief title "… Prostate Cancer" (studies/NCT01126879.json)
+    "NCT04267848",  # brief title "… Non-small Cell Lung Cancer …" (studies/NCT04267848.json)
+    "NCT02513394",  # condition "Breast Cancer", not in its brief title (studies/NCT02513394.json)
+    "NCT04523987",  # detailed description only (lists/studies_pageSize1_nextPageToken.json)
+}
+
+
+def fixture_studies() -> dict[str, dict[str, Any]]:
+    """Every study the replay server serves, read straight from the fixture JSON (not through harvest):
+    NCT number -> API v2 record. The 20 real ones and the 4 reconstructed ones (see ``reconstructed_ids``)."""
+    found: dict[str, dict[str, Any]] = {}
+    for path in sorted((CTGOV_FIXTURES / "lists").glob("*.json")):
+        for study in json.loads(path.read_text(encoding="utf-8"))["studies"]:
+            found[study["protocolSection"]["identificationModule"]["nctId"]] = study
+    for path in sorted((CTGOV_FIXTURES / "studies").glob("*.json")):
+        study = json.loads(path.read_text(encoding="utf-8"))
+        found[study["protocolSection"]["identificationModule"]["nctId"]] = study
+    return found
+
+
+def reconstructed_ids() -> set[str]:
+    """The hand-built cross-site records (``studies/NCT….reconstructed.json``, fixtures/ctgov/RECONSTRUCTED.md)."""
+    return {path.name.split(".")[0] for path in (CTGOV_FIXTURES / "studies").glob("*.reconstructed.json")}
+
+
+def words(text: str | None) -> set[str]:
+    """The words of ``text``, lower-cased, accents removed, not stemmed."""
+    folded = unicodedata.normalize("NFKD", text or "").encode("ascii", "ignore").decode("ascii").lower()
+    return set(re.findall(r"[a-z0-9]+", folded))
+
+
+def searchable_words(study: dict[str, Any]) -> set[str]:
+    """The words of what `harvest search` is documented to search in an API v2 record: titles, acronym,
+    summaries, lead sponsor, conditions, intervention names and keywords."""
+    section = study["protocolSection"]
+    ident = section.get("identificationModule", {})
+    description = section.get("descriptionModule", {})
+    conditions = section.get("conditionsModule", {})
+    texts = [
+        ident.get("briefTitle"),
+        ident.get("officialTitle"),
+        ident.get("acronym"),
+        description.get("briefSummary"),
+        description.get("detailedDescription"),
+        section.get("sponsorCollaboratorsModule", {}).get("leadSponsor", {}).get("name"),
+        *conditions.get("conditions", []),
+        *conditions.get("keywords", []),
+        *(item.get("name") for item in section.get("armsInterventionsModule", {}).get("interventions", [])),
+    ]
+    return set().union(*(words(text) for text in texts))
+
+
+def studies_with_word(word: str) -> set[str]:
+    """Served studies whose searchable text has ``word`` as a whole word (case and accents ignored, no
+    stemming), read from the fixture JSON: the expected hits of a one-word search, found without harvest."""
+    return {nct for nct, study in fixture_studies().items() if word in searchable_words(study)}
 
 
 def harvest(db_path: Path, site: CtgovSite | None = None, *, full: bool = False) -> RunReport:

@@ -13,7 +13,7 @@ from datasette.app import Datasette
 
 from harvest.datasette_metadata import TABLES, metadata
 from harvest.search import FTS_TABLE
-from tests.query_helpers import SEPSIS_TRIALS, cli, harvested_db, query
+from tests.query_helpers import CANCER_TRIALS, cli, harvested_db, query
 
 
 @pytest.fixture(scope="module")
@@ -36,20 +36,31 @@ def facet(response: Any, name: str) -> dict[str, int]:
     return {item["value"]: item["count"] for item in response.json()["facet_results"][name]["results"]}
 
 
+# statusModule.overallStatus of the four real records with the word "cancer" (query_helpers.CANCER_TRIALS):
+# NCT04267848 and NCT04523987 RECRUITING, NCT01126879 TERMINATED, NCT02513394 ACTIVE_NOT_RECRUITING.
+CANCER_STATUSES = {"RECRUITING": 2, "TERMINATED": 1, "ACTIVE_NOT_RECRUITING": 1}
+
+
 @pytest.mark.parametrize("with_metadata", [False, True])
 def test_search_and_facets_work(harvest_db: Path, with_metadata: bool) -> None:
     (response,) = get(
         harvest_db,
-        "/harvest/studies.json?_search=septic&_facet=overall_status&_facet=study_type&_facet=lead_sponsor"
+        "/harvest/studies.json?_search=cancer&_facet=overall_status&_facet=study_type&_facet=lead_sponsor"
         "&_facet_array=phases&_shape=objects",
         with_metadata=with_metadata,
     )
     assert response.status_code == 200
     rows = response.json()["rows"]
-    assert {row["nct_id"] for row in rows} == SEPSIS_TRIALS
-    assert facet(response, "overall_status") == {"RECRUITING": 1, "UNKNOWN": 1}
-    assert facet(response, "study_type") == {"OBSERVATIONAL": 2}
-    assert facet(response, "lead_sponsor") == {"Hospices Civils de Lyon": 2}
+    assert {row["nct_id"] for row in rows} == CANCER_TRIALS
+    assert facet(response, "overall_status") == CANCER_STATUSES
+    assert facet(response, "study_type") == {"INTERVENTIONAL": 4}
+    # leadSponsor.name of NCT01126879, NCT02513394, NCT04267848 and NCT04523987
+    assert facet(response, "lead_sponsor") == {
+        "Northwestern University": 1,
+        "Alliance Foundation Trials, LLC.": 1,
+        "National Cancer Institute (NCI)": 1,
+        "National University Hospital, Singapore": 1,
+    }
 
 
 @pytest.mark.parametrize("with_metadata", [False, True])
@@ -79,13 +90,13 @@ def test_every_table_counts_and_the_index_is_hidden(harvest_db: Path) -> None:
 def test_metadata_gives_default_facets_descriptions_and_sources(harvest_db: Path) -> None:
     facets, page, overview = get(
         harvest_db,
-        "/harvest/studies.json?_search=septic",
+        "/harvest/studies.json?_search=cancer",
         "/harvest/studies",
         "/harvest/study_overview.json?_shape=objects&_size=max",
         with_metadata=True,
     )
     assert set(facets.json()["facet_results"]) >= {"overall_status", "study_type", "phases", "lead_sponsor"}
-    assert facet(facets, "overall_status") == {"RECRUITING": 1, "UNKNOWN": 1}
+    assert facet(facets, "overall_status") == CANCER_STATUSES
     assert "ClinicalTrials.gov" in page.text and "clinicaltrials.gov/about-site/terms-conditions" in page.text
     assert 'data-column-description="Recruitment status' in page.text
     assert len(overview.json()["rows"]) == 24
@@ -127,16 +138,16 @@ def test_datasette_metadata_command(harvest_db: Path) -> None:
 def test_child_rows_link_to_their_trial_with_its_title_as_label(harvest_db: Path, with_metadata: bool) -> None:
     (response,) = get(
         harvest_db,
-        "/harvest/conditions.json?nct_id=NCT04067674&_labels=on&_shape=objects",
+        "/harvest/conditions.json?nct_id=NCT03475563&_labels=on&_shape=objects",
         with_metadata=with_metadata,
     )
     assert response.status_code == 200
     (row,) = response.json()["rows"]
-    assert row["name"] == "Septic Shock"
+    assert row["name"] == "Coronary Artery Disease"  # its only condition (fixtures/ctgov/studies/NCT03475563.json)
     # the foreign key to studies lets Datasette link the row; the label is the trial's brief title
-    # (fixtures/ctgov/studies/NCT04067674.reconstructed.json, briefTitle)
-    assert row["nct_id"]["value"] == "NCT04067674"
-    assert row["nct_id"]["label"] == "Septic Shock-induced Immunosuppression"
+    # (fixtures/ctgov/studies/NCT03475563.json, briefTitle)
+    assert row["nct_id"]["value"] == "NCT03475563"
+    assert row["nct_id"]["label"] == "BiOSS Study (BiOSS LIM C Stent Registry in Bifurcated Lesions)"
 
 
 def test_the_source_columns_name_every_registered_source() -> None:

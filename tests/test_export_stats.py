@@ -18,6 +18,7 @@ from harvest.store import Store
 from tests.query_helpers import (
     assert_one_line_error,
     cli,
+    fixture_studies,
     harvested_db,
     query,
     unchanged,
@@ -79,8 +80,8 @@ def test_recruiting_phase_and_country_views_agree_with_the_tables(harvest_db: Pa
         ("SELECT nct_id FROM studies WHERE overall_status = 'RECRUITING'", "studies_overall_status"),
         ("SELECT nct_id FROM studies WHERE last_update_posted >= '2024-01-01'", "studies_last_update_posted"),
         ("SELECT nct_id FROM studies WHERE lead_sponsor = 'Sangath'", "studies_lead_sponsor"),
-        ("SELECT DISTINCT nct_id FROM locations WHERE country = 'France'", "locations_country"),
-        ("SELECT nct_id FROM conditions WHERE name = 'Septic Shock'", "conditions_name"),
+        ("SELECT DISTINCT nct_id FROM locations WHERE country = 'Spain'", "locations_country"),
+        ("SELECT nct_id FROM conditions WHERE name = 'Coronary Artery Disease'", "conditions_name"),
         ("SELECT nct_id FROM interventions WHERE name = 'Pembrolizumab'", "interventions_name"),
     ],
 )
@@ -117,13 +118,19 @@ def test_export_jsonl_with_where_decodes_json_columns(harvest_db: Path) -> None:
 def test_export_a_view_to_a_file(harvest_db: Path, tmp_path: Path) -> None:
     target = tmp_path / "overview.csv"
     result = cli(
-        harvest_db, "export", "--table", "study_overview", "--where", "countries LIKE '%France%'", "-o", str(target)
+        harvest_db, "export", "--table", "study_overview", "--where", "countries LIKE '%Spain%'", "-o", str(target)
     )
     assert result.exit_code == 0, result.stderr
     rows = list(csv.DictReader(target.open(encoding="utf-8")))
-    assert {r["nct_id"] for r in rows} == {
-        n for (n,) in query(harvest_db, "SELECT DISTINCT nct_id FROM locations WHERE country = 'France'")
+    # The trials with a site in Spain, from the fixture JSON (contactsLocationsModule.locations[].country).
+    in_spain = {
+        nct
+        for nct, study in fixture_studies().items()
+        for site in study["protocolSection"].get("contactsLocationsModule", {}).get("locations", [])
+        if site.get("country") == "Spain"
     }
+    assert in_spain == {"NCT02513394", "NCT03475563"}  # both real records
+    assert {r["nct_id"] for r in rows} == in_spain
     assert result.stdout == ""
     assert [p.name for p in tmp_path.iterdir()] == ["overview.csv"]  # no partial file left behind
 

@@ -105,7 +105,21 @@ def _row(label: str, value: str) -> str:
 
 
 def test_more_overview_rows_in_registry_wording() -> None:
-    """Only "Status" has been seen; rows worded as on CT.gov are read the same way."""
+    """Only "Status" has been seen; rows worded as on CT.gov are read the same way.
+
+    SPECULATIVE LABELS. No real ichgcp render shows these rows: ../shared/realdata/mirrors/ichgcp__NCT04067674.txt
+    is cut after "Study Overview / Status / Recruiting / Conditi…", and the only render of CT.gov's current study
+    page (clinicaltrials.gov-study__NCT05693142.txt) holds nothing but the site glossary. "Enrollment (Estimated)",
+    "Study Start (Actual)", "Primary Completion (Estimated)" and "Keywords" are CT.gov's current-site wording,
+    assumed for ichgcp's current layout as the parser's CURRENT_LABELS assume it; no render confirms them. The real
+    wording seen is the retired classic CT.gov page's (clinicaltrials.gov-ct2__NCT04299152.txt: "Estimated
+    Enrollment :", "Estimated Study Start Date :", "Estimated Primary Completion Date :"), which this layout is not
+    assumed to use. Seen in real renders: "Conditions" (the cut "Conditi…" above; ctv and medpath), "Study Type"
+    (ct2, crick.ai) and "Phase" (ct2's column heading).
+
+    Values: "Septic Shock" (ctv / medpath Conditions of NCT04067674) and 305 (crick.ai "Enrollment 305", no type
+    shown) are real; "Immunosuppression" as a second condition, the dates and the keyword are invented.
+    """
     html = _with_overview_rows(
         _row("Conditions", "<ul><li>Septic Shock</li><li>Immunosuppression</li></ul>")
         + _row("Study Type", "<p>Observational</p>")

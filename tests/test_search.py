@@ -17,13 +17,18 @@ from harvest.schema import Study
 from harvest.sources.base import Batch, SourceRecord
 from harvest.store import SCHEMA_VERSION, Store
 from tests.query_helpers import (
-    SEPSIS_TRIALS,
+    ALCOHOL_TRIALS,
+    CANCER_TRIALS,
     assert_one_line_error,
     cli,
+    fixture_studies,
     harvest,
     harvested_db,
     query,
+    reconstructed_ids,
+    studies_with_word,
     unchanged,
+    words,
     writable_copy,
 )
 
@@ -54,10 +59,18 @@ def search_json(db: Path, *args: str) -> list[dict]:
 # -- what search finds --------------------------------------------------------------------------------
 
 
-def test_septic_finds_the_sepsis_trials_and_no_others(harvest_db: Path) -> None:
-    rows = search_json(harvest_db, "septic")
-    assert {row["nct_id"] for row in rows} == SEPSIS_TRIALS
-    assert all(row["conditions"] and "Septic Shock" in row["conditions"] for row in rows)
+def test_search_anchors_are_real_records() -> None:
+    """The words the search tests rely on occur in real records only, and exactly where the constants say."""
+    real = set(fixture_studies()) - reconstructed_ids()
+    assert len(real) == 20
+    assert studies_with_word("alcohol") == ALCOHOL_TRIALS and real >= ALCOHOL_TRIALS
+    assert studies_with_word("cancer") == CANCER_TRIALS and real >= CANCER_TRIALS
+
+
+def test_alcohol_finds_the_alcohol_trials_and_no_others(harvest_db: Path) -> None:
+    rows = search_json(harvest_db, "alcohol")
+    assert {row["nct_id"] for row in rows} == ALCOHOL_TRIALS
+    assert all(row["conditions"] and "Alcohol" in row["conditions"] for row in rows)
 
 
 def test_results_are_ranked_best_first(harvest_db: Path) -> None:
@@ -89,7 +102,9 @@ def test_conditions_interventions_and_keywords_are_searched(
 
 
 def test_stemming_and_diacritics(harvest_db: Path) -> None:
-    assert {row["nct_id"] for row in search_json(harvest_db, "shocks")} == SEPSIS_TRIALS
+    # No record has the word "cancers": only stemming can match it to their "cancer".
+    assert studies_with_word("cancers") == set()
+    assert {row["nct_id"] for row in search_json(harvest_db, "cancers")} == CANCER_TRIALS
     assert [row["nct_id"] for row in search_json(harvest_db, "lariboisiere")] == ["NCT06171568"]
 
 
@@ -139,14 +154,17 @@ def test_plain_query_quotes_every_word(typed: str, expected: str) -> None:
 @pytest.mark.parametrize(
     ("typed", "expected"),
     [
-        ("septic AND (", SEPSIS_TRIALS),  # "septic" "AND": both sepsis trials have the word "and"
-        ('septic"', SEPSIS_TRIALS),
-        ("NEAR(septic", set()),  # one quoted token, the phrase "near septic", which no trial has
-        ("-septic", SEPSIS_TRIALS),  # the minus is punctuation, not NOT
-        ("brief_title: septic", set()),  # no column filter: "brief title" is searched as words, and no trial has them
+        # "alcohol" "AND": both alcohol trials have the word "and" (checked below)
+        ("alcohol AND (", ALCOHOL_TRIALS),
+        ('alcohol"', ALCOHOL_TRIALS),
+        ("NEAR(alcohol", set()),  # one quoted token, the phrase "near alcohol"; no trial has the word "near"
+        ("-alcohol", ALCOHOL_TRIALS),  # the minus is punctuation, not NOT
+        ("brief_title: alcohol", set()),  # no column filter: "brief title" is searched as words, no trial has "title"
     ],
 )
 def test_plain_words_never_raise(harvest_db: Path, typed: str, expected: set[str]) -> None:
+    assert studies_with_word("and") >= ALCOHOL_TRIALS
+    assert studies_with_word("near") == studies_with_word("title") == set()
     result = cli(harvest_db, "search", "--json", "--", typed)
     assert result.exit_code == 0, result.stderr
     found = [json.loads(line)["nct_id"] for line in result.stdout.splitlines()]
@@ -158,10 +176,14 @@ def test_a_query_with_no_word_is_bad_input(harvest_db: Path) -> None:
 
 
 def test_raw_fts_syntax(harvest_db: Path) -> None:
-    rows = search_json(harvest_db, "--fts", '"septic shock" OR lariboisiere')
-    assert {row["nct_id"] for row in rows} == {*SEPSIS_TRIALS, "NCT06171568"}
-    only_title = search_json(harvest_db, "--fts", "brief_title: immunosuppression")
-    assert {row["nct_id"] for row in only_title} == {"NCT04067674", "NCT02803346"}
+    # "Prostate Cancer": NCT01126879's conditions; "Lariboisière": NCT06171568's titles.
+    rows = search_json(harvest_db, "--fts", '"prostate cancer" OR lariboisiere')
+    assert {row["nct_id"] for row in rows} == {"NCT01126879", "NCT06171568"}
+    # "cancer" is in four trials but in the brief title of two only: the column filter must leave out the others.
+    only_title = search_json(harvest_db, "--fts", "brief_title: cancer")
+    in_brief_title = {n for n, study in fixture_studies().items() if "cancer" in words(_brief_title(study))}
+    assert in_brief_title == {"NCT01126879", "NCT04267848"} < CANCER_TRIALS
+    assert {row["nct_id"] for row in only_title} == in_brief_title
 
 
 @pytest.mark.parametrize(
@@ -175,7 +197,7 @@ def test_fts_syntax_error_is_one_line_exit_2_and_file_untouched(harvest_db: Path
 
 
 def test_unknown_filter_value_is_bad_input(harvest_db: Path) -> None:
-    result = cli(harvest_db, "search", "septic", "--status", "RECRUTING")
+    result = cli(harvest_db, "search", "alcohol", "--status", "RECRUTING")
     assert result.exit_code == 2
     assert "RECRUTING" in result.stderr
 
@@ -207,21 +229,29 @@ def _study(site: CtgovSite, nct_id: str) -> dict:
     return copy.deepcopy(site.studies[nct_id])
 
 
+def _brief_title(study: dict) -> str:
+    return study["protocolSection"]["identificationModule"]["briefTitle"]
+
+
 def test_index_follows_changes_renames_and_removals(tmp_path: Path) -> None:
+    # Two real trials have "cancer" in their brief title, and no other trial has.
+    with_cancer_title = {n for n, study in fixture_studies().items() if "cancer" in words(_brief_title(study))}
+    assert with_cancer_title == {"NCT01126879", "NCT04267848"}
     db = tmp_path / "harvest.db"
     site = CtgovSite.from_dir()
     harvest(db, site)
 
-    changed = _study(site, "NCT04067674")
-    changed["protocolSection"]["identificationModule"]["briefTitle"] = "Zymurgy-induced Immunosuppression"
+    changed = _study(site, "NCT01126879")
+    assert _brief_title(changed) == "Genistein in Treating Patients With Prostate Cancer"
+    changed["protocolSection"]["identificationModule"]["briefTitle"] = "Genistein in Treating Patients With Zymurgy"
     changed["protocolSection"]["conditionsModule"]["conditions"] = ["Zymurgy Syndrome"]
     site.put(changed)
-    # NCT02803346 is re-registered under a new number: the old row must leave the index, the new one enter it.
-    renamed = _study(site, "NCT02803346")
+    # NCT04267848 is re-registered under a new number: the old row must leave the index, the new one enter it.
+    renamed = _study(site, "NCT04267848")
     ident = renamed["protocolSection"]["identificationModule"]
-    ident["nctIdAliases"] = ["NCT02803346"]
+    ident["nctIdAliases"] = ["NCT04267848"]
     ident["nctId"] = "NCT09999999"
-    site.remove("NCT02803346")
+    site.remove("NCT04267848")
     site.put(renamed)
     # A change that leaves the indexed text alone.
     status_only = _study(site, "NCT05531279")
@@ -229,13 +259,14 @@ def test_index_follows_changes_renames_and_removals(tmp_path: Path) -> None:
     site.put(status_only)
     harvest(db, site, full=True)
 
-    assert [row["nct_id"] for row in search_json(db, "zymurgy")] == ["NCT04067674"]
-    # NCT04067674's old brief title said "Septic Shock"; only the re-registered trial's still does.
-    assert [row["nct_id"] for row in search_json(db, "--fts", "brief_title: septic")] == ["NCT09999999"]
-    assert "NCT02803346" not in {row["nct_id"] for row in search_json(db, "septic")}
+    assert [row["nct_id"] for row in search_json(db, "zymurgy")] == ["NCT01126879"]
+    # NCT01126879's old brief title said "Cancer"; only the re-registered trial's still does.
+    assert [row["nct_id"] for row in search_json(db, "--fts", "brief_title: cancer")] == ["NCT09999999"]
+    cancer = {row["nct_id"] for row in search_json(db, "cancer")}
+    assert "NCT04267848" not in cancer and {"NCT09999999", "NCT01126879"} <= cancer  # NCT01126879: its other text
     conn = sqlite3.connect(db)
     try:
-        assert conn.execute("SELECT count(*) FROM studies WHERE nct_id = 'NCT02803346'").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM studies WHERE nct_id = 'NCT04267848'").fetchone() == (0,)
         # Exactly what a fresh index of the new rows would hold: nothing stale from the old title,
         # conditions or the removed row, nothing missing.
         assert search.verify_index(conn) == []
@@ -248,13 +279,14 @@ def test_only_studies_whose_text_changed_are_reindexed(harvest_db: Path, tmp_pat
     db = writable_copy(harvest_db, tmp_path)
     conn = sqlite3.connect(db)
     try:
-        ids = ["NCT04067674", "NCT02803346"]
+        ids = ["NCT03475563", "NCT06171568"]
         before = search.indexed_documents(conn, ids)
-        conn.execute("UPDATE studies SET overall_status = 'COMPLETED' WHERE nct_id = 'NCT04067674'")
-        conn.execute("UPDATE studies SET acronym = 'OTTER' WHERE nct_id = 'NCT02803346'")
+        conn.execute("UPDATE studies SET overall_status = 'COMPLETED' WHERE nct_id = 'NCT03475563'")
+        conn.execute("UPDATE studies SET acronym = 'OTTER' WHERE nct_id = 'NCT06171568'")
         assert search.update_index(conn, before, ids) == 1
         assert search.verify_index(conn) == []
-        assert [row[0] for row in search.search(conn, "otter")] == ["NCT02803346"]
+        assert studies_with_word("otter") == set()  # no record has the word: only the edit can make the match
+        assert [row[0] for row in search.search(conn, "otter")] == ["NCT06171568"]
     finally:
         conn.close()
 
@@ -264,7 +296,7 @@ def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
     store = Store(db)
     try:
         # A second source for one trial: only trials two sources describe can merge differently.
-        (record,) = store.db.conn.execute("SELECT record FROM source_records WHERE nct_id = 'NCT04067674'").fetchone()
+        (record,) = store.db.conn.execute("SELECT record FROM source_records WHERE nct_id = 'NCT03475563'").fetchone()
         study = Study.model_validate_json(record)
         mirror = study.model_copy(
             update={"provenance": study.provenance.model_copy(update={"source": "veeva", "url": "https://m/study/s"})}
@@ -272,7 +304,7 @@ def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
         page = SourceRecord("veeva", "/study/s", "https://m/study/s", mirror, b"<html></html>", "text/html")
         store.apply_batch(Batch(records=[page]), source="veeva", run_id=None)
         assert store.remerge_all(None) == 0  # nothing changed: nothing rewritten
-        store.db.conn.execute("UPDATE studies SET content_hash = 'x' WHERE nct_id = 'NCT04067674'")
+        store.db.conn.execute("UPDATE studies SET content_hash = 'x' WHERE nct_id = 'NCT03475563'")
         store.db.conn.commit()
         assert store.remerge_all(None) == 1
         assert search.verify_index(store.db.conn) == []
@@ -287,24 +319,25 @@ def test_an_older_file_gets_its_index_when_opened_for_writing(harvest_db: Path, 
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
-    assert_one_line_error(cli(db, "search", "septic"), 2, "no search index", "harvest reindex")
+    assert_one_line_error(cli(db, "search", "alcohol"), 2, "no search index", "harvest reindex")
 
     Store(db).close()
     assert query(db, "PRAGMA user_version") == [(SCHEMA_VERSION,)]
-    assert {row["nct_id"] for row in search_json(db, "septic")} == SEPSIS_TRIALS
+    assert {row["nct_id"] for row in search_json(db, "alcohol")} == ALCOHOL_TRIALS
 
 
 def test_reindex_repairs_an_index_after_hand_edits(harvest_db: Path, tmp_path: Path) -> None:
     db = writable_copy(harvest_db, tmp_path)
     with sqlite3.connect(db) as conn:
-        conn.execute("UPDATE studies SET brief_title = 'Wombat study' WHERE nct_id = 'NCT04067674'")
+        conn.execute("UPDATE studies SET brief_title = 'Wombat study' WHERE nct_id = 'NCT03475563'")
     conn.close()
+    assert studies_with_word("wombat") == set()  # no record has the word: only the edit can make the match
     assert search_json(db, "wombat") == []  # edited behind harvest's back: the index does not know
 
     result = cli(db, "reindex")
     assert result.exit_code == 0, result.stderr
     assert "24 studies" in result.stderr
-    assert [row["nct_id"] for row in search_json(db, "wombat")] == ["NCT04067674"]
+    assert [row["nct_id"] for row in search_json(db, "wombat")] == ["NCT03475563"]
     conn = sqlite3.connect(db)
     try:
         assert search.verify_index(conn) == []
@@ -320,7 +353,7 @@ def test_sqlite_utils_detects_and_uses_the_index(harvest_db: Path) -> None:
     try:
         table = db.table("studies")
         assert table.detect_fts() == search.FTS_TABLE
-        assert {row["nct_id"] for row in table.search("septic")} == SEPSIS_TRIALS
+        assert {row["nct_id"] for row in table.search("alcohol")} == ALCOHOL_TRIALS
         # Every column of the index is a studies column: generic tools can count and read it.
         assert db.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone() == (24,)
         assert {t.name: t.count for t in db.tables}[search.FTS_TABLE] == 24
