@@ -15,6 +15,7 @@ from harvest import export, views
 from harvest.errors import QueryError
 from harvest.sources.base import Failure, Unresolved
 from harvest.store import Store
+from tests.conftest import scalar
 from tests.query_helpers import (
     assert_one_line_error,
     cli,
@@ -29,10 +30,6 @@ from tests.query_helpers import (
 @pytest.fixture(scope="module")
 def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return harvested_db(tmp_path_factory)
-
-
-def scalar(db: Path, sql: str) -> object:
-    return query(db, sql)[0][0]
 
 
 # -- views and indexes ------------------------------------------------------------------------------------
