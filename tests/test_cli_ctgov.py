@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import json
 import sqlite3
 import zlib
@@ -14,6 +15,7 @@ import pytest
 
 from harvest.replay import CtgovSite, ReplayServer
 from harvest.sources.ctgov import ClinicalTrialsGov
+from tests.conftest import STUDIES as STUDY_FILES
 from tests.conftest import Cli, load_study, rows, scalar
 
 N_FIXTURE_STUDIES = 24  # 20 real studies (studies/ + the two list pages) + 4 reconstructed cross-site records
@@ -184,14 +186,17 @@ def test_vanished_field_becomes_null_and_is_recorded_as_a_change(
     assert cli("run").exit_code == 0
     study = copy.deepcopy(load_study("NCT03418623"))
     del study["protocolSection"]["identificationModule"]["officialTitle"]
-    study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = "2026-11-20"
+    # Updated today, by the clock of the run: inside the incremental window (watermark minus 3 days) whatever
+    # the date the suite runs on.
+    today = dt.datetime.now(dt.UTC).date().isoformat()
+    study["protocolSection"]["statusModule"]["lastUpdatePostDateStruct"]["date"] = today
     ctgov_site.put(study)
     result = cli("run")
     assert result.exit_code == 0, result.output
     assert "1 changed" in result.stderr
     assert scalar(db_path, "SELECT official_title FROM studies WHERE nct_id = 'NCT03418623'") is None
     changes = rows(db_path, "SELECT field, new FROM changes WHERE nct_id = 'NCT03418623' ORDER BY field")
-    assert changes == [("last_update_posted", '{"type": "ACTUAL", "value": "2026-11-20"}'), ("official_title", None)]
+    assert changes == [("last_update_posted", f'{{"type": "ACTUAL", "value": "{today}"}}'), ("official_title", None)]
 
 
 def test_new_data_release_alone_rewrites_nothing(cli: Cli, db_path: Path, ctgov_site: CtgovSite) -> None:
@@ -373,3 +378,27 @@ def test_a_file_from_before_fingerprints_gains_the_column(cli: Cli, db_path: Pat
     assert result.exit_code == 0, result.output
     assert f"0 new, 0 changed, {N_FIXTURE_STUDIES} unchanged" in result.stderr
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE raw_fingerprint IS NOT NULL") == N_FIXTURE_STUDIES
+
+
+def test_collaborators_keep_their_agency_class(cli: Cli, db_path: Path) -> None:
+    """Every collaborator of every real record is stored with CT.gov's class (NIH, INDUSTRY, ...), in order."""
+    assert cli("run").exit_code == 0
+    checked = 0
+    for path in sorted(STUDY_FILES.glob("NCT*.json")):
+        if ".reconstructed." in path.name:
+            continue
+        study = json.loads(path.read_text(encoding="utf-8"))
+        nct = study["protocolSection"]["identificationModule"]["nctId"]
+        given = study["protocolSection"].get("sponsorCollaboratorsModule", {}).get("collaborators", [])
+        stored = rows(
+            db_path,
+            "SELECT name, class FROM sponsors WHERE nct_id = ? AND role = 'COLLABORATOR' ORDER BY position",
+            (nct,),
+        )
+        assert stored == [(c["name"], c["class"]) for c in given], nct
+        checked += len(given)
+    assert checked == 16  # 16 collaborators across 7 of the 12 real records
+    # NCT00763412 (a real record): an individual lead sponsor, then a university, two NIH institutes and a drug
+    # company.
+    classes = rows(db_path, "SELECT class FROM sponsors WHERE nct_id = 'NCT00763412' ORDER BY position")
+    assert classes == [("INDIV",), ("OTHER",), ("NIH",), ("INDUSTRY",), ("NIH",)]

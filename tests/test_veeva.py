@@ -7,6 +7,7 @@ and on the SQLite file.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 import sqlite3
@@ -542,7 +543,10 @@ def test_sitemap_index_shards_and_nightly_budget(
 
     # A page whose sitemap lastmod moved comes first, ahead of failed and long-unseen pages.
     shard = site_dir / "sitemap-studies-2.xml"
-    shard.write_text(shard.read_text().replace("2020-09-02T07:30:00+00:00", "2026-11-20T10:00:00+00:00"))
+    # Moved to yesterday, by the clock of the runs: after the last visit (2020 lastmods), never in the future
+    # (a lastmod later than our fetch would make the page "changed" on every run).
+    moved = (dt.datetime.now(dt.UTC) - dt.timedelta(days=1)).isoformat(timespec="seconds")
+    shard.write_text(shard.read_text().replace("2020-09-02T07:30:00+00:00", moved))
     vharvester.run("veeva", max_pages=1)
     assert study_paths(veeva_server)[6:] == [SEPTIC]
 
@@ -550,8 +554,10 @@ def test_sitemap_index_shards_and_nightly_budget(
     conn = sqlite3.connect(db_path)
     with conn:
         visited = "UPDATE pages SET last_fetched_at = ? WHERE url = ?"
-        conn.execute(visited, ("2026-01-01T00:00:00Z", veeva_server.url + STEM_CELL))
-        conn.execute(visited, ("2026-02-01T00:00:00Z", veeva_server.url + SEED))
+        long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=300)
+        for days, path in ((0, STEM_CELL), (30, SEED)):  # STEM_CELL unseen the longest
+            stamp = (long_ago + dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%SZ")
+            conn.execute(visited, (stamp, veeva_server.url + path))
     conn.close()
     vharvester.run("veeva", max_pages=4)
     assert study_paths(veeva_server)[7:] == [COVID_404, NCOV_404, BREG, STEM_CELL]
