@@ -76,6 +76,24 @@ def test_harvest_fetch_routes_urls_by_base_url(name: str) -> None:
     assert source_for_url(registered()[name].default_base_url + "/any/page", real) is real[name]
 
 
+def test_a_shared_base_url_routes_by_study_path() -> None:
+    """One server for every site (as a local replay can be): each site's study path picks its source."""
+    shared = {f"HARVEST_{n.upper()}_URL": "http://127.0.0.1:9" for n in NAMES}
+    sources = {n: make_source(n, shared) for n in NAMES}
+    for fixture in PAGES:
+        if fixture.source == "ctgov":
+            continue
+        url = "http://127.0.0.1:9" + fixture.route
+        if not sources[fixture.source].is_study_url(url):
+            continue  # a page its own site does not harvest (a translated copy)
+        accepting = sorted(n for n, s in sources.items() if s.is_study_url(url))
+        if accepting == [fixture.source]:
+            assert source_for_url(url, sources) is sources[fixture.source]
+        else:
+            with pytest.raises(InputError, match="several sources"):
+                source_for_url(url, sources)
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_url_for_is_owned_or_not_addressable(name: str) -> None:
     source = make_source(name, overridden())

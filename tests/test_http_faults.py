@@ -273,3 +273,41 @@ def test_oversize_list_page_fails_the_run_and_stores_nothing(
     run = _last_run(db_path)
     assert (run["outcome"], run["retries"]) == ("failed", 0)  # a body too large is not retried
     assert "byte cap" in run["error"]
+
+
+# -- redirects: followed on the host asked, refused to any other -------------------------------------
+
+
+def test_a_redirect_to_another_host_is_refused_and_stores_nothing(
+    cli: Cli, db_path: Path, ctgov_server: ReplayServer
+) -> None:
+    """127.0.0.1 answers 301 to localhost (the same machine, another host by name): not followed."""
+    with ReplayServer(CtgovSite.from_dir()) as elsewhere:
+        port = elsewhere.url.rsplit(":", 1)[1]
+        target = f"http://localhost:{port}/api/v2/studies/NCT03418623"
+        ctgov_server.add_fault("status", r"/studies/NCT04207047", status=301, headers={"Location": target})
+        result = cli("fetch", "NCT04207047")
+        assert result.exit_code == 1
+        assert f"redirect to another host refused: {target}" in result.stderr
+        assert elsewhere.requests == []  # never asked
+    assert scalar(db_path, "SELECT count(*) FROM source_records") == 0
+    assert scalar(db_path, "SELECT count(*) FROM studies") == 0
+
+
+def test_a_redirect_on_the_same_host_is_followed(ctgov_server: ReplayServer) -> None:
+    target = f"{ctgov_server.url}/api/v2/studies/NCT03418623"
+    ctgov_server.add_fault("status", r"/studies/NCT04207047", status=302, headers={"Location": target})
+    with client() as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        response, body = http.get_json(study_url(ctgov_server, "NCT04207047"))
+    assert response.url == target
+    assert body["protocolSection"]["identificationModule"]["nctId"] == "NCT03418623"
+    assert ctgov_server.requests[-2:] == ["/api/v2/studies/NCT04207047", "/api/v2/studies/NCT03418623"]
+
+
+def test_a_redirect_loop_ends_in_one_line(ctgov_server: ReplayServer) -> None:
+    loop = f"{ctgov_server.url}/api/v2/studies/NCT04207047"
+    ctgov_server.add_fault("status", r"/studies/NCT04207047", status=301, headers={"Location": loop}, times=-1)
+    with client() as http, pytest.raises(HTTPStatusError, match="more than 10 redirects"):
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(loop)

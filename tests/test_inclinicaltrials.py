@@ -106,7 +106,7 @@ def test_lower_case_nct_in_the_path_and_the_sponsor_table() -> None:
     assert study.lead_sponsor == "Peking Union Medical College Hospital"
     # The render is cut inside the collaborator's name; the fixture keeps the cut, so only its start is real.
     assert len(study.collaborators) == 1
-    assert study.collaborators[0].startswith("Tongji Hospital of Tongji Medical College")
+    assert study.collaborators[0].name.startswith("Tongji Hospital of Tongji Medical College")
 
 
 def test_acronym_glued_to_the_official_title_label_is_split_off() -> None:
@@ -336,6 +336,25 @@ def test_harvest_fetch_routes_a_page_url_to_this_source(db_path: Path) -> None:
     stored = rows(db_path, "SELECT source, record_key, nct_id FROM source_records")
     assert stored == [("inclinicaltrials", "/2019-ncov/nct04261426/details", "NCT04261426")]
     assert scalar(db_path, "SELECT overall_status FROM studies WHERE nct_id = 'NCT04261426'") == "NOT_YET_RECRUITING"
+
+
+def test_one_server_for_every_mirror_routes_a_page_by_its_path(db_path: Path) -> None:
+    """Every mirror's base URL is the same replay server: the page's path, not the base URL, picks the site."""
+    with served_mirror("inclinicaltrials") as server:
+        shared = {f"HARVEST_{name.upper()}_URL": server.url for name in ("veeva", "inclinicaltrials", "ichgcp")}
+        cli = Cli({**mirror_env("inclinicaltrials", server, db_path), **shared})
+        result = cli("fetch", f"{server.url}/2019-ncov-pd-1/NCT04268537/")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.stdout)["provenance"]["source"] == "inclinicaltrials"
+        # /<anything>/<NCT> is an inclinicaltrials path and an ichgcp one: refused, naming both, nothing fetched.
+        asked = len(server.requests)
+        ambiguous = cli("fetch", f"{server.url}/clinical-trials-registry/NCT04067674")
+        assert ambiguous.exit_code == 2
+        assert "several sources (inclinicaltrials, ichgcp)" in ambiguous.stderr
+        assert len(server.requests) == asked
+    assert rows(db_path, "SELECT source, record_key FROM source_records") == [
+        ("inclinicaltrials", "/2019-ncov-pd-1/NCT04268537/")
+    ]
 
 
 def test_merged_with_the_registry_nothing_conflicts(cli: Cli, db_path: Path) -> None:

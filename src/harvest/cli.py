@@ -261,7 +261,7 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
     "source_name",
     default=None,
     type=click.Choice(sorted(registered())),
-    help="For NCT numbers: which site to ask [default: ctgov]. URLs pick their own site.",
+    help="Which site to ask: for NCT numbers [default: ctgov]; for a URL that several sites could serve.",
 )
 @click.pass_obj
 @handle_errors
@@ -270,7 +270,7 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> No
 
     \b
     harvest fetch NCT04268537 NCT02513394
-    harvest fetch https://ctv.veeva.com/study/<slug>     # routed by base URL
+    harvest fetch https://ctv.veeva.com/study/<slug>     # routed by its path, then base URL
     """
     harvester = obj.harvester()
     try:

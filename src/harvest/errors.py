@@ -8,6 +8,7 @@ Each message is one line that says what went wrong and where; the CLI prints
     │   ├── InvalidNCTId              not ``NCT`` + 8 digits
     │   ├── UnknownSource             no source of that name
     │   ├── NoSourceForURL            no configured base URL is a prefix of the URL
+    │   ├── AmbiguousURL              several sources could serve the URL
     │   ├── NotAddressable            the source cannot fetch a study by NCT number
     │   └── QueryError                bad SQL, a write through ``harvest query``, bad --where
     ├── FetchError                    the network or the site failed us
@@ -16,6 +17,7 @@ Each message is one line that says what went wrong and where; the CLI prints
     │   ├── TransportFailed           resets, timeouts, refused connections after all retries
     │   ├── ResponseTooLarge          the body passed the size cap
     │   ├── BadResponse               a body that is not what the endpoint promises (garbage, truncated)
+    │   ├── RedirectRefused           a redirect to another host; not followed
     │   └── RobotsDisallowed          robots.txt forbids the URL; it was never requested
     ├── ParseError                    a page or record could not become a Study
     │   ├── LayoutChanged             labels a study page must have are missing
@@ -79,6 +81,10 @@ class NoSourceForURL(InputError):
     """No source serves this URL."""
 
 
+class AmbiguousURL(InputError):
+    """Several sources could serve this URL."""
+
+
 class NotAddressable(InputError):
     """This source cannot fetch a study by NCT number."""
 
@@ -113,6 +119,10 @@ class ResponseTooLarge(FetchError):
 
 class BadResponse(FetchError):
     """The response body is not what the endpoint promises."""
+
+
+class RedirectRefused(FetchError):
+    """The site redirected to another host; harvest follows redirects only on the host it asked."""
 
 
 class RobotsDisallowed(FetchError):

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 import httpx
 import orjson
@@ -30,6 +30,7 @@ from harvest.errors import (
     FetchError,
     HTTPStatusError,
     NotFound,
+    RedirectRefused,
     ResponseTooLarge,
     RobotsDisallowed,
     TransportFailed,
@@ -37,6 +38,9 @@ from harvest.errors import (
 
 log = logging.getLogger("harvest.http")
 T = TypeVar("T")
+
+MAX_REDIRECTS = 10
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 
 @dataclass
@@ -163,7 +167,9 @@ class HttpClient:
         self._client = httpx.Client(
             headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
             timeout=httpx.Timeout(settings.timeout),
-            follow_redirects=True,
+            # Redirects are followed here, by hand, and only on the host asked: a 301 to another host would
+            # otherwise store whatever that host says under the requested site's name.
+            follow_redirects=False,
         )
         self._policies: dict[str, HostPolicy] = {}
         self._robots: dict[str, Protego | FetchError | None] = {}  # None: no robots.txt, everything allowed
@@ -320,10 +326,30 @@ class HttpClient:
         return response
 
     def _request_once(self, url: str, params: Mapping[str, Any] | None) -> Response:
+        """One GET, following redirects that stay on the requested host (CT.gov's alias 301s do)."""
+        target, query = url, params
+        for _ in range(MAX_REDIRECTS + 1):
+            response = self._exchange(target, query)
+            if isinstance(response, Response):
+                return response
+            location = response
+            if host_of(location) != host_of(url):
+                raise RedirectRefused(f"redirect to another host refused: {location}", url=url)
+            if not self.allowed(location):
+                self.stats.add(robots_skipped=1)
+                raise RobotsDisallowed(f"redirected to {location}, which robots.txt forbids; not requested", url=url)
+            target, query = location, None  # the Location carries its own query
+        raise HTTPStatusError(f"more than {MAX_REDIRECTS} redirects", url=url)
+
+    def _exchange(self, url: str, params: Mapping[str, Any] | None) -> Response | str:
+        """One request: the response, or the absolute URL a redirect points to."""
         cap = self.settings.max_bytes
         with self._client.stream("GET", url, params=params) as raw:
             self.stats.add(requests=1)
             final_url = str(raw.url)
+            location = raw.headers.get("location")
+            if raw.status_code in REDIRECT_STATUSES and location:
+                return urljoin(final_url, location)
             if raw.status_code == 429 or raw.status_code >= 500:
                 if raw.status_code == 429:
                     self.stats.add(throttled=1)

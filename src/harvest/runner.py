@@ -325,7 +325,8 @@ class Harvester:
         for target in targets:
             text = target.strip()
             if text.lower().startswith(("http://", "https://")):
-                resolved.append((source_for_url(text, self.sources), "url", text))
+                chosen = self.source(source_name) if source_name else source_for_url(text, self.sources)
+                resolved.append((chosen, "url", text))
             else:
                 nct = normalize_nct(text)
                 source = self.source(source_name) if source_name else self.registry

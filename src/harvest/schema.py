@@ -87,6 +87,14 @@ class SecondaryId(_Model):
     domain: str | None = None
 
 
+class Collaborator(_Model):
+    """An organisation that helps run the trial, and its agency class where the source gives one."""
+
+    name: str = Field(min_length=1)
+    # CT.gov's agency class (NIH, FED, OTHER_GOV, INDIV, INDUSTRY, NETWORK, AMBIG, OTHER, UNKNOWN), as given.
+    sponsor_class: str | None = None
+
+
 class Provenance(_Model):
     """Where a source record came from, and how its NCT number was established."""
 
@@ -138,7 +146,7 @@ class Study(_Model):
     interventions: list[Intervention] = Field(default_factory=list)
     lead_sponsor: str | None = None
     lead_sponsor_class: str | None = None
-    collaborators: list[str] = Field(default_factory=list)
+    collaborators: list[Collaborator] = Field(default_factory=list)
     locations: list[Location] = Field(default_factory=list)
     contacts: list[Contact] = Field(default_factory=list)
     identifiers: list[SecondaryId] = Field(default_factory=list)
@@ -162,6 +170,14 @@ class Study(_Model):
     @classmethod
     def _blank_is_none(cls, value: str | None) -> str | None:
         return value if value is None or value.strip() else None
+
+    @field_validator("collaborators", mode="before")
+    @classmethod
+    def _names_are_collaborators(cls, value: Any) -> Any:
+        """Mirrors show names only, and records stored before classes were kept hold plain names."""
+        if isinstance(value, list):
+            return [{"name": item} if isinstance(item, str) else item for item in value]
+        return value
 
     def content_hash(self) -> str:
         """Hash of what the record says, not of when or where it was fetched.

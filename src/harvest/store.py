@@ -126,7 +126,10 @@ def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
         ],
         "sponsors": (
             ([(nct, 0, "LEAD", study.lead_sponsor, study.lead_sponsor_class)] if study.lead_sponsor else [])
-            + [(nct, i + 1, "COLLABORATOR", name, None) for i, name in enumerate(study.collaborators)]
+            + [
+                (nct, i + 1, "COLLABORATOR", item.name, item.sponsor_class)
+                for i, item in enumerate(study.collaborators)
+            ]
         ),
         "contacts": [(nct, i, c.role, c.name, c.affiliation, c.phone, c.email) for i, c in enumerate(study.contacts)],
         "identifiers": [(nct, i, s.scheme, s.value, s.domain) for i, s in enumerate(study.identifiers)],

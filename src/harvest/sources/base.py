@@ -16,7 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from harvest.config import Settings
-from harvest.errors import HarvestError, MissingIdentity, NoSourceForURL, NotAddressable, ParseError
+from harvest.errors import (
+    AmbiguousURL,
+    HarvestError,
+    MissingIdentity,
+    NoSourceForURL,
+    NotAddressable,
+    ParseError,
+)
 from harvest.http import HttpClient, Response
 from harvest.schema import Study
 
@@ -157,6 +164,10 @@ class Source(ABC):
         base = self.base_url.rstrip("/")
         return url == base or url.startswith(base + "/") or url.startswith(base + "?")
 
+    def is_study_url(self, url: str) -> bool:
+        """Whether a URL is one of this site's study pages (by its path); sites override. Routes `harvest fetch URL`."""
+        return self.owns(url)
+
     def record_key(self, url: str) -> str:
         """A page's name within this source: its URL relative to the base, so a moved base keeps keys."""
         base = self.base_url.rstrip("/")
@@ -231,9 +242,18 @@ def registered() -> Mapping[str, type[Source]]:
 
 
 def source_for_url(url: str, sources: Mapping[str, Source]) -> Source:
-    """The source whose configured base URL is the longest prefix of the URL."""
-    matches = [source for source in sources.values() if source.owns(url)]
-    if not matches:
+    """The source a URL belongs to: among the sources whose base URL it is under, the one whose
+    ``is_study_url`` accepts it; the longest base URL breaks a tie. Several sources may share one base URL (a
+    local replay server serving every site), so the page's path decides, not the prefix alone."""
+    owners = [source for source in sources.values() if source.owns(url)]
+    if not owners:
         bases = ", ".join(f"{s.name}={s.base_url}" for s in sources.values())
         raise NoSourceForURL(f"no source serves {url} (configured: {bases})")
-    return max(matches, key=lambda source: len(source.base_url))
+    accepting = [source for source in owners if source.is_study_url(url)]
+    pool = accepting or owners  # none accepts: the site's own parser says what the page is not
+    longest = max(len(source.base_url) for source in pool)
+    best = [source for source in pool if len(source.base_url) == longest]
+    if len(best) > 1:
+        names = ", ".join(source.name for source in best)
+        raise AmbiguousURL(f"{url} could be a page of several sources ({names}); pass --source to choose")
+    return best[0]

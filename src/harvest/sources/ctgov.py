@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -42,6 +43,7 @@ from harvest.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATU
 log = logging.getLogger("harvest.ctgov")
 
 PAGE_SIZE = 1000
+_STUDY_PATH = re.compile(r"^/studies/NCT\d{8}/?$", re.I)
 OVERLAP_DAYS = 3
 
 Json = dict[str, Any]
@@ -233,7 +235,11 @@ def study_data(study: Json) -> tuple[Json, Unmapped]:
     for item in data.get("locations", []):
         if item["status"] is not None:
             item["status"] = _status(item["status"], unmapped, "locations.status")
-    collaborators = [c.get("name") for c in _at(study, (*SPONSOR, "collaborators")) or [] if c.get("name")]
+    collaborators = [
+        {"name": c["name"], "sponsor_class": c.get("class")}
+        for c in _at(study, (*SPONSOR, "collaborators")) or []
+        if isinstance(c, dict) and c.get("name")
+    ]
     if collaborators:
         data["collaborators"] = collaborators
     if contacts := _contacts(study):
@@ -280,6 +286,9 @@ class ClinicalTrialsGov(Source):
 
     def url_for(self, nct_id: str) -> str:
         return f"{self.base_url}/studies/{normalize_nct(nct_id)}"
+
+    def is_study_url(self, url: str) -> bool:
+        return self.owns(url) and _STUDY_PATH.match(self.record_key(url.split("?", 1)[0])) is not None
 
     def parse(self, page: Page) -> Study:
         try:

@@ -1,9 +1,13 @@
 """Text out of HTML the way a reader sees it: one line per block, words never glued across blocks.
 
 Mirror parsers are label-driven, so what matters is the rendered text and its
-line structure, not tags or classes. Block elements and ``<br>`` end lines;
-inline elements join as the browser joins them (so a page that glues two
-inline elements without whitespace stays glued, and the site module decides).
+line structure, not tags or classes. Block elements and ``<br>`` end lines.
+Inline elements join as the browser joins them inside a sentence (``The <b>drug</b>
+was given``), but an element that holds only elements (two or more, no text of
+its own between them) is a list of values: a status badge beside a phase badge,
+condition links written ``<a>…</a><a>…</a>``. Browsers lay such lists out apart
+(flex and grid), and component kits write them with no whitespace between, so
+each of those children is a line of its own.
 """
 
 from __future__ import annotations
@@ -107,11 +111,58 @@ def _within_preformatted(node: LexborNode) -> bool:
 
 
 def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -> None:
-    """Push a node's children so that they pop in document order."""
-    child = node.last_child
+    """Push a node's children so that they pop in document order, a line break between the values of a list."""
+    children: list[LexborNode] = []
+    child = node.child
     while child is not None:
-        pending.append(child)
-        child = child.prev
+        children.append(child)
+        child = child.next
+    separate = _is_value_list(children)
+    for index in range(len(children) - 1, -1, -1):
+        item = children[index]
+        pending.append(item)
+        if separate and index and item.tag not in SKIP_TAGS and not item.tag.startswith("-") and not _continues(item):
+            pending.append("\n")
+
+
+def _is_value_list(children: list[LexborNode]) -> bool:
+    """Two or more elements that can show text, and no text between them: a list of values (module docstring)."""
+    shown = 0
+    for child in children:
+        tag = child.tag
+        if tag == "-text":
+            if (child.text_content or "").strip():
+                return False
+        elif tag not in SKIP_TAGS:
+            shown += 1
+    return shown > 1
+
+
+# A value that begins with one of these continues the one before it ("<span>Lyon</span><span>, France</span>").
+_CONTINUATION = frozenset(",.;:)]}!?%")
+
+
+def _continues(node: LexborNode) -> bool:
+    text = (node.text(deep=True) or "").lstrip()
+    return bool(text) and text[0] in _CONTINUATION
+
+
+def _holds_value_list(node: LexborNode) -> bool:
+    """Whether the element or one inside it is a list of values (only elements with element siblings can be)."""
+    parents: dict[int, LexborNode] = {}
+    for later in node.css("* + *"):  # an element with an element before it: its parent may be such a list
+        parent = later.parent
+        if parent is not None:
+            parents.setdefault(parent.mem_id, parent)
+    for parent in parents.values():
+        children = []
+        child = parent.child
+        while child is not None:
+            children.append(child)
+            child = child.next
+        if _is_value_list(children):
+            return True
+    return False
 
 
 def _walk(node: LexborNode, out: list[str]) -> None:
@@ -163,7 +214,10 @@ def _one_line(node: LexborNode) -> bool:
         return False
     inner = node.traverse()  # comments come out too, and text() leaves them out as the walk does
     next(inner)  # the element itself
-    return not any(element.tag in _BREAKS for element in inner)
+    if any(element.tag in _BREAKS for element in inner):
+        return False
+    # A list of values inside (see the module's docstring) has its values on lines of their own: the walk does that.
+    return not _holds_value_list(node)
 
 
 def text_lines(node: LexborNode | None) -> list[str]:
