@@ -159,7 +159,7 @@ def beautifulsoup_trees() -> Iterator[None]:
     """Within the block, every mirror parser reads its pages through BeautifulSoup instead of lexbor."""
     import importlib
 
-    import harvest.sources.htmltext as htmltext
+    import harvest.sources.reading.htmltext as htmltext
 
     modules = [importlib.import_module(name) for name in SITE_MODULES]
     saved = [module.parse_html for module in modules]

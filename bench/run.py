@@ -204,7 +204,7 @@ _STUDY_COLUMNS = (
 
 def baseline(url: str, db: Path) -> Baseline:
     """Fetch every page over the same loopback HTTP, json.loads it, executemany its flattened rows."""
-    from harvest.store import CHILD_INSERTS, SCHEMA_SQL
+    from harvest.store.database import CHILD_INSERTS, SCHEMA_SQL
 
     conn = sqlite3.connect(fresh(db))
     conn.execute("PRAGMA journal_mode = WAL")
@@ -216,7 +216,7 @@ def baseline(url: str, db: Path) -> Baseline:
     query = "format=json&pageSize=1000&countTotal=true"
     token = None
     result = Baseline(0, 0, 0, 0, 0, 0, 0)
-    # The same collector policy as the harvester's run loop (harvest.runner): paused, one collection a page.
+    # The same collector policy as the harvester's run loop (harvest.pipeline.harvester): paused, one collection a page.
     gc.disable()
     gc.freeze()
     started = time.perf_counter()
@@ -422,12 +422,12 @@ def _rate(work: Callable[[], None], count: int, seconds: float) -> tuple[float, 
 
 
 def html_stage(seconds: float) -> list[HtmlResult]:
-    from harvest.config import Settings
-    from harvest.errors import HarvestError
-    from harvest.http import HttpClient
+    from harvest.core.config import Settings
+    from harvest.core.errors import HarvestError
+    from harvest.net.http import HttpClient
     from harvest.sources import registered
     from harvest.sources.base import Page
-    from harvest.sources.htmltext import parse_html
+    from harvest.sources.reading.htmltext import parse_html
 
     settings = Settings(env={})
     client = HttpClient(settings.http())

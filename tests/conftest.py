@@ -19,13 +19,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from harvest.cli import main
-from harvest.config import Settings
-from harvest.http import HttpClient
-from harvest.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
-from harvest.schema import Study
+from harvest.cli.app import main
+from harvest.core.config import Settings
+from harvest.core.schema import Study
+from harvest.net.http import HttpClient
 from harvest.sources.base import Page
 from harvest.sources.ctgov import ClinicalTrialsGov
+from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = FIXTURES / "ctgov" / "studies"

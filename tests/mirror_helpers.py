@@ -11,13 +11,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from harvest.config import Settings
-from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
-from harvest.http import HttpClient
-from harvest.replay import FIXTURES, ReplayServer, StaticSite
-from harvest.schema import Study
+from harvest.core.config import Settings
+from harvest.core.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.core.schema import Study
+from harvest.net.http import HttpClient
 from harvest.sources import registered
 from harvest.sources.base import Page, Source
+from harvest.testing.replay import FIXTURES, ReplayServer, StaticSite
 from tests.conftest import FETCHED, TEST_ENV
 
 HTML = "text/html; charset=utf-8"

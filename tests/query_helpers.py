@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from harvest.cli import main
-from harvest.config import Settings
-from harvest.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
-from harvest.runner import Harvester, RunReport
+from harvest.cli.app import main
+from harvest.core.config import Settings
+from harvest.pipeline.harvester import Harvester, RunReport
+from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 
 CTGOV_FIXTURES = FIXTURES / "ctgov"
 

@@ -13,8 +13,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from harvest.replay import CtgovSite, ReplayServer
 from harvest.sources.ctgov import ClinicalTrialsGov
+from harvest.testing.replay import CtgovSite, ReplayServer
 from tests.conftest import STUDIES as STUDY_FILES
 from tests.conftest import Cli, load_study, rows, scalar
 

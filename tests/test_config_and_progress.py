@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from harvest.cli import Progress
-from harvest.config import Settings
-from harvest.errors import InputError
-from harvest.runner import RunReport
+from harvest.cli.app import Progress
+from harvest.core.config import Settings
+from harvest.core.errors import InputError
+from harvest.pipeline.harvester import RunReport
 
 SOURCES = ["ctgov", "veeva", "inclinicaltrials", "ichgcp"]
 

@@ -12,18 +12,18 @@ import re
 
 import pytest
 
-from harvest.errors import (
+from harvest.core.errors import (
     BadResponse,
     InputError,
     NotAddressable,
     ParseError,
 )
-from harvest.ids import is_nct
-from harvest.replay import FIXTURES
-from harvest.schema import Study
+from harvest.core.ids import is_nct
+from harvest.core.schema import Study
 from harvest.sources import registered, source_for_url
 from harvest.sources.base import Page, registry_name
 from harvest.sources.mirror import MirrorSource
+from harvest.testing.replay import FIXTURES
 from tests.mirror_helpers import FETCHED, TYPED, FixturePage, fixture_pages, make_source
 
 NAMES = sorted(registered())

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from harvest.errors import MissingIdentity
-from harvest.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
+from harvest.core.errors import MissingIdentity
 from harvest.sources.base import Batch, Page, SourceRecord
-from harvest.store import Store
+from harvest.store.database import Store
+from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 from tests.conftest import FETCHED, PRECEDENCE, TEST_ENV, Cli, content, rows
 from tests.mirror_helpers import fixture_page, make_source, served_mirror
 

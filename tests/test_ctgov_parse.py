@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.errors import BadResponse, InvalidRecord
+from harvest.core.errors import BadResponse, InvalidRecord
 from harvest.sources.base import Page
 from harvest.sources.ctgov import ClinicalTrialsGov
 from tests.conftest import FETCHED, STUDIES, load_study, parse_ctgov

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from datasette.app import Datasette
 
-from harvest.datasette_metadata import TABLES, metadata
-from harvest.search import FTS_TABLE
+from harvest.query.datasette import TABLES, metadata
+from harvest.query.search import FTS_TABLE
 from tests.query_helpers import CANCER_TRIALS, cli, harvested_db, query
 
 
@@ -152,7 +152,7 @@ def test_child_rows_link_to_their_trial_with_its_title_as_label(harvest_db: Path
 
 def test_the_source_columns_name_every_registered_source() -> None:
     """The list comes from the registry: a new mirror module is described without editing this module."""
-    from harvest.datasette_metadata import metadata
+    from harvest.query.datasette import metadata
     from harvest.sources import registered
 
     columns = metadata()["databases"]["harvest"]["tables"]["source_records"]["columns"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.dates import ACTUAL, ESTIMATED, DateFormatError, ParsedDate, check_iso_partial, parse_date, same_date
-from harvest.dates import type_from_label as label_type
+from harvest.core.dates import ACTUAL, ESTIMATED, DateFormatError, ParsedDate, check_iso_partial, parse_date, same_date
+from harvest.core.dates import type_from_label as label_type
 
 
 @pytest.mark.parametrize(

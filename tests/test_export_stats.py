@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from harvest import export, views
-from harvest.errors import QueryError
+from harvest.core.errors import QueryError
+from harvest.query import export
 from harvest.sources.base import Failure, Unresolved
-from harvest.store import Store
+from harvest.store import views
+from harvest.store.database import Store
 from tests.conftest import scalar
 from tests.query_helpers import (
     assert_one_line_error,

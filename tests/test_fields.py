@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.errors import InvalidRecord
+from harvest.core.errors import InvalidRecord
 from harvest.sources.base import Page
-from harvest.sources.fields import split_acronym
+from harvest.sources.reading.fields import split_acronym
 from tests.mirror_helpers import FETCHED, fixture_page, make_source
 
 HEADINGS = [

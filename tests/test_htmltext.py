@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from harvest.sources import htmltext
-from harvest.sources.htmltext import parse_html, text_lines
+from harvest.sources.reading import htmltext
+from harvest.sources.reading.htmltext import parse_html, text_lines
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 

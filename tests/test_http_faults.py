@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 
 from harvest import __version__
-from harvest.config import HttpSettings
-from harvest.errors import HTTPStatusError, NotFound, ResponseTooLarge, RobotsDisallowed, TransportFailed
-from harvest.http import HttpClient, RateLimiter, parse_retry_after
-from harvest.replay import CtgovSite, ReplayServer
+from harvest.core.config import HttpSettings
+from harvest.core.errors import HTTPStatusError, NotFound, ResponseTooLarge, RobotsDisallowed, TransportFailed
+from harvest.net.http import HttpClient, RateLimiter, parse_retry_after
+from harvest.testing.replay import CtgovSite, ReplayServer
 from tests.conftest import Cli, rows, scalar
 
 N = 24

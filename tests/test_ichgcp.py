@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.errors import InvalidRecord, LayoutChanged, NotAStudyPage
+from harvest.core.errors import InvalidRecord, LayoutChanged, NotAStudyPage
 from tests.conftest import Cli, load_reconstructed_study, rows, scalar
 from tests.mirror_helpers import fixture_page, make_source, mirror_env, parse_file, parse_markup, served_mirror
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.errors import InvalidNCTId
-from harvest.ids import IdScheme, classify, is_placeholder, normalize_nct
+from harvest.core.errors import InvalidNCTId
+from harvest.core.ids import IdScheme, classify, is_placeholder, normalize_nct
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.core.errors import InvalidRecord, LayoutChanged, MissingIdentity, NotAStudyPage
 from tests.conftest import Cli, load_reconstructed_study, rows, scalar
 from tests.mirror_helpers import fixture_page, make_source, mirror_env, parse_file, parse_markup, served_mirror
 
@@ -275,7 +275,7 @@ def test_which_sitemap_urls_are_study_pages(path: str, expected: bool) -> None:
 
 
 def test_not_addressable_by_nct() -> None:
-    from harvest.errors import NotAddressable
+    from harvest.core.errors import NotAddressable
 
     with pytest.raises(NotAddressable):
         make_source("inclinicaltrials").url_for("NCT04268537")

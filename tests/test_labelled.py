@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harvest.sources.htmltext import parse_html
-from harvest.sources.labelled import find_labelled, first_text, next_content, prose, unwrap
+from harvest.sources.reading.htmltext import parse_html
+from harvest.sources.reading.labelled import find_labelled, first_text, next_content, prose, unwrap
 
 LABELS = ("Status", "Phase", "Contact", "Summary", "Overall Status", "Start Date")
 

@@ -8,11 +8,11 @@ import json
 import sqlite3
 from pathlib import Path
 
-from harvest.merge import StoredRecord, equivalent, merge
-from harvest.schema import PartialDate, Study
+from harvest.core.schema import PartialDate, Study
+from harvest.merge.precedence import StoredRecord, equivalent, merge
 from harvest.sources.base import Batch, SourceRecord
 from harvest.sources.ctgov import ClinicalTrialsGov
-from harvest.store import Store
+from harvest.store.database import Store
 from tests.conftest import PRECEDENCE, Cli, content, load_study, parse_ctgov, rows, scalar
 
 WHEN = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)

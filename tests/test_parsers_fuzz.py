@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
-from harvest.ids import is_nct
-from harvest.schema import Study
+from harvest.core.ids import is_nct
+from harvest.core.schema import Study
 from harvest.sources import registered
 from harvest.sources.base import Page
-from harvest.sources.labelled import elements
 from harvest.sources.mirror import MirrorSource
+from harvest.sources.reading.labelled import elements
 from tests.mirror_helpers import FETCHED, TYPED, fixture_pages, make_source
 
 HTML_SOURCES = sorted(name for name, cls in registered().items() if issubclass(cls, MirrorSource))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.replay import CtgovSite, ReplayServer, base_url_env
+from harvest.testing.replay import CtgovSite, ReplayServer, base_url_env
 from tests.conftest import ROOT, TEST_ENV, Cli, content, load_study, rows, run_harvest_process, scalar
 
 N = 24
@@ -219,7 +219,7 @@ def test_log_json_emits_one_json_object_per_line(cli: Cli, ctgov_server: ReplayS
 
 
 def test_mirror_whose_sitemap_lists_no_study_pages_fails_the_run(tmp_path: Path) -> None:
-    from harvest.replay import StaticSite
+    from harvest.testing.replay import StaticSite
 
     site_dir = tmp_path / "site"
     site_dir.mkdir()
@@ -258,7 +258,7 @@ def test_a_resumed_run_keeps_the_watermark_of_the_run_it_completes(tmp_path: Pat
         }
         db = tmp_path / "h.db"
         conn = sqlite3.connect(db)
-        from harvest.store import SCHEMA_SQL
+        from harvest.store.database import SCHEMA_SQL
 
         conn.executescript(SCHEMA_SQL)
         conn.execute("INSERT INTO harvest_state (source, cursor) VALUES ('ctgov', ?)", (json.dumps(cursor),))

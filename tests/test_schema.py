@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.errors import InvalidRecord
-from harvest.schema import MAX_ENROLLMENT, build_study
+from harvest.core.errors import InvalidRecord
+from harvest.core.schema import MAX_ENROLLMENT, build_study
 from harvest.sources.base import Page
 from tests.mirror_helpers import FETCHED, fixture_page, make_source
 

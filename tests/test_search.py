@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 
-from harvest import search
-from harvest.errors import QueryError
-from harvest.replay import CtgovSite
-from harvest.schema import Study
+from harvest.core.errors import QueryError
+from harvest.core.schema import Study
+from harvest.query import search
 from harvest.sources.base import Batch, SourceRecord
-from harvest.store import SCHEMA_VERSION, Store
+from harvest.store.database import SCHEMA_VERSION, Store
+from harvest.testing.replay import CtgovSite
 from tests.query_helpers import (
     ALCOHOL_TRIALS,
     CANCER_TRIALS,

@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from harvest.config import Settings
-from harvest.errors import InvalidRecord, LayoutChanged
-from harvest.replay import FIXTURES
-from harvest.runner import Harvester
-from harvest.schema import Study
+from harvest.core.config import Settings
+from harvest.core.errors import InvalidRecord, LayoutChanged
+from harvest.core.schema import Study
+from harvest.pipeline.harvester import Harvester
 from harvest.sources.base import Batch, Failure, Page, SourceRecord, Unresolved
-from harvest.store import Store
+from harvest.store.database import Store
+from harvest.testing.replay import FIXTURES
 
 NCT = "NCT02513394"
 RAW = (FIXTURES / "ctgov" / "studies" / f"{NCT}.json").read_bytes()

@@ -17,14 +17,14 @@ from pathlib import Path
 
 import pytest
 
-from harvest.config import Settings
-from harvest.errors import LayoutChanged, MissingIdentity, NotAStudyPage
-from harvest.http import HttpClient
-from harvest.replay import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
-from harvest.runner import Harvester
-from harvest.schema import Study
+from harvest.core.config import Settings
+from harvest.core.errors import LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.core.schema import Study
+from harvest.net.http import HttpClient
+from harvest.pipeline.harvester import Harvester
 from harvest.sources.base import HarvestPlan, Page, Unresolved
 from harvest.sources.veeva import Veeva, match_title, split_acronym
+from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
 from tests.conftest import FETCHED, TEST_ENV, Cli, rows, scalar
 from tests.mirror_helpers import make_source
 

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from harvest.sources import veeva
-from harvest.vocab import (
+from harvest.core.vocab import (
     INTERVENTION_TYPE_WORDS,
     PHASE_WORDS,
     SEX_WORDS,
@@ -19,6 +18,7 @@ from harvest.vocab import (
     word_key,
     yes_no,
 )
+from harvest.sources import veeva
 
 
 @pytest.mark.parametrize(

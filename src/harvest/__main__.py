@@ -1,3 +1,3 @@
-from harvest.cli import main
+from harvest.cli.app import main
 
 main()

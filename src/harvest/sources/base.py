@@ -15,8 +15,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
-from harvest.config import Settings
-from harvest.errors import (
+from harvest.core.config import Settings
+from harvest.core.errors import (
     AmbiguousURL,
     HarvestError,
     MissingIdentity,
@@ -24,8 +24,8 @@ from harvest.errors import (
     NotAddressable,
     ParseError,
 )
-from harvest.http import HttpClient, Response
-from harvest.schema import Study
+from harvest.core.schema import Study
+from harvest.net.http import HttpClient, Response
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class Page:
 
     @property
     def text(self) -> str:
-        from harvest.http import decode_body
+        from harvest.net.http import decode_body
 
         return decode_body(self.content, self.content_type)
 

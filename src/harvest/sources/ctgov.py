@@ -24,10 +24,11 @@ from typing import Any
 import orjson
 
 from harvest import __version__
-from harvest.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
-from harvest.http import Response
-from harvest.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id, normalize_nct
-from harvest.schema import Study, build_study
+from harvest.core.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
+from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id, normalize_nct
+from harvest.core.schema import Study, build_study
+from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
+from harvest.net.http import Response
 from harvest.sources.base import (
     Batch,
     Failure,
@@ -38,7 +39,6 @@ from harvest.sources.base import (
     StoredFingerprints,
     register,
 )
-from harvest.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
 
 log = logging.getLogger("harvest.ctgov")
 

@@ -24,14 +24,16 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from harvest.dates import type_from_label
-from harvest.errors import LayoutChanged, MissingIdentity, NotAStudyPage
-from harvest.ids import normalize_nct
-from harvest.schema import Study
+from harvest.core.dates import type_from_label
+from harvest.core.errors import LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.core.ids import normalize_nct
+from harvest.core.schema import Study
+from harvest.core.vocab import STATUS_WORDS, STUDY_TYPE_WORDS, clean_text
 from harvest.sources.base import Page, register
-from harvest.sources.fields import RecordBuilder, split_acronym
-from harvest.sources.htmltext import parse_html, text_lines
-from harvest.sources.labelled import (
+from harvest.sources.mirror import MirrorSource, page_nct
+from harvest.sources.reading.fields import RecordBuilder, split_acronym
+from harvest.sources.reading.htmltext import parse_html, text_lines
+from harvest.sources.reading.labelled import (
     Labelled,
     elements,
     find_labelled,
@@ -42,8 +44,6 @@ from harvest.sources.labelled import (
     node_text,
     prose,
 )
-from harvest.sources.mirror import MirrorSource, page_nct
-from harvest.vocab import STATUS_WORDS, STUDY_TYPE_WORDS, clean_text
 
 _STUDY_PATH = re.compile(r"^/clinical-trials-registry/(nct\d{8})/?$", re.I)
 _TRANSLATED_PATH = re.compile(r"^/(?P<lang>[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?)/clinical-trials-registry(?:/|$)", re.I)

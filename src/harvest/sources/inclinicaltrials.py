@@ -26,12 +26,14 @@ import re
 
 from selectolax.lexbor import LexborNode
 
-from harvest.errors import LayoutChanged, MissingIdentity, NotAStudyPage
-from harvest.schema import Study
+from harvest.core.errors import LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.core.schema import Study
+from harvest.core.vocab import SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, clean_text
 from harvest.sources.base import Page, register
-from harvest.sources.fields import RecordBuilder
-from harvest.sources.htmltext import parse_html
-from harvest.sources.labelled import (
+from harvest.sources.mirror import MirrorSource, page_nct
+from harvest.sources.reading.fields import RecordBuilder
+from harvest.sources.reading.htmltext import parse_html
+from harvest.sources.reading.labelled import (
     Labelled,
     ShownText,
     climb,
@@ -45,8 +47,6 @@ from harvest.sources.labelled import (
     node_text,
     prose,
 )
-from harvest.sources.mirror import MirrorSource, page_nct
-from harvest.vocab import SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, clean_text
 
 _STUDY_PATH = re.compile(r"^/[^/]+/(nct\d{8})(?:/details)?/?$", re.I)
 _OFFICIAL_TITLE = re.compile(r"^(?:[—–-]\s*(?P<acronym>.*?)\s*)?official title:?$", re.I)

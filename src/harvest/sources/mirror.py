@@ -18,9 +18,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from harvest.errors import FetchError, InvalidRecord, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
-from harvest.ids import normalize_nct
-from harvest.schema import Study, build_study
+from harvest.core.errors import FetchError, InvalidRecord, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
+from harvest.core.ids import normalize_nct
+from harvest.core.schema import Study, build_study
 from harvest.sources.base import (
     Batch,
     Failure,
@@ -32,7 +32,7 @@ from harvest.sources.base import (
     SourceRecord,
     Unresolved,
 )
-from harvest.sources.sitemap import SitemapEntry, parse_sitemap
+from harvest.sources.reading.sitemap import SitemapEntry, parse_sitemap
 
 log = logging.getLogger("harvest.mirror")
 

@@ -31,16 +31,11 @@ from typing import Any
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from harvest import vocab
-from harvest.errors import HarvestError, InvalidNCTId, LayoutChanged, MissingIdentity, NotAStudyPage, ParseError
-from harvest.ids import IdScheme, classify, clean_id, normalize_nct
-from harvest.schema import MAX_ENROLLMENT, Study
-from harvest.sources.base import HarvestPlan, Page, SourceRecord, Unresolved, register
-from harvest.sources.fields import split_acronym
-from harvest.sources.htmltext import parse_html, text_lines
-from harvest.sources.labelled import label_key
-from harvest.sources.mirror import MirrorSource
-from harvest.vocab import (
+from harvest.core import vocab
+from harvest.core.errors import HarvestError, InvalidNCTId, LayoutChanged, MissingIdentity, NotAStudyPage, ParseError
+from harvest.core.ids import IdScheme, classify, clean_id, normalize_nct
+from harvest.core.schema import MAX_ENROLLMENT, Study
+from harvest.core.vocab import (
     ALLOCATION_WORDS,
     INTERVENTION_MODEL_WORDS,
     INTERVENTION_TYPE_WORDS,
@@ -54,6 +49,11 @@ from harvest.vocab import (
     word_key,
     word_table,
 )
+from harvest.sources.base import HarvestPlan, Page, SourceRecord, Unresolved, register
+from harvest.sources.mirror import MirrorSource
+from harvest.sources.reading.fields import split_acronym
+from harvest.sources.reading.htmltext import parse_html, text_lines
+from harvest.sources.reading.labelled import label_key
 
 SITE_NAME = "ClinicalTrials.Veeva"
 STUDY_PATH = re.compile(r"^/study/[^/?#]+/?$")

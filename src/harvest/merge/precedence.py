@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvest.dates import same_date
-from harvest.schema import STUDY_FIELDS, PartialDate, Study, is_empty
+from harvest.core.dates import same_date
+from harvest.core.schema import STUDY_FIELDS, PartialDate, Study, is_empty
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ talks to the real site is exercised over real sockets. Two kinds of site:
 
 Faults (``server.add_fault``): HTTP status (429 with Retry-After, 503, ...),
 connection reset, delay (read timeout), truncated body, garbage body,
-oversize body. Run standalone: ``python -m harvest.replay --help``.
+oversize body. Run standalone: ``python -m harvest.testing.replay --help``.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
 
 @dataclass

@@ -15,10 +15,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from harvest.dates import DateFormatError, check_iso_partial
-from harvest.errors import InvalidRecord
-from harvest.ids import NCT_RE, IdScheme
-from harvest.vocab import InterventionType, OverallStatus, Phase, Sex, StudyType
+from harvest.core.dates import DateFormatError, check_iso_partial
+from harvest.core.errors import InvalidRecord
+from harvest.core.ids import NCT_RE, IdScheme
+from harvest.core.vocab import InterventionType, OverallStatus, Phase, Sex, StudyType
 
 DateType = Literal["ACTUAL", "ESTIMATED"]
 NctResolution = Literal["api", "url", "identifiers", "label", "title-exact"]

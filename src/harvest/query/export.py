@@ -15,9 +15,9 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any, TextIO
 
-from harvest.errors import QueryError
-from harvest.search import FTS_TABLE
-from harvest.store import refuses_writes
+from harvest.core.errors import QueryError
+from harvest.query.search import FTS_TABLE
+from harvest.store.database import refuses_writes
 
 FORMATS = ("csv", "jsonl")
 

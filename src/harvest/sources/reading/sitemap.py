@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from xml.etree import ElementTree
 
-from harvest.errors import BadResponse
+from harvest.core.errors import BadResponse
 
 _NS = re.compile(r"^\{[^}]*\}")
 

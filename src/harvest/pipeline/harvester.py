@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvest.config import Settings
-from harvest.errors import (
+from harvest.core.config import Settings
+from harvest.core.errors import (
     EXIT_CANNOT_RUN,
     EXIT_OK,
     EXIT_PARTIAL,
@@ -30,13 +30,13 @@ from harvest.errors import (
     SanityCheckFailed,
     UnknownSource,
 )
-from harvest.http import FetchStats, HttpClient
-from harvest.ids import normalize_nct
-from harvest.lock import RunLock
-from harvest.schema import Study
+from harvest.core.ids import normalize_nct
+from harvest.core.schema import Study
+from harvest.net.http import FetchStats, HttpClient
 from harvest.sources import registered, source_for_url
 from harvest.sources.base import Batch, Failure, HarvestPlan, Page, Source, SourceRecord, Unresolved
-from harvest.store import ApplyResult, Store
+from harvest.store.database import ApplyResult, Store
+from harvest.store.lock import RunLock
 
 log = logging.getLogger("harvest.run")
 

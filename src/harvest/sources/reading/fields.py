@@ -12,9 +12,9 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from harvest.dates import DateFormatError, parse_date, type_from_label
-from harvest.schema import MAX_ENROLLMENT
-from harvest.vocab import ages_from_text, clean_text, lookup, phases_from_text, yes_no
+from harvest.core.dates import DateFormatError, parse_date, type_from_label
+from harvest.core.schema import MAX_ENROLLMENT
+from harvest.core.vocab import ages_from_text, clean_text, lookup, phases_from_text, yes_no
 
 _ACRONYM = re.compile(r"^(?P<base>.*\S)\s*\((?P<acronym>[^()]{1,40})\)$")
 _COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)

@@ -24,8 +24,8 @@ import orjson
 from protego import Protego
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
-from harvest.config import HttpSettings
-from harvest.errors import (
+from harvest.core.config import HttpSettings
+from harvest.core.errors import (
     BadResponse,
     FetchError,
     HTTPStatusError,
@@ -36,7 +36,7 @@ from harvest.errors import (
     TransportFailed,
 )
 
-log = logging.getLogger("harvest.http")
+log = logging.getLogger("harvest.net.http")
 T = TypeVar("T")
 
 MAX_REDIRECTS = 10

@@ -1,6 +1,6 @@
 """The query verbs of the command line: search, export, stats, datasette-metadata, reindex.
 
-Registered on the ``harvest`` group when ``harvest.cli`` imports this module (its last line). Every verb
+Registered on the ``harvest`` group when ``harvest.cli.app`` imports this module (its last line). Every verb
 but ``reindex`` opens the file read-only with ``PRAGMA query_only``, so user SQL (``--where``, ``--fts``)
 cannot change it whatever it says.
 """
@@ -18,16 +18,16 @@ from typing import Any
 
 import click
 
-from harvest import export as export_mod
-from harvest import search as search_mod
-from harvest import stats as stats_mod
-from harvest.cli import EXIT_CODES, Context, handle_errors, main
-from harvest.datasette_metadata import metadata
-from harvest.errors import DatabaseUnavailable
-from harvest.lock import RunLock
-from harvest.output import choose_format, print_rows
-from harvest.store import Store
-from harvest.vocab import OverallStatus, Phase, StudyType
+from harvest.cli.app import EXIT_CODES, Context, handle_errors, main
+from harvest.cli.output import choose_format, print_rows
+from harvest.core.errors import DatabaseUnavailable
+from harvest.core.vocab import OverallStatus, Phase, StudyType
+from harvest.query import export as export_mod
+from harvest.query import search as search_mod
+from harvest.query import stats as stats_mod
+from harvest.query.datasette import metadata
+from harvest.store.database import Store
+from harvest.store.lock import RunLock
 
 
 @contextmanager

@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from harvest.errors import QueryError
+from harvest.core.errors import QueryError
 
 FTS_TABLE = "studies_fts"
 

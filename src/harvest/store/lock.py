@@ -16,10 +16,10 @@ import socket
 from pathlib import Path
 from types import TracebackType
 
-from harvest.dates import utcnow
-from harvest.errors import DatabaseUnavailable, LockHeld
+from harvest.core.dates import utcnow
+from harvest.core.errors import DatabaseUnavailable, LockHeld
 
-log = logging.getLogger("harvest.lock")
+log = logging.getLogger("harvest.store.lock")
 
 
 class RunLock:

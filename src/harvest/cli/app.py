@@ -18,9 +18,11 @@ from typing import Any, TypeVar
 
 import click
 
-from harvest import __version__, logs
-from harvest.config import DEFAULT_DB, Settings
-from harvest.errors import (
+from harvest import __version__
+from harvest.cli import logs
+from harvest.cli.output import choose_format, print_rows
+from harvest.core.config import DEFAULT_DB, Settings
+from harvest.core.errors import (
     EXIT_BAD_INPUT,
     EXIT_CANNOT_RUN,
     EXIT_OK,
@@ -28,14 +30,13 @@ from harvest.errors import (
     HarvestError,
     QueryError,
 )
-from harvest.ids import normalize_nct
-from harvest.output import choose_format, print_rows
-from harvest.runner import Callbacks, Harvester, RunReport
+from harvest.core.ids import normalize_nct
+from harvest.pipeline.harvester import Callbacks, Harvester, RunReport
 from harvest.sources import registered
 from harvest.sources.base import Failure, Unresolved, registry_name
-from harvest.store import Store, refuses_writes
+from harvest.store.database import Store, refuses_writes
 
-log = logging.getLogger("harvest.cli")
+log = logging.getLogger("harvest.cli.app")
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr;
@@ -507,4 +508,4 @@ def sources(obj: Context) -> None:
 
 
 # Commands defined in their own modules register themselves on `main` when imported.
-from harvest import cli_mirrors, cli_query  # noqa: E402,F401
+from harvest.cli import mirrors, querying  # noqa: E402,F401

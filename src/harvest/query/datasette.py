@@ -11,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from harvest import __version__
-from harvest.config import DEFAULT_CONTACT
-from harvest.search import FTS_TABLE
+from harvest.core.config import DEFAULT_CONTACT
+from harvest.query.search import FTS_TABLE
 from harvest.sources import registered
 
 CTGOV_URL = "https://clinicaltrials.gov/"

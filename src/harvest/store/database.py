@@ -23,14 +23,15 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from harvest import search, views
-from harvest.dates import utcnow
-from harvest.errors import DatabaseUnavailable, HarvestError
-from harvest.merge import Merged, StoredRecord, jsonable, merge
-from harvest.schema import STUDY_FIELDS, Study, content_hash
+from harvest.core.dates import utcnow
+from harvest.core.errors import DatabaseUnavailable, HarvestError
+from harvest.core.schema import STUDY_FIELDS, Study, content_hash
+from harvest.merge.precedence import Merged, StoredRecord, jsonable, merge
+from harvest.query import search
 from harvest.sources.base import Batch, Failure, PageHistory, SourceRecord, Unresolved
+from harvest.store import views
 
-# 2: search index, views and indexes (harvest.views); child tables reference studies
+# 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
 SCHEMA_VERSION = 3
 

@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
-from harvest.cli import Context, handle_errors, main
-from harvest.output import print_rows
+from harvest.cli.app import Context, handle_errors, main
+from harvest.cli.output import print_rows
 from harvest.sources import registered
 
 UNRESOLVED_COLUMNS = ["source", "url", "title", "reason", "candidates", "seen_at"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from harvest import search
+from harvest.query import search
 
 
 def _joined(table: str, column: str) -> str:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from selectolax.lexbor import LexborNode
 
-from harvest.sources.htmltext import BLOCK_TAGS, SKIP_TAGS, text_lines
+from harvest.sources.reading.htmltext import BLOCK_TAGS, SKIP_TAGS, text_lines
 
 # A label is short; anything longer is prose, and skipping it keeps the search linear in practice.
 MAX_LABEL_CHARS = 120

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from harvest.errors import InvalidNCTId
+from harvest.core.errors import InvalidNCTId
 
 NCT_RE = re.compile(r"^NCT\d{8}$")
 

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from harvest import __version__
-from harvest.errors import InputError
+from harvest.core.errors import InputError
 
 DEFAULT_DB = "harvest.db"
 DEFAULT_CONTACT = "https://github.com/harvest-trials/harvest"

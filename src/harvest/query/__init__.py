@@ -1,0 +1,1 @@
+"""Reading the file: search, export, stats and Datasette metadata. Read-only."""

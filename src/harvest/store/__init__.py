@@ -1,0 +1,1 @@
+"""The SQLite file: its tables, and the rows it is given to write. The store knows no site and merges nothing."""
