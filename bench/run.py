@@ -204,7 +204,8 @@ _STUDY_COLUMNS = (
 
 def baseline(url: str, db: Path) -> Baseline:
     """Fetch every page over the same loopback HTTP, json.loads it, executemany its flattened rows."""
-    from harvest.store.database import CHILD_INSERTS, SCHEMA_SQL
+    from harvest.store.studies import CHILD_INSERTS
+    from harvest.store.tables import SCHEMA_SQL
 
     conn = sqlite3.connect(fresh(db))
     conn.execute("PRAGMA journal_mode = WAL")
@@ -216,7 +217,7 @@ def baseline(url: str, db: Path) -> Baseline:
     query = "format=json&pageSize=1000&countTotal=true"
     token = None
     result = Baseline(0, 0, 0, 0, 0, 0, 0)
-    # The same collector policy as the harvester's run loop (harvest.pipeline.harvester): paused, one collection a page.
+    # The same collector policy as the harvester's run loop (harvest.pipeline.nightly): paused, one collection a page.
     gc.disable()
     gc.freeze()
     started = time.perf_counter()

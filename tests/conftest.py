@@ -19,12 +19,14 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from harvest.cli.app import main
+from harvest.cli import main
 from harvest.core.config import Settings
 from harvest.core.schema import Study
 from harvest.net.http import HttpClient
-from harvest.sources.base import Page
+from harvest.pipeline.apply import ApplyResult, BatchWriter
+from harvest.sources.base import Batch, Page
 from harvest.sources.ctgov import ClinicalTrialsGov
+from harvest.store.database import Store
 from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -156,3 +158,8 @@ def content(db: Path) -> dict[str, list[tuple[Any, ...]]]:
         return snapshot
     finally:
         conn.close()
+
+
+def apply(store: Store, batch: Batch, *, source: str, run_id: int | None = None) -> ApplyResult:
+    """Write one batch as a run does (records, merged studies, failures), merging in the default precedence."""
+    return BatchWriter(store, PRECEDENCE).apply(batch, source=source, run_id=run_id)

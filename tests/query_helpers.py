@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from harvest.cli.app import main
+from harvest.cli import main
 from harvest.core.config import Settings
-from harvest.pipeline.harvester import Harvester, RunReport
+from harvest.pipeline.harvester import Harvester
+from harvest.pipeline.report import RunReport
 from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
 
 CTGOV_FIXTURES = FIXTURES / "ctgov"

@@ -6,10 +6,10 @@ import io
 
 import pytest
 
-from harvest.cli.app import Progress
+from harvest.cli.harvesting import Progress
 from harvest.core.config import Settings
 from harvest.core.errors import InputError
-from harvest.pipeline.harvester import RunReport
+from harvest.pipeline.report import RunReport
 
 SOURCES = ["ctgov", "veeva", "inclinicaltrials", "ichgcp"]
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import pytest
 
 from harvest.core.errors import MissingIdentity
-from harvest.sources.base import Batch, Page, SourceRecord
+from harvest.core.records import SourceRecord
+from harvest.sources.base import Batch, Page
 from harvest.store.database import Store
 from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
-from tests.conftest import FETCHED, PRECEDENCE, TEST_ENV, Cli, content, rows
+from tests.conftest import FETCHED, PRECEDENCE, TEST_ENV, Cli, apply, content, rows
 from tests.mirror_helpers import fixture_page, make_source, served_mirror
 
 TRIALS = ["NCT04268537", "NCT02803346", "NCT04067674", "NCT04299152"]
@@ -74,10 +75,10 @@ def test_every_arrival_order_gives_identical_rows(tmp_path: Path, batches: dict[
     states = []
     for number, order in enumerate(itertools.permutations(batches)):
         db = tmp_path / f"order{number}.db"
-        store = Store(db, precedence=PRECEDENCE)
+        store = Store(db)
         for source_name in order:
             records = batches[source_name] if number % 2 else list(reversed(batches[source_name]))
-            store.apply_batch(Batch(records=records), source=source_name, run_id=None)
+            apply(store, Batch(records=records), source=source_name, run_id=None)
         store.close()
         states.append(merged_state(db))
     assert len(states) == 24
@@ -87,9 +88,9 @@ def test_every_arrival_order_gives_identical_rows(tmp_path: Path, batches: dict[
 
 def test_merged_values_and_who_disagrees(tmp_path: Path, batches: dict[str, list[SourceRecord]]) -> None:
     db = tmp_path / "merged.db"
-    store = Store(db, precedence=PRECEDENCE)
+    store = Store(db)
     for source_name in reversed(PRECEDENCE):  # the registry last: it still wins
-        store.apply_batch(Batch(records=batches[source_name]), source=source_name, run_id=None)
+        apply(store, Batch(records=batches[source_name]), source=source_name, run_id=None)
     store.close()
     found = {
         r[0]: r[1:] for r in rows(db, "SELECT nct_id, sources, overall_status, enrollment, lead_sponsor FROM studies")
@@ -120,13 +121,16 @@ def test_merged_values_and_who_disagrees(tmp_path: Path, batches: dict[str, list
 
 def test_conflicts_and_changes_commands(tmp_path: Path, batches: dict[str, list[SourceRecord]]) -> None:
     db = tmp_path / "cli.db"
-    store = Store(db, precedence=PRECEDENCE)
+    store = Store(db)
     for source_name in PRECEDENCE:
-        store.apply_batch(Batch(records=batches[source_name]), source=source_name, run_id=1)
+        apply(store, Batch(records=batches[source_name]), source=source_name, run_id=1)
     changed = batches["ctgov"][2].study.model_copy(update={"enrollment": 310})
     rec = batches["ctgov"][2]
-    store.apply_batch(
-        Batch(records=[SourceRecord("ctgov", rec.record_key, rec.url, changed, rec.raw)]), source="ctgov", run_id=2
+    apply(
+        store,
+        Batch(records=[SourceRecord("ctgov", rec.record_key, rec.url, changed, rec.raw)]),
+        source="ctgov",
+        run_id=2,
     )
     store.close()
     cli = Cli({"HARVEST_DB": str(db)})
@@ -188,9 +192,9 @@ def test_reparse_remerges_rows_after_a_precedence_change(
     tmp_path: Path, batches: dict[str, list[SourceRecord]]
 ) -> None:
     db = tmp_path / "order.db"
-    store = Store(db, precedence=PRECEDENCE)
+    store = Store(db)
     for source_name in ("veeva", "ichgcp"):  # two mirrors only: they disagree on the sponsor's name
-        store.apply_batch(Batch(records=batches[source_name]), source=source_name, run_id=None)
+        apply(store, Batch(records=batches[source_name]), source=source_name, run_id=None)
     store.close()
     sponsor = "SELECT lead_sponsor FROM studies WHERE nct_id = 'NCT04067674'"
     assert rows(db, sponsor) == [("Civil Hospices of Lyon",)]  # veeva ranks above ichgcp by default

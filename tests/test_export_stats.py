@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from harvest.core.errors import QueryError
+from harvest.core.records import Failure, Unresolved
 from harvest.query import export
-from harvest.sources.base import Failure, Unresolved
 from harvest.store import views
 from harvest.store.database import Store
 from tests.conftest import scalar
@@ -230,9 +230,9 @@ def test_stats_counts_the_backlog(harvest_db: Path, tmp_path: Path) -> None:
     try:
         with store.transaction():
             failure = Failure("https://example.org/a", QueryError("broken"), b"<html>")
-            store.quarantine("veeva", failure, None)
-            store.quarantine("veeva", Failure("https://example.org/b", QueryError("broken"), b"<p>"), None)
-            store.save_unresolved("ichgcp", Unresolved("https://example.org/c", "A title", "no NCT", b"<html>"))
+            store.pages.quarantine("veeva", failure, None)
+            store.pages.quarantine("veeva", Failure("https://example.org/b", QueryError("broken"), b"<p>"), None)
+            store.pages.save_unresolved("ichgcp", Unresolved("https://example.org/c", "A title", "no NCT", b"<html>"))
     finally:
         store.close()
     stats = json.loads(cli(db, "stats", "--json").stdout)

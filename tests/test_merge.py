@@ -8,12 +8,13 @@ import json
 import sqlite3
 from pathlib import Path
 
+from harvest.core.records import SourceRecord, StoredRecord
 from harvest.core.schema import PartialDate, Study
-from harvest.merge.precedence import StoredRecord, equivalent, merge
-from harvest.sources.base import Batch, SourceRecord
+from harvest.merge.precedence import equivalent, merge
+from harvest.sources.base import Batch
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store.database import Store
-from tests.conftest import PRECEDENCE, Cli, content, load_study, parse_ctgov, rows, scalar
+from tests.conftest import PRECEDENCE, Cli, apply, content, load_study, parse_ctgov, rows, scalar
 
 WHEN = dt.datetime(2026, 11, 21, tzinfo=dt.UTC)
 
@@ -103,20 +104,19 @@ def test_record_under_an_alias_merges_into_the_current_nct(tmp_path: Path, sourc
         provenance=current.provenance.model_copy(update={"source": "veeva", "nct_resolution": "identifiers"}),
         acronym="ALIAS-ACR",
     )
-    store = Store(tmp_path / "h.db", precedence=PRECEDENCE)
+    store = Store(tmp_path / "h.db")
     # the mirror's page, keyed by the old NCT, arrives first...
-    store.apply_batch(Batch(records=[_record(alias_view, "veeva", "/study/old")]), source="veeva", run_id=None)
+    apply(store, Batch(records=[_record(alias_view, "veeva", "/study/old")]), source="veeva", run_id=None)
     assert [r[0] for r in store.db.conn.execute("SELECT nct_id FROM studies")] == ["NCT00000991"]
     # ...then the registry says NCT00000991 is an alias of NCT04207047
     with_alias = with_(current, nct_aliases=["NCT00000991"])
-    store.apply_batch(
-        Batch(records=[_record(with_alias, "ctgov", "/studies/NCT04207047")]), source="ctgov", run_id=None
-    )
+    apply(store, Batch(records=[_record(with_alias, "ctgov", "/studies/NCT04207047")]), source="ctgov", run_id=None)
     assert [r[0] for r in store.db.conn.execute("SELECT nct_id FROM studies")] == ["NCT04207047"]
     row = store.db.conn.execute("SELECT acronym, sources FROM studies").fetchone()
     assert row == ("ALIAS-ACR", '["ctgov", "veeva"]')
     # and a later mirror page still keyed by the alias lands on the current NCT too
-    store.apply_batch(
+    apply(
+        store,
         Batch(records=[_record(alias_view, "ichgcp", "/clinical-trials-registry/NCT00000991")]),
         source="ichgcp",
         run_id=None,
@@ -130,26 +130,27 @@ def test_a_mirror_change_that_does_not_change_the_row_records_no_history(
     tmp_path: Path, source: ClinicalTrialsGov
 ) -> None:
     ct = parse_ctgov(source, load_study("NCT03418623"))
-    store = Store(tmp_path / "h.db", precedence=PRECEDENCE)
+    store = Store(tmp_path / "h.db")
     veeva = with_(ct, provenance=ct.provenance.model_copy(update={"source": "veeva"}))
-    store.apply_batch(
+    apply(
+        store,
         Batch(records=[_record(ct, "ctgov", "/studies/NCT03418623"), _record(veeva, "veeva", "/study/get73")]),
         source="ctgov",
         run_id=1,
     )
     # the mirror now says something else about a field the registry already gives: row unchanged, conflict noted
     changed = with_(veeva, overall_status="RECRUITING")
-    result = store.apply_batch(Batch(records=[_record(changed, "veeva", "/study/get73")]), source="veeva", run_id=2)
+    result = apply(store, Batch(records=[_record(changed, "veeva", "/study/get73")]), source="veeva", run_id=2)
     assert result.changed == 1
     assert store.db.conn.execute("SELECT count(*) FROM changes").fetchone()[0] == 0
     assert store.db.conn.execute("SELECT overall_status FROM studies").fetchone()[0] == "COMPLETED"
-    assert store.conflicts("NCT03418623") == [
+    assert store.studies.conflicts("NCT03418623") == [
         ("NCT03418623", "overall_status", "ctgov", '"COMPLETED"'),
         ("NCT03418623", "overall_status", "veeva", '"RECRUITING"'),
     ]
     # the registry changes a field: exactly one changes row
     moved = with_(ct, enrollment=30)
-    store.apply_batch(Batch(records=[_record(moved, "ctgov", "/studies/NCT03418623")]), source="ctgov", run_id=3)
+    apply(store, Batch(records=[_record(moved, "ctgov", "/studies/NCT03418623")]), source="ctgov", run_id=3)
     assert store.db.conn.execute("SELECT nct_id, run_id, field, old, new FROM changes").fetchall() == [
         ("NCT03418623", 3, "enrollment", "24", "30")
     ]

@@ -258,7 +258,7 @@ def test_a_resumed_run_keeps_the_watermark_of_the_run_it_completes(tmp_path: Pat
         }
         db = tmp_path / "h.db"
         conn = sqlite3.connect(db)
-        from harvest.store.database import SCHEMA_SQL
+        from harvest.store.tables import SCHEMA_SQL
 
         conn.executescript(SCHEMA_SQL)
         conn.execute("INSERT INTO harvest_state (source, cursor) VALUES ('ctgov', ?)", (json.dumps(cursor),))

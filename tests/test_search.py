@@ -11,11 +11,16 @@ import pytest
 import sqlite_utils
 
 from harvest.core.errors import QueryError
+from harvest.core.records import SourceRecord
 from harvest.core.schema import Study
+from harvest.pipeline.remerge import remerge_all
 from harvest.query import search
-from harvest.sources.base import Batch, SourceRecord
-from harvest.store.database import SCHEMA_VERSION, Store
+from harvest.sources.base import Batch
+from harvest.store import fts
+from harvest.store.database import Store
+from harvest.store.tables import SCHEMA_VERSION
 from harvest.testing.replay import CtgovSite
+from tests.conftest import PRECEDENCE, apply
 from tests.query_helpers import (
     ALCOHOL_TRIALS,
     CANCER_TRIALS,
@@ -219,8 +224,8 @@ def test_search_function_rejects_empty_text(harvest_db: Path) -> None:
 def test_index_is_exactly_a_fresh_index_after_a_harvest(harvest_db: Path) -> None:
     conn = sqlite3.connect(harvest_db)
     try:
-        assert search.verify_index(conn) == []
-        assert search.indexed_count(conn) == conn.execute("SELECT count(*) FROM studies").fetchone()[0] == 24
+        assert fts.verify_index(conn) == []
+        assert fts.indexed_count(conn) == conn.execute("SELECT count(*) FROM studies").fetchone()[0] == 24
     finally:
         conn.close()
 
@@ -269,8 +274,8 @@ def test_index_follows_changes_renames_and_removals(tmp_path: Path) -> None:
         assert conn.execute("SELECT count(*) FROM studies WHERE nct_id = 'NCT04267848'").fetchone() == (0,)
         # Exactly what a fresh index of the new rows would hold: nothing stale from the old title,
         # conditions or the removed row, nothing missing.
-        assert search.verify_index(conn) == []
-        assert search.indexed_count(conn) == conn.execute("SELECT count(*) FROM studies").fetchone()[0]
+        assert fts.verify_index(conn) == []
+        assert fts.indexed_count(conn) == conn.execute("SELECT count(*) FROM studies").fetchone()[0]
     finally:
         conn.close()
 
@@ -280,11 +285,11 @@ def test_only_studies_whose_text_changed_are_reindexed(harvest_db: Path, tmp_pat
     conn = sqlite3.connect(db)
     try:
         ids = ["NCT03475563", "NCT06171568"]
-        before = search.indexed_documents(conn, ids)
+        before = fts.indexed_documents(conn, ids)
         conn.execute("UPDATE studies SET overall_status = 'COMPLETED' WHERE nct_id = 'NCT03475563'")
         conn.execute("UPDATE studies SET acronym = 'OTTER' WHERE nct_id = 'NCT06171568'")
-        assert search.update_index(conn, before, ids) == 1
-        assert search.verify_index(conn) == []
+        assert fts.update_index(conn, before, ids) == 1
+        assert fts.verify_index(conn) == []
         assert studies_with_word("otter") == set()  # no record has the word: only the edit can make the match
         assert [row[0] for row in search.search(conn, "otter")] == ["NCT06171568"]
     finally:
@@ -302,12 +307,12 @@ def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
             update={"provenance": study.provenance.model_copy(update={"source": "veeva", "url": "https://m/study/s"})}
         )
         page = SourceRecord("veeva", "/study/s", "https://m/study/s", mirror, b"<html></html>", "text/html")
-        store.apply_batch(Batch(records=[page]), source="veeva", run_id=None)
-        assert store.remerge_all(None) == 0  # nothing changed: nothing rewritten
+        apply(store, Batch(records=[page]), source="veeva", run_id=None)
+        assert remerge_all(store, PRECEDENCE, None) == 0  # nothing changed: nothing rewritten
         store.db.conn.execute("UPDATE studies SET content_hash = 'x' WHERE nct_id = 'NCT03475563'")
         store.db.conn.commit()
-        assert store.remerge_all(None) == 1
-        assert search.verify_index(store.db.conn) == []
+        assert remerge_all(store, PRECEDENCE, None) == 1
+        assert fts.verify_index(store.db.conn) == []
     finally:
         store.close()
 
@@ -315,7 +320,7 @@ def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
 def test_an_older_file_gets_its_index_when_opened_for_writing(harvest_db: Path, tmp_path: Path) -> None:
     db = writable_copy(harvest_db, tmp_path)
     conn = sqlite3.connect(db)
-    conn.execute(f"DROP TABLE {search.FTS_TABLE}")
+    conn.execute(f"DROP TABLE {fts.FTS_TABLE}")
     conn.execute("PRAGMA user_version = 1")
     conn.commit()
     conn.close()
@@ -340,7 +345,7 @@ def test_reindex_repairs_an_index_after_hand_edits(harvest_db: Path, tmp_path: P
     assert [row["nct_id"] for row in search_json(db, "wombat")] == ["NCT03475563"]
     conn = sqlite3.connect(db)
     try:
-        assert search.verify_index(conn) == []
+        assert fts.verify_index(conn) == []
     finally:
         conn.close()
 
@@ -352,10 +357,10 @@ def test_sqlite_utils_detects_and_uses_the_index(harvest_db: Path) -> None:
     db = sqlite_utils.Database(harvest_db)
     try:
         table = db.table("studies")
-        assert table.detect_fts() == search.FTS_TABLE
+        assert table.detect_fts() == fts.FTS_TABLE
         assert {row["nct_id"] for row in table.search("alcohol")} == ALCOHOL_TRIALS
         # Every column of the index is a studies column: generic tools can count and read it.
-        assert db.execute(f"SELECT count(*) FROM {search.FTS_TABLE}").fetchone() == (24,)
-        assert {t.name: t.count for t in db.tables}[search.FTS_TABLE] == 24
+        assert db.execute(f"SELECT count(*) FROM {fts.FTS_TABLE}").fetchone() == (24,)
+        assert {t.name: t.count for t in db.tables}[fts.FTS_TABLE] == 24
     finally:
         db.close()

@@ -15,11 +15,14 @@ import pytest
 
 from harvest.core.config import Settings
 from harvest.core.errors import InvalidRecord, LayoutChanged
+from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.core.schema import Study
 from harvest.pipeline.harvester import Harvester
-from harvest.sources.base import Batch, Failure, Page, SourceRecord, Unresolved
+from harvest.pipeline.show import merged_study
+from harvest.sources.base import Batch, Page
 from harvest.store.database import Store
 from harvest.testing.replay import FIXTURES
+from tests.conftest import apply
 
 NCT = "NCT02513394"
 RAW = (FIXTURES / "ctgov" / "studies" / f"{NCT}.json").read_bytes()
@@ -58,10 +61,12 @@ def test_reparse_keeps_the_stored_record_when_the_kept_page_is_worse(harvester: 
     again, keep it quarantined, and leave the stored record and the study row as they were."""
     store = harvester.open_store()
     full = ctgov_record(harvester, RAW, NIGHT_1)
-    store.apply_batch(Batch(records=[full]), source="ctgov", run_id=None)
+    apply(store, Batch(records=[full]), source="ctgov", run_id=None)
     sparse = json.dumps({"protocolSection": {"identificationModule": {"nctId": NCT, "briefTitle": "x"}}}).encode()
     with store.transaction():
-        store.quarantine("ctgov", Failure(full.url, LayoutChanged(["x"], url=full.url), sparse, "application/json"), 1)
+        store.pages.quarantine(
+            "ctgov", Failure(full.url, LayoutChanged(["x"], url=full.url), sparse, "application/json"), 1
+        )
     store.db.conn.execute("UPDATE quarantine SET quarantined_at = ?", (NIGHT_2.isoformat(),))
     store.db.conn.commit()
     store.close()
@@ -83,12 +88,10 @@ def test_a_quarantined_page_older_than_the_stored_one_is_not_replayed(harvester:
     old = with_status("RECRUITING")
     url = harvester.sources["ctgov"].url_for(NCT)
     with store.transaction():
-        store.quarantine("ctgov", Failure(url, InvalidRecord("parser bug", url=url), old, "application/json"), 1)
+        store.pages.quarantine("ctgov", Failure(url, InvalidRecord("parser bug", url=url), old, "application/json"), 1)
     store.db.conn.execute("UPDATE quarantine SET quarantined_at = ?", (NIGHT_1.isoformat(),))
     store.db.conn.commit()
-    store.apply_batch(
-        Batch(records=[ctgov_record(harvester, with_status("COMPLETED"), NIGHT_2)]), source="ctgov", run_id=2
-    )
+    apply(store, Batch(records=[ctgov_record(harvester, with_status("COMPLETED"), NIGHT_2)]), source="ctgov", run_id=2)
     store.close()
 
     harvester.reparse("ctgov")
@@ -102,11 +105,11 @@ def test_a_page_that_is_stored_leaves_quarantine_and_unresolved(harvester: Harve
     store = harvester.open_store()
     record = ctgov_record(harvester, RAW, NIGHT_2)
     with store.transaction():
-        store.quarantine("ctgov", Failure(record.url, InvalidRecord("bug", url=record.url), RAW), 1)
-        store.save_unresolved("ctgov", Unresolved(record.url, "title", "no NCT shown", RAW))
+        store.pages.quarantine("ctgov", Failure(record.url, InvalidRecord("bug", url=record.url), RAW), 1)
+        store.pages.save_unresolved("ctgov", Unresolved(record.url, "title", "no NCT shown", RAW))
     assert one(harvester.db_path, "SELECT count(*) FROM quarantine") == (1,)
 
-    store.apply_batch(Batch(records=[record]), source="ctgov", run_id=2)
+    apply(store, Batch(records=[record]), source="ctgov", run_id=2)
 
     assert one(harvester.db_path, "SELECT count(*) FROM quarantine") == (0,)
     assert one(harvester.db_path, "SELECT count(*) FROM unresolved") == (0,)
@@ -125,9 +128,9 @@ def _mirror_record(nct: str, title: str, url: str = "https://ctv.veeva.com/study
 
 def test_a_page_that_now_names_another_trial_leaves_no_orphan_row(tmp_path: Path) -> None:
     """A mirror page first read as one NCT, later as another: the first trial has no record left."""
-    store = Store(tmp_path / "h.db", precedence=["ctgov", "veeva"])
-    store.apply_batch(Batch(records=[_mirror_record("NCT00000001", "Misread trial")]), source="veeva", run_id=1)
-    store.apply_batch(Batch(records=[_mirror_record("NCT00000002", "Right trial")]), source="veeva", run_id=2)
+    store = Store(tmp_path / "h.db")
+    apply(store, Batch(records=[_mirror_record("NCT00000001", "Misread trial")]), source="veeva", run_id=1)
+    apply(store, Batch(records=[_mirror_record("NCT00000002", "Right trial")]), source="veeva", run_id=2)
     store.close()
     db = tmp_path / "h.db"
     assert one(db, "SELECT group_concat(nct_id) FROM studies") == ("NCT00000002",)
@@ -139,7 +142,7 @@ def test_a_page_that_now_names_another_trial_leaves_no_orphan_row(tmp_path: Path
 def test_what_a_newly_seen_source_adds_is_recorded_as_a_change(harvester: Harvester) -> None:
     store = harvester.open_store()
     ctgov = ctgov_record(harvester, RAW, NIGHT_1)
-    store.apply_batch(Batch(records=[ctgov]), source="ctgov", run_id=1)
+    apply(store, Batch(records=[ctgov]), source="ctgov", run_id=1)
     assert ctgov.study.why_stopped is None
     mirror = ctgov.study.model_copy(
         update={
@@ -148,7 +151,7 @@ def test_what_a_newly_seen_source_adds_is_recorded_as_a_change(harvester: Harves
         }
     )
     record = SourceRecord("veeva", "/study/p", "https://x/study/p", mirror, b"<html></html>", "text/html")
-    store.apply_batch(Batch(records=[record]), source="veeva", run_id=2)
+    apply(store, Batch(records=[record]), source="veeva", run_id=2)
     store.close()
     assert one(harvester.db_path, "SELECT run_id, field, old, new FROM changes") == (
         2,
@@ -161,8 +164,8 @@ def test_what_a_newly_seen_source_adds_is_recorded_as_a_change(harvester: Harves
 def test_a_read_only_open_reads_the_named_file_whatever_its_name(tmp_path: Path) -> None:
     """``?`` and ``#`` in a file name are not a URI's query or fragment: the very file is read, nothing created."""
     db = tmp_path / "trials?v=1#b.db"
-    store = Store(db, precedence=["ctgov", "veeva"])
-    store.apply_batch(Batch(records=[_mirror_record("NCT00000001", "Named trial")]), source="veeva", run_id=1)
+    store = Store(db)
+    apply(store, Batch(records=[_mirror_record("NCT00000001", "Named trial")]), source="veeva", run_id=1)
     store.close()
     reader = Store(db, readonly=True)
     try:
@@ -177,7 +180,7 @@ def test_show_attributes_each_field_to_the_record_it_shows(tmp_path: Path) -> No
     """``harvest show`` merges with today's precedence; its field sources come from that same merge, not
     from the row written under the old order (which named the other mirror)."""
     db = tmp_path / "h.db"
-    writer = Store(db, precedence=["ctgov", "veeva", "ichgcp"])
+    writer = Store(db)
     for source, acronym in (("veeva", "VEEVA"), ("ichgcp", "ICHGCP")):
         url = f"https://{source}.example/study/x"
         study = Study(
@@ -187,11 +190,11 @@ def test_show_attributes_each_field_to_the_record_it_shows(tmp_path: Path) -> No
             provenance={"source": source, "url": url, "fetched_at": NIGHT_2},
         )
         record = SourceRecord(source, "/study/x", url, study, b"<html></html>", "text/html")
-        writer.apply_batch(Batch(records=[record]), source=source, run_id=None)
+        apply(writer, Batch(records=[record]), source=source, run_id=None)
     writer.close()
-    reader = Store(db, readonly=True, precedence=["ctgov", "ichgcp", "veeva"])
+    reader = Store(db, readonly=True)
     try:
-        found = reader.merged_study("NCT00000001")
+        found = merged_study(reader, "NCT00000001", ["ctgov", "ichgcp", "veeva"])
     finally:
         reader.close()
     assert found is not None
@@ -211,7 +214,7 @@ def test_a_mirror_that_only_disagrees_changes_attribution_not_the_study(harveste
     the conflict goes. No change is recorded, since the trial did not change."""
     store = harvester.open_store()
     ctgov = ctgov_record(harvester, RAW, NIGHT_1)
-    store.apply_batch(Batch(records=[ctgov]), source="ctgov", run_id=1)
+    apply(store, Batch(records=[ctgov]), source="ctgov", run_id=1)
     db = harvester.db_path
     before = one(db, "SELECT content_hash, updated_at, enrollment FROM studies")
 
@@ -220,12 +223,12 @@ def test_a_mirror_that_only_disagrees_changes_attribution_not_the_study(harveste
         study = ctgov.study.model_copy(update={"enrollment": enrollment, "provenance": provenance})
         return SourceRecord("veeva", "/study/p", "https://x/study/p", study, b"<html></html>", "text/html")
 
-    store.apply_batch(Batch(records=[mirror(5000)]), source="veeva", run_id=2)
+    apply(store, Batch(records=[mirror(5000)]), source="veeva", run_id=2)
     assert one(db, "SELECT content_hash, updated_at, enrollment FROM studies") == before
     assert one(db, "SELECT sources FROM studies") == ('["ctgov", "veeva"]',)
     conflicts = store.db.conn.execute("SELECT field, source, value FROM conflicts ORDER BY source").fetchall()
     assert conflicts == [("enrollment", "ctgov", "5796"), ("enrollment", "veeva", "5000")]
-    store.apply_batch(Batch(records=[mirror(5796)]), source="veeva", run_id=3)
+    apply(store, Batch(records=[mirror(5796)]), source="veeva", run_id=3)
     assert one(db, "SELECT count(*) FROM conflicts") == (0,)
     assert one(db, "SELECT content_hash, updated_at, enrollment FROM studies") == before
     assert one(db, "SELECT count(*) FROM changes") == (0,)
@@ -240,7 +243,7 @@ def test_ctrl_c_during_a_fetch_or_a_reparse_is_recorded_not_left_running(
     harvester: Harvester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store = harvester.open_store()
-    store.apply_batch(Batch(records=[ctgov_record(harvester, RAW, NIGHT_1)]), source="ctgov", run_id=None)
+    apply(store, Batch(records=[ctgov_record(harvester, RAW, NIGHT_1)]), source="ctgov", run_id=None)
     store.close()
     source = harvester.sources["ctgov"]
     monkeypatch.setattr(source, "fetch_nct", _interrupt)

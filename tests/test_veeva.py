@@ -19,10 +19,11 @@ import pytest
 
 from harvest.core.config import Settings
 from harvest.core.errors import LayoutChanged, MissingIdentity, NotAStudyPage
+from harvest.core.records import Unresolved
 from harvest.core.schema import Study
 from harvest.net.http import HttpClient
 from harvest.pipeline.harvester import Harvester
-from harvest.sources.base import HarvestPlan, Page, Unresolved
+from harvest.sources.base import HarvestPlan, Page
 from harvest.sources.veeva import Veeva, match_title, split_acronym
 from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
 from tests.conftest import FETCHED, TEST_ENV, Cli, rows, scalar

@@ -1,3 +1,3 @@
-from harvest.cli.app import main
+from harvest.cli import main
 
 main()

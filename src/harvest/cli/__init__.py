@@ -1,5 +1,25 @@
-"""The ``harvest`` command line."""
+"""The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
+from harvest.cli import harvesting, mirrors, querying, reading
 from harvest.cli.app import main
+
+for command in (
+    harvesting.run,
+    harvesting.fetch,
+    reading.show,
+    reading.query,
+    reading.runs,
+    reading.conflicts,
+    reading.changes,
+    harvesting.reparse,
+    reading.sources,
+    querying.search,
+    querying.export,
+    querying.stats,
+    querying.datasette_metadata,
+    querying.reindex,
+    mirrors.unresolved,
+):
+    main.add_command(command)
 
 __all__ = ["main"]

@@ -1,4 +1,4 @@
-"""Commands about mirror sites, registered on the ``harvest`` group (imported at the end of ``cli.py``)."""
+"""Commands about mirror sites (registered on the ``harvest`` group in ``harvest/cli/__init__.py``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import Context, handle_errors, main
+from harvest.cli.app import Context, handle_errors
 from harvest.cli.output import print_rows
 from harvest.sources import registered
 
@@ -32,7 +32,7 @@ def unresolved_rows(obj: Context, source_name: str | None) -> list[dict[str, Any
     return rows
 
 
-@main.command()
+@click.command()
 @click.option(
     "--source", "source_name", default=None, type=click.Choice(sorted(registered())), help="Only pages of this source."
 )

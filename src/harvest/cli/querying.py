@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import EXIT_CODES, Context, handle_errors, main
+from harvest.cli.app import EXIT_CODES, Context, handle_errors
 from harvest.cli.output import choose_format, print_rows
 from harvest.core.errors import DatabaseUnavailable
 from harvest.core.vocab import OverallStatus, Phase, StudyType
@@ -26,6 +26,7 @@ from harvest.query import export as export_mod
 from harvest.query import search as search_mod
 from harvest.query import stats as stats_mod
 from harvest.query.datasette import metadata
+from harvest.store import fts
 from harvest.store.database import Store
 from harvest.store.lock import RunLock
 
@@ -61,7 +62,7 @@ def _quiet_broken_pipe() -> None:
 # -- search ---------------------------------------------------------------------------------------
 
 
-@main.command(epilog=EXIT_CODES)
+@click.command(epilog=EXIT_CODES)
 @click.argument("words")
 @click.option(
     "--status",
@@ -132,7 +133,7 @@ def search(
 # -- export ---------------------------------------------------------------------------------------
 
 
-@main.command(epilog=EXIT_CODES)
+@click.command(epilog=EXIT_CODES)
 @click.option(
     "--format", "fmt", type=click.Choice(export_mod.FORMATS), default="csv", show_default=True, help="Output format."
 )
@@ -184,7 +185,7 @@ def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -
 # -- stats ----------------------------------------------------------------------------------------
 
 
-@main.command()
+@click.command()
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of text.")
 @click.pass_obj
 @handle_errors
@@ -201,7 +202,7 @@ def stats(obj: Context, as_json: bool) -> None:
 # -- datasette ------------------------------------------------------------------------------------
 
 
-@main.command("datasette-metadata")
+@click.command("datasette-metadata")
 @click.option(
     "--database",
     default=None,
@@ -224,7 +225,7 @@ def datasette_metadata(obj: Context, database: str | None) -> None:
 # -- reindex --------------------------------------------------------------------------------------
 
 
-@main.command(epilog=EXIT_CODES)
+@click.command(epilog=EXIT_CODES)
 @click.pass_obj
 @handle_errors
 def reindex(obj: Context) -> None:
@@ -239,7 +240,7 @@ def reindex(obj: Context) -> None:
         store = Store(obj.db)  # opening read-write also upgrades an older file (creates the index)
         try:
             with store.transaction():
-                count = search_mod.rebuild(store.db.conn)
+                count = fts.rebuild(store.db.conn)
         finally:
             store.close()
     if not obj.quiet:

@@ -11,32 +11,12 @@ never on the order they arrive in.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
-from harvest.core.dates import same_date
-from harvest.core.schema import STUDY_FIELDS, PartialDate, Study, is_empty
-
-
-@dataclass(frozen=True)
-class StoredRecord:
-    source: str
-    record_key: str
-    url: str
-    fetched_at: str
-    study: Study
-
-
-@dataclass
-class Merged:
-    study: Study
-    # "source|record_key" -> the fields that record supplied
-    provenance: dict[str, list[str]] = field(default_factory=dict)
-    # (field, source, value as JSON-able) for every source party to a disagreement
-    conflicts: list[tuple[str, str, Any]] = field(default_factory=list)
-    sources: list[str] = field(default_factory=list)
+from harvest.core.records import Merged, StoredRecord
+from harvest.core.schema import STUDY_FIELDS, is_empty
+from harvest.merge.equivalence import equivalent, jsonable
 
 
 def _rank(precedence: Sequence[str]) -> dict[str, int]:
@@ -94,50 +74,3 @@ def _disagreements(name: str, holders: list[StoredRecord]) -> list[tuple[str, st
     if all(equivalent(name, reference, other) for _, other in values[1:]):
         return []
     return [(name, source, jsonable(value)) for source, value in values]
-
-
-def jsonable(value: Any) -> Any:
-    """A field's value as plain JSON data (models dumped without their empty keys)."""
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json", exclude_none=True)
-    if isinstance(value, list):
-        return [jsonable(item) for item in value]
-    return value
-
-
-_ESCAPES = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>=~|])")
-
-
-def normal_text(value: str) -> str:
-    """Text as a reader compares it: case, spacing, markdown escapes and trailing punctuation don't count."""
-    text = _ESCAPES.sub(r"\1", value)
-    text = re.sub(r"\s+", " ", text).strip().casefold()
-    return text.rstrip(" .;,")
-
-
-def _item_key(item: Any) -> Any:
-    if isinstance(item, str):
-        return normal_text(item)
-    if hasattr(item, "name") and isinstance(getattr(item, "name", None), str):  # interventions
-        return normal_text(item.name)
-    if hasattr(item, "facility"):  # locations
-        return (normal_text(item.facility or ""), normal_text(item.country or ""))
-    if hasattr(item, "scheme"):  # identifiers
-        return (str(item.scheme), item.value.casefold())
-    return jsonable(item)
-
-
-def equivalent(name: str, a: Any, b: Any) -> bool:
-    """Whether two sources say the same thing about a field, however they wrote it."""
-    if isinstance(a, PartialDate) and isinstance(b, PartialDate):
-        return same_date(a.value, b.value)
-    if isinstance(a, str) and isinstance(b, str):
-        return normal_text(a) == normal_text(b)
-    if isinstance(a, list) and isinstance(b, list):
-        keys_a = {repr(_item_key(item)) for item in a}
-        keys_b = {repr(_item_key(item)) for item in b}
-        if name in {"locations", "contacts", "identifiers", "collaborators"}:
-            # mirrors show a subset (first sites, "Loading..."): a subset is not a disagreement
-            return keys_a <= keys_b or keys_b <= keys_a
-        return keys_a == keys_b
-    return a == b

@@ -12,8 +12,8 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.query.search import FTS_TABLE
 from harvest.sources import registered
+from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
 CTGOV_TERMS_URL = "https://clinicaltrials.gov/about-site/terms-conditions"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from harvest.query.search import FTS_TABLE, indexed_count
+from harvest.store.fts import FTS_TABLE, indexed_count
 
 NONE = "(none)"  # the label of NULL (an observational study has no phase)
 

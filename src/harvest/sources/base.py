@@ -18,12 +18,12 @@ from typing import Any, ClassVar
 from harvest.core.config import Settings
 from harvest.core.errors import (
     AmbiguousURL,
-    HarvestError,
     MissingIdentity,
     NoSourceForURL,
     NotAddressable,
     ParseError,
 )
+from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved
 from harvest.core.schema import Study
 from harvest.net.http import HttpClient, Response
 
@@ -48,54 +48,6 @@ class Page:
         return cls(response.url, response.content, response.fetched_at, response.headers.get("content-type"))
 
 
-@dataclass(frozen=True)
-class SourceRecord:
-    """What one site said about one trial at one time."""
-
-    source: str
-    record_key: str  # stable name of the page within its source (URL relative to the base URL)
-    url: str
-    study: Study
-    raw: bytes  # exactly what ``parse`` consumed, so ``harvest reparse`` can redo it offline
-    content_type: str | None = None
-    # A digest of the parts of ``raw`` that ``parse`` depends on, for sources whose payload also carries
-    # volatile parts (CT.gov's data release stamp). Stored with the record; the next run skips parsing a
-    # payload whose fingerprint is the stored one. None: the source does not fingerprint.
-    fingerprint: str | None = None
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A page or record that could not be fetched or parsed; ``raw`` is kept (quarantined) when we have it."""
-
-    url: str
-    error: HarvestError
-    raw: bytes | None = None
-    content_type: str | None = None
-
-
-@dataclass(frozen=True)
-class Unresolved:
-    """A study page whose NCT number could not be established; kept, listed, never guessed."""
-
-    url: str
-    title: str | None
-    reason: str
-    raw: bytes
-    content_type: str | None = None
-    candidates: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PageVisit:
-    """One discovered page of a mirror and what happened when we last looked at it."""
-
-    url: str
-    lastmod: str | None = None
-    outcome: str | None = None  # ok | failed | not-found | robots | unresolved; None = discovered only
-    nct_id: str | None = None
-
-
 @dataclass
 class Batch:
     records: list[SourceRecord] = field(default_factory=list)
@@ -106,13 +58,6 @@ class Batch:
     unchanged: int = 0  # fetched, and recognised by their stored fingerprint: neither parsed nor written
     cursor: dict[str, Any] | None = None  # where to resume once this batch is committed
     expected_total: int | None = None  # for progress, when the source knows
-
-
-@dataclass(frozen=True)
-class PageHistory:
-    lastmod: str | None
-    last_fetched_at: str | None
-    last_outcome: str | None
 
 
 TitleSearch = Callable[[str], list[Study]]

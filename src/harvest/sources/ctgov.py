@@ -26,19 +26,11 @@ import orjson
 from harvest import __version__
 from harvest.core.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
 from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id, normalize_nct
+from harvest.core.records import Failure, SourceRecord
 from harvest.core.schema import Study, build_study
 from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
 from harvest.net.http import Response
-from harvest.sources.base import (
-    Batch,
-    Failure,
-    HarvestPlan,
-    Page,
-    Source,
-    SourceRecord,
-    StoredFingerprints,
-    register,
-)
+from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, register
 
 log = logging.getLogger("harvest.ctgov")
 

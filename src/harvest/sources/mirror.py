@@ -20,18 +20,9 @@ from urllib.parse import urlsplit
 
 from harvest.core.errors import FetchError, InvalidRecord, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
 from harvest.core.ids import normalize_nct
+from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved
 from harvest.core.schema import Study, build_study
-from harvest.sources.base import (
-    Batch,
-    Failure,
-    HarvestPlan,
-    Page,
-    PageHistory,
-    PageVisit,
-    Source,
-    SourceRecord,
-    Unresolved,
-)
+from harvest.sources.base import Batch, HarvestPlan, Page, Source
 from harvest.sources.reading.sitemap import SitemapEntry, parse_sitemap
 
 log = logging.getLogger("harvest.mirror")

@@ -34,6 +34,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from harvest.core import vocab
 from harvest.core.errors import HarvestError, InvalidNCTId, LayoutChanged, MissingIdentity, NotAStudyPage, ParseError
 from harvest.core.ids import IdScheme, classify, clean_id, normalize_nct
+from harvest.core.records import SourceRecord, Unresolved
 from harvest.core.schema import MAX_ENROLLMENT, Study
 from harvest.core.vocab import (
     ALLOCATION_WORDS,
@@ -49,7 +50,7 @@ from harvest.core.vocab import (
     word_key,
     word_table,
 )
-from harvest.sources.base import HarvestPlan, Page, SourceRecord, Unresolved, register
+from harvest.sources.base import HarvestPlan, Page, register
 from harvest.sources.mirror import MirrorSource
 from harvest.sources.reading.fields import split_acronym
 from harvest.sources.reading.htmltext import parse_html, text_lines

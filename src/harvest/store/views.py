@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from harvest.query import search
+from harvest.store import fts
 
 
 def _joined(table: str, column: str) -> str:
@@ -65,7 +65,7 @@ INDEX_NAMES = tuple(INDEXES)
 
 def install(conn: sqlite3.Connection) -> None:
     """Create the search index, views and indexes (idempotent; runs inside the store's schema transaction)."""
-    search.install_index(conn)
+    fts.install_index(conn)
     for name in reversed(VIEWS):  # dependants first
         conn.execute(f"DROP VIEW IF EXISTS {name}")
     for name, body in VIEWS.items():

@@ -1,0 +1,203 @@
+"""The commands that fetch or re-parse: ``run``, ``fetch`` and ``reparse``; progress and run summaries."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable
+
+import click
+
+from harvest.cli import logs
+from harvest.cli.app import EXIT_CODES, Context, handle_errors, parse_date
+from harvest.core.errors import EXIT_OK, EXIT_PARTIAL
+from harvest.core.records import Failure, Unresolved
+from harvest.pipeline.report import Callbacks, RunReport
+from harvest.sources import registered
+
+log = logging.getLogger("harvest.cli")
+
+
+# -- run ------------------------------------------------------------------------------------------
+
+
+class Progress:
+    """A one-line progress display on a terminal; silent when stderr is not a TTY (cron, pipes)."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled and sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.shown = False
+
+    def update(self, report: RunReport, total: int | None) -> None:
+        if not self.enabled:
+            return
+        done = report.fetched
+        rate = done / max(time.monotonic() - self.started, 1e-6)
+        of = f"/{total:,}" if total else ""
+        sys.stderr.write(
+            f"\r{report.source}: {done:,}{of} records, {report.new:,} new, {report.changed:,} changed, "
+            f"{report.failed:,} failed ({rate:,.0f}/s) "
+        )
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+
+
+def _failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None]:
+    def show(source: str, item: Failure | Unresolved) -> None:
+        if isinstance(item, Unresolved):
+            logs.event(
+                log,
+                logging.WARNING,
+                f"unresolved {source} {item.url}: {item.reason}",
+                source=source,
+                url=item.url,
+                kind="unresolved",
+            )
+            return
+        logs.event(
+            log,
+            logging.ERROR,
+            f"failed {source} {item.url}: {item.error.one_line()}",
+            source=source,
+            url=item.url,
+            error=type(item.error).__name__,
+        )
+
+    return show
+
+
+def _finish(obj: Context, report: RunReport) -> None:
+    line = report.summary()
+    if obj.log_json:
+        fields = dict(
+            report.counts(),
+            outcome=report.outcome,
+            run_id=report.run_id,
+            mode=report.mode,
+            source=report.source,
+            command=report.command,
+            error=report.error,
+        )
+        click.echo(json.dumps({"event": "summary", "message": line, **fields}), err=True)
+    elif not obj.quiet or report.exit_code != EXIT_OK:
+        click.echo(line, err=True)
+    sys.exit(report.exit_code)
+
+
+@click.command(epilog=EXIT_CODES)
+@click.option(
+    "--source",
+    "source_name",
+    default="ctgov",
+    show_default=True,
+    type=click.Choice(sorted(registered())),
+    help="Which site to harvest.",
+)
+@click.option(
+    "--since",
+    metavar="YYYY-MM-DD",
+    help="ClinicalTrials.gov: only studies updated since this date, minus a few days of overlap (default: "
+    "the watermark of the last run that finished, ok or partial).",
+)
+@click.option("--full", is_flag=True, help="ClinicalTrials.gov: harvest everything, ignoring the watermark.")
+@click.option(
+    "--max-pages",
+    type=click.IntRange(min=1),
+    default=None,
+    help="For mirror sites: the page budget of this run (default: the source's polite nightly budget).",
+)
+@click.pass_obj
+@handle_errors
+def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages: int | None) -> None:
+    """The nightly harvest: fetch what changed since the last successful run and store it.
+
+    The first run of a source harvests everything. Each page of results is
+    committed with the position to resume from, so a run that is killed
+    resumes where it stopped; the watermark only moves when a run completes.
+    Two runs on one file never overlap: the second exits 3.
+
+    \b
+    Cron, every night at 02:30, mail only on trouble:
+      30 2 * * *  cd /data/trials && harvest --quiet run
+    """
+    harvester = obj.harvester()
+    progress = Progress(not obj.quiet and not obj.log_json)
+    try:
+        report = harvester.run(
+            source_name,
+            full=full,
+            since=parse_date(since),
+            max_pages=max_pages,
+            callbacks=Callbacks(on_batch=progress.update, on_failure=_failure_printer(obj)),
+        )
+    finally:
+        progress.close()
+        harvester.close()
+    _finish(obj, report)
+
+
+# -- fetch ----------------------------------------------------------------------------------------
+
+
+@click.command(epilog=EXIT_CODES)
+@click.argument("targets", nargs=-1, required=True, metavar="NCT_OR_URL...")
+@click.option(
+    "--source",
+    "source_name",
+    default=None,
+    type=click.Choice(sorted(registered())),
+    help="Which site to ask: for NCT numbers [default: ctgov]; for a URL that several sites could serve.",
+)
+@click.pass_obj
+@handle_errors
+def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> None:
+    """Fetch trials now, store them, and print each canonical record as JSON.
+
+    \b
+    harvest fetch NCT04268537 NCT02513394
+    harvest fetch https://ctv.veeva.com/study/<slug>     # routed by its path, then base URL
+    """
+    harvester = obj.harvester()
+    try:
+        records, report = harvester.fetch(
+            list(targets), source_name=source_name, callbacks=Callbacks(on_failure=_failure_printer(obj))
+        )
+    finally:
+        harvester.close()
+    for record in records:
+        click.echo(record.study.model_dump_json(indent=2))
+    if report.failed or report.unresolved:
+        click.echo(report.summary(), err=True)
+        sys.exit(EXIT_PARTIAL)
+
+
+@click.command(epilog=EXIT_CODES)
+@click.option(
+    "--source",
+    "source_name",
+    default=None,
+    type=click.Choice(sorted(registered())),
+    help="Only this source's records [default: all].",
+)
+@click.pass_obj
+@handle_errors
+def reparse(obj: Context, source_name: str | None) -> None:
+    """Re-parse the stored raw pages with the current parsers and re-merge, without the network.
+
+    Run it after upgrading harvest (a parser fix): every source record is parsed
+    again from the payload kept in `source_records.raw`, quarantined pages are
+    retried, and study rows are rebuilt; what changed is recorded in `changes`.
+    """
+    harvester = obj.harvester()
+    try:
+        report = harvester.reparse(source_name, callbacks=Callbacks(on_failure=_failure_printer(obj)))
+    finally:
+        harvester.close()
+    _finish(obj, report)

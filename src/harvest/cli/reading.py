@@ -1,0 +1,211 @@
+"""The commands that read the file and print what it holds: ``show``, ``query``, ``runs``, ``conflicts``,
+``changes`` and ``sources``. The file is opened read-only."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import click
+
+from harvest.cli.app import Context, fail, handle_errors, parse_date
+from harvest.cli.output import choose_format, print_rows
+from harvest.core.errors import EXIT_PARTIAL, QueryError
+from harvest.core.ids import normalize_nct
+from harvest.pipeline.show import merged_study
+from harvest.sources import registered
+from harvest.store.sql import refuses_writes
+
+# -- show -----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT...")
+@click.option("--provenance", is_flag=True, help="Also say which source (and fetch) supplied each field.")
+@click.pass_obj
+@handle_errors
+def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
+    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number."""
+    ids = [normalize_nct(n) for n in nct_ids]
+    store = obj.readonly_store()
+    missing = []
+    try:
+        for nct in ids:
+            found = merged_study(store, nct, obj.precedence())
+            if found is None:
+                missing.append(nct)
+                continue
+            merged, field_sources = found
+            data = merged.study.model_dump(mode="json", exclude={"provenance"})
+            data["sources"] = merged.sources
+            if provenance:
+                data["field_sources"] = field_sources
+            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+    finally:
+        store.close()
+    if missing:
+        fail(f"not in {obj.db}: {', '.join(missing)} (use `harvest fetch` to get them)", EXIT_PARTIAL)
+
+
+# -- query ----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("sql")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal).")
+@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+@click.option("--table", "as_table", is_flag=True, help="An aligned table (default on a terminal).")
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    multiple=True,
+    metavar="NAME VALUE",
+    type=(str, str),
+    help="Bind :NAME in the SQL to VALUE (repeatable).",
+)
+@click.pass_obj
+@handle_errors
+def query(
+    obj: Context, sql: str, as_json: bool, as_csv: bool, as_table: bool, params: tuple[tuple[str, str], ...]
+) -> None:
+    """Run one read-only SQL statement against the file (it is opened read-only).
+
+    \b
+    harvest query "SELECT nct_id, brief_title FROM studies WHERE overall_status = 'RECRUITING'"
+    harvest query "SELECT * FROM studies WHERE nct_id = :id" -p id NCT04268537
+    """
+    store = obj.readonly_store()
+    try:
+        try:
+            cursor = store.db.conn.execute(sql, dict(params))
+        except sqlite3.Error as exc:
+            raise QueryError(_sql_message(exc)) from None
+        except ValueError as exc:
+            raise QueryError(f"bad query: {exc}") from None
+        if cursor.description is None:
+            raise QueryError("statement returns no rows (harvest query only reads)")
+        columns = [d[0] for d in cursor.description]
+        try:
+            print_rows(columns, cursor, choose_format(as_json, as_csv, as_table))
+        except sqlite3.Error as exc:
+            raise QueryError(_sql_message(exc)) from None
+    finally:
+        store.close()
+
+
+def _sql_message(exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if refuses_writes(exc):
+        return "harvest query is read-only: the statement tries to write"
+    if "one statement at a time" in text:
+        return "one statement at a time, please"
+    return f"SQL error: {text}"
+
+
+# -- runs -----------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option(
+    "--source",
+    "source_name",
+    default=None,
+    type=click.Choice(sorted(registered())),
+    help="Only runs that used this source (a fetch across sources and a reparse of all count too).",
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def runs(obj: Context, limit: int, source_name: str | None, as_json: bool) -> None:
+    """List the last runs: when, what, outcome and counts (newest first)."""
+    store = obj.readonly_store()
+    try:
+        rows = store.runs.last(limit, source_name)
+    finally:
+        store.close()
+    columns = [
+        "id",
+        "command",
+        "source",
+        "mode",
+        "started_at",
+        "duration_s",
+        "outcome",
+        "fetched",
+        "new",
+        "changed",
+        "unchanged",
+        "failed",
+        "skipped_robots",
+        "retries",
+        "throttled",
+        "bytes",
+        "error",
+    ]
+    print_rows(columns, ([r.get(c) for c in columns] for r in rows), "json" if as_json else "table")
+
+
+@click.command()
+@click.argument("nct_id", required=False, metavar="[NCT]")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def conflicts(obj: Context, nct_id: str | None, as_json: bool) -> None:
+    """Where sources disagree on a field (after normalisation): who said what.
+
+    The `studies` row keeps the most trusted source's value; this lists every
+    source's value for the fields in dispute.
+    """
+    nct = normalize_nct(nct_id) if nct_id else None
+    store = obj.readonly_store()
+    try:
+        found = store.studies.conflicts(nct)
+    finally:
+        store.close()
+    print_rows(["nct_id", "field", "source", "value"], found, choose_format(as_json, False))
+
+
+@click.command()
+@click.option("--since", required=True, metavar="YYYY-MM-DD", help="Changes recorded on or after this date.")
+@click.option("--nct", "nct_id", default=None, help="Only this trial.")
+@click.option("--field", "field_name", default=None, help="Only this field (e.g. overall_status).")
+@click.option("--json", "as_json", is_flag=True, help="JSON lines instead of a table.")
+@click.pass_obj
+@handle_errors
+def changes(obj: Context, since: str, nct_id: str | None, field_name: str | None, as_json: bool) -> None:
+    """What changed in which trial, field by field, since a date (values as JSON text).
+
+    \b
+    harvest changes --since 2026-11-14 --field overall_status
+    """
+    day = parse_date(since)
+    assert day is not None  # --since is required
+    nct = normalize_nct(nct_id) if nct_id else None
+    store = obj.readonly_store()
+    try:
+        found = store.studies.changes_since(day.isoformat(), nct, field_name)
+    finally:
+        store.close()
+    print_rows(["changed_at", "nct_id", "field", "old", "new", "run_id"], found, choose_format(as_json, False))
+
+
+@click.command()
+@click.pass_obj
+@handle_errors
+def sources(obj: Context) -> None:
+    """List the sources, their base URLs (after HARVEST_<SOURCE>_URL) and request rates."""
+    settings = obj.settings
+    rows = []
+    for name, cls in registered().items():
+        rows.append(
+            [
+                name,
+                cls.label,
+                settings.base_url(name, cls.default_base_url),
+                settings.rps(name, cls.default_rps),
+                cls.discovery,
+            ]
+        )
+    print_rows(["source", "site", "base_url", "requests_per_s", "discovery"], rows, "table")

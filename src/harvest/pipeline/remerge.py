@@ -1,0 +1,106 @@
+"""Rebuilding trials from their source records: read them from the store, merge them, hand the rows back.
+
+A trial's row is rewritten only when its merged content or attribution changed; a change of content is also
+recorded field by field in ``changes`` (what the trial was before against what it is now).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from harvest.core.dates import utcnow
+from harvest.core.records import SourceRecord, StoredRecord
+from harvest.merge import diff_studies, merge
+from harvest.store.database import Store
+from harvest.store.sql import chunks
+from harvest.store.studies import StudyWrites, study_row
+
+RecordKey = tuple[str, str]  # (source, record_key)
+
+
+def remerge(
+    store: Store,
+    precedence: Sequence[str],
+    touched: dict[str, dict[RecordKey, StoredRecord]],
+    fresh: dict[RecordKey, SourceRecord],
+    run_id: int | None,
+    known_hashes: dict[int, str] | None = None,
+    written: dict[RecordKey, tuple[str, str, str]] | None = None,
+) -> int:
+    """Rebuild the study rows of the trials in ``touched`` (nct -> previous versions of its changed records).
+
+    ``fresh`` are records being written in this transaction and ``written`` their (nct, url, fetched_at): they
+    are merged as handed over, not read back. ``known_hashes`` maps ``id()`` of fresh studies to the content
+    hash already computed for them: a trial with one source record merges to that very object, whose hash
+    need not be computed again. Returns how many study rows were written.
+    """
+    known_hashes = known_hashes or {}
+    written = written or {}
+    ncts = list(touched)
+    keys_by_nct: dict[str, list[tuple[str, str, str, str]]] = {nct: [] for nct in ncts}
+    for nct, source, key, url, fetched in store.records.refs_of_studies(ncts):
+        if (source, key) not in written:  # superseded by the version being written
+            keys_by_nct[nct].append((source, key, url, fetched))
+    for (source, key), (nct, url, fetched) in written.items():
+        if nct in keys_by_nct:
+            keys_by_nct[nct].append((source, key, url, fetched))
+    old_hashes = store.studies.hashes(ncts)
+    stored = store.records.by_key(
+        [
+            (source, key)
+            for nct in ncts
+            for source, key, _, _ in keys_by_nct[nct]
+            if (record := fresh.get((source, key))) is None or record.study.nct_id != nct
+        ]
+    )
+    writes = StudyWrites()
+    for nct in ncts:
+        current: list[StoredRecord] = []
+        for source, key, url, fetched in keys_by_nct[nct]:
+            record = fresh.get((source, key))
+            if record is not None and record.study.nct_id == nct:
+                current.append(StoredRecord(source, key, url, fetched, record.study))
+            elif (source, key) in stored:
+                current.append(stored[(source, key)])
+        if not current:
+            if nct in old_hashes:  # its only records now say another NCT: no source carries this one
+                writes.removed.append(nct)
+            continue
+        merged = merge(current, precedence)
+        row = study_row(merged.study, merged, known_hashes.get(id(merged.study)))
+        before = old_hashes.get(nct)
+        if before == (row["content_hash"], row["merge_hash"]):
+            continue
+        if before is not None and before[0] == row["content_hash"]:
+            # Same study, different attribution (a mirror now agrees or disagrees): no history, no rewrite.
+            writes.reattribute(row, merged)
+            continue
+        if nct in old_hashes:
+            # The trial as it was: previous versions of changed records, stored ones as they are, and none
+            # of the records seen for the first time (what they add is a change too).
+            previous_versions = touched[nct]
+            old_set = [
+                previous_versions.get(key, r)
+                for r in current
+                if (key := (r.source, r.record_key)) in previous_versions or key not in written
+            ]
+            if old_set:
+                old_merged = merge(old_set, precedence)
+                for field_name, old_value, new_value in diff_studies(old_merged.study, merged.study):
+                    writes.changes.append((nct, run_id, field_name, old_value, new_value, utcnow()))
+        writes.add(row, merged, nct in old_hashes)
+    return store.studies.write(writes, ncts)
+
+
+def remerge_all(store: Store, precedence: Sequence[str], run_id: int | None, source: str | None = None) -> int:
+    """Rebuild the study rows of every trial (a source carries) that more than one source describes.
+
+    Only rows whose merged content or attribution differs are written, so after a precedence change the
+    rows follow the new order; no ``changes`` rows are recorded, since nothing changed upstream. A trial
+    with records from one source merges the same whatever the order, so it is not read at all.
+    """
+    written = 0
+    for chunk in chunks(store.records.multi_source_studies(source)):
+        with store.transaction():
+            written += remerge(store, precedence, {nct: {} for nct in chunk}, {}, run_id)
+    return written

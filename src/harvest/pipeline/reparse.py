@@ -1,0 +1,105 @@
+"""``harvest reparse``: every stored raw payload parsed again with today's parsers and merged again, offline."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from harvest.core.errors import FetchError, HarvestError, MissingIdentity, ParseError
+from harvest.core.records import Failure, SourceRecord
+from harvest.core.schema import Study
+from harvest.pipeline.remerge import remerge_all
+from harvest.pipeline.report import Callbacks, RunReport
+from harvest.pipeline.session import Session
+from harvest.sources.base import Batch, Page, Source
+from harvest.store.database import Store
+from harvest.store.lock import RunLock
+
+
+def reparse(session: Session, source_name: str | None = None, callbacks: Callbacks | None = None) -> RunReport:
+    """Re-parse every stored raw payload with today's parsers and re-merge; no network.
+
+    Kept pages are re-tried too: a quarantined page that now parses is stored, and an
+    unresolved one that now shows its NCT number is resolved.
+    """
+    callbacks = callbacks or Callbacks()
+    names = [session.source(source_name).name] if source_name else list(session.sources)
+    report = RunReport(source=source_name or "all", command="reparse", mode="offline", stats=session.stats)
+    with RunLock(session.db_path, "harvest reparse"):
+        store = session.open_store()
+        try:
+            store.runs.mark_abandoned()
+            report.run_id = store.runs.start(report.source, "reparse", "offline")
+            for name in names:
+                _reparse_source(session, store, session.sources[name], report, callbacks)
+            # Rows whose records did not change still follow today's merge policy (HARVEST_PRECEDENCE).
+            remerge_all(store, session.precedence, report.run_id, source_name)
+            report.outcome = "partial" if report.failed else "ok"
+            store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
+        except HarvestError as exc:
+            report.outcome, report.error = "failed", exc.one_line()
+            session.record_end(store, report)
+            raise
+        except KeyboardInterrupt:
+            session.interrupted(store, report, "batches re-parsed before are stored; run it again")
+            raise
+        finally:
+            store.close()
+    return report
+
+
+def _reparse_source(session: Session, store: Store, source: Source, report: RunReport, callbacks: Callbacks) -> None:
+    writer = session.writer(store)
+    # A re-parse means the parser changed: stored fingerprints vouch for what the old one made of a payload.
+    store.records.forget_fingerprints(source.name)
+    batch = Batch()
+    stored_at: dict[str, dt.datetime] = {}  # record key -> when its stored version was fetched
+
+    def flush() -> None:
+        nonlocal batch
+        # A kept page that now parses is stored like any page; storing it settles its quarantine or
+        # unresolved row (and a version refused as worse than the stored one stays quarantined).
+        result = writer.apply(batch, source=source.name, run_id=report.run_id)
+        report.add(source.name, batch, result, callbacks.on_failure)
+        batch = Batch()
+
+    for row in store.records.rows(source.name):
+        report.fetched += 1
+        page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+        stored_at[row["record_key"]] = page.fetched_at
+        try:
+            study = source.parse(page)
+        except MissingIdentity as missing:
+            stored = Study.model_validate_json(row["record"])
+            resolution = stored.provenance.nct_resolution or "title-exact"
+            study = source.rebuild(missing, row["nct_id"], resolution, page)
+        except (ParseError, FetchError) as exc:
+            batch.failures.append(Failure(page.url, exc, page.content, page.content_type))
+            continue
+        batch.records.append(
+            SourceRecord(source.name, row["record_key"], row["url"], study, row["raw"], row["content_type"])
+        )
+        if len(batch.records) >= 500:
+            flush()
+    superseded: list[tuple[str, str]] = []
+    for table in ("quarantine", "unresolved"):
+        for row in store.pages.kept(table, source.name):
+            page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+            key = source.record_key(page.url)
+            if key in stored_at and stored_at[key] >= page.fetched_at:
+                superseded.append((table, page.url))  # a later visit stored this page: nothing to replay
+                continue
+            try:
+                study = source.parse(page)
+            except (ParseError, FetchError):
+                continue  # still broken (or still without an NCT): it stays where it is
+            report.fetched += 1
+            batch.records.append(SourceRecord(source.name, key, page.url, study, page.content, page.content_type))
+    flush()
+    with store.transaction():
+        for table, url in superseded:
+            settle = store.pages.release_quarantine if table == "quarantine" else store.pages.resolve_unresolved
+            settle(source.name, url)
+
+
+def _when(stamp: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))

@@ -1,0 +1,111 @@
+"""What a command did: the counts of a run, fetch or re-parse, its outcome and exit code, and its summary line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from harvest.core.errors import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
+from harvest.core.records import Failure, Unresolved
+from harvest.net.http import FetchStats
+from harvest.pipeline.apply import ApplyResult
+from harvest.sources.base import Batch
+
+
+@dataclass
+class RunReport:
+    source: str
+    command: str = "run"
+    mode: str = "incremental"
+    run_id: int | None = None
+    outcome: str = "running"
+    fetched: int = 0
+    new: int = 0
+    changed: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    unresolved: int = 0
+    skipped_robots: int = 0
+    error: str | None = None
+    error_exit: int = EXIT_CANNOT_RUN
+    started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
+    stats: FetchStats = field(default_factory=FetchStats)
+
+    @property
+    def exit_code(self) -> int:
+        if self.outcome in ("failed", "interrupted"):
+            return self.error_exit
+        return EXIT_PARTIAL if self.failed else EXIT_OK
+
+    def add(self, source: str, batch: Batch, result: ApplyResult, on_failure: OnFailure | None) -> None:
+        """Count one applied batch (what the source reported and what the store made of it); each failed
+        or unresolved page goes to ``on_failure``. ``fetched`` is the caller's: each command counts it its way."""
+        self.new += result.new
+        self.changed += result.changed
+        self.unchanged += result.unchanged + batch.unchanged
+        self.failed += len(batch.failures) + len(result.failed)
+        self.unresolved += len(batch.unresolved)
+        self.skipped_robots += batch.skipped
+        if on_failure:
+            for problem in [*batch.failures, *result.failed, *batch.unresolved]:
+                on_failure(source, problem)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "fetched": self.fetched,
+            "new": self.new,
+            "changed": self.changed,
+            "unchanged": self.unchanged,
+            "failed": self.failed,
+            "unresolved": self.unresolved,
+            "skipped_robots": self.skipped_robots,
+            "requests": self.stats.requests,
+            "retries": self.stats.retries,
+            "throttled": self.stats.throttled,
+            "bytes": self.stats.bytes,
+        }
+
+    def summary(self) -> str:
+        """One line a cron mail reader understands at a glance."""
+        seconds = (dt.datetime.now(dt.UTC) - self.started).total_seconds()
+        head = {"ok": "OK", "partial": "PARTIAL", "failed": "FAILED", "interrupted": "INTERRUPTED"}.get(
+            self.outcome, self.outcome.upper()
+        )
+        parts = [
+            f"{self.fetched:,} fetched",
+            f"{self.new:,} new",
+            f"{self.changed:,} changed",
+            f"{self.unchanged:,} unchanged",
+            f"{self.failed:,} failed",
+        ]
+        if self.unresolved:
+            parts.append(f"{self.unresolved:,} unresolved")
+        if self.skipped_robots:
+            parts.append(f"{self.skipped_robots:,} skipped by robots.txt")
+        parts.append(f"{self.stats.retries:,} retries ({self.stats.throttled:,} rate-limited)")
+        parts.append(f"{_size(self.stats.bytes)} in {seconds:,.1f}s")
+        line = f"harvest {self.command} {self.source} [{self.mode}] {head}: " + ", ".join(parts)
+        if self.run_id is not None:
+            line += f"; run #{self.run_id}"
+        if self.error:
+            line += f" — {self.error}"
+        return line
+
+
+def _size(count: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if count < 1024 or unit == "GB":
+            return f"{count:,.0f} {unit}" if unit == "B" else f"{count:,.1f} {unit}"
+        count /= 1024  # type: ignore[assignment]
+    return f"{count} B"
+
+
+OnBatch = Callable[[RunReport, int | None], None]
+OnFailure = Callable[[str, Failure | Unresolved], None]
+
+
+@dataclass
+class Callbacks:
+    on_batch: OnBatch | None = None
+    on_failure: OnFailure | None = None

@@ -1,0 +1,33 @@
+"""Small SQL helpers the store's modules share."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sqlite3
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+# SQLite caps the number of variables in one statement; 500 keeps far below every build's limit.
+CHUNK = 500
+
+
+def chunks(items: Sequence[Any], size: int = CHUNK) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def select_in(conn: sqlite3.Connection, sql: str, values: Sequence[Any], *params: Any) -> Iterator[Any]:
+    """The rows of ``sql`` with ``{marks}`` standing for ``values`` (after ``params``), a chunk at a time."""
+    for chunk in chunks(list(values)):
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), [*params, *chunk])
+
+
+def iso(value: dt.datetime) -> str:
+    """A timestamp as the file writes it: UTC, seconds, ``Z``."""
+    return value.astimezone(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def refuses_writes(exc: sqlite3.Error) -> bool:
+    """Whether SQLite refused a statement because the file is open read-only (user SQL that writes)."""
+    text = str(exc)
+    return "readonly" in text or "read-only" in text or "query_only" in text

@@ -1,0 +1,118 @@
+"""The tables of the file (DDL) and how an older file is brought up to date.
+
+Every table is documented in README's schema section and in the Datasette metadata (``query.datasette``);
+a test checks that each table and column of a fresh file is described there.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from harvest.store import views
+
+# 2: search index, views and indexes (harvest.store.views); child tables reference studies
+# 3: source_records.raw_fingerprint
+SCHEMA_VERSION = 3
+
+
+def install(db: Database) -> None:
+    """Create what is missing and upgrade what is old, unless the file is already at ``SCHEMA_VERSION``."""
+    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+        return
+    with db.atomic():
+        db.executescript(SCHEMA_SQL)
+        columns = {row[1] for row in db.execute("PRAGMA table_info(source_records)")}
+        if "raw_fingerprint" not in columns:  # a file from before schema 3
+            db.execute("ALTER TABLE source_records ADD COLUMN raw_fingerprint TEXT")
+        views.install(db.conn)
+        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+SCHEMA_SQL = """
+CREATE TABLE IF NOT EXISTS studies (
+    nct_id TEXT PRIMARY KEY,
+    title TEXT, brief_title TEXT, official_title TEXT, acronym TEXT,
+    overall_status TEXT, last_known_status TEXT, why_stopped TEXT, status_verified_date TEXT,
+    study_type TEXT, phases TEXT,
+    start_date TEXT, start_date_type TEXT,
+    primary_completion_date TEXT, primary_completion_date_type TEXT,
+    completion_date TEXT, completion_date_type TEXT,
+    first_posted TEXT, first_posted_type TEXT,
+    last_update_posted TEXT, last_update_posted_type TEXT,
+    enrollment INTEGER, enrollment_type TEXT,
+    allocation TEXT, intervention_model TEXT, primary_purpose TEXT, masking TEXT,
+    sex TEXT, minimum_age TEXT, maximum_age TEXT, healthy_volunteers INTEGER, eligibility_criteria TEXT,
+    brief_summary TEXT, detailed_description TEXT,
+    lead_sponsor TEXT, lead_sponsor_class TEXT,
+    has_results INTEGER,
+    nct_aliases TEXT, unmapped TEXT, sources TEXT, provenance TEXT,
+    content_hash TEXT, merge_hash TEXT, first_seen_at TEXT, updated_at TEXT
+);
+CREATE TABLE IF NOT EXISTS conditions (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, name TEXT,
+    PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS keywords (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, keyword TEXT,
+    PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS interventions (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, type TEXT, name TEXT,
+    description TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS locations (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, facility TEXT, city TEXT,
+    state TEXT, zip TEXT, country TEXT, status TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS sponsors (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, role TEXT, name TEXT,
+    class TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS contacts (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, role TEXT, name TEXT,
+    affiliation TEXT, phone TEXT, email TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS identifiers (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    position INTEGER NOT NULL, scheme TEXT,
+    value TEXT, domain TEXT, PRIMARY KEY (nct_id, position));
+CREATE TABLE IF NOT EXISTS nct_aliases (alias TEXT PRIMARY KEY, nct_id TEXT NOT NULL REFERENCES studies(nct_id));
+CREATE TABLE IF NOT EXISTS source_records (
+    source TEXT NOT NULL, record_key TEXT NOT NULL, url TEXT NOT NULL, nct_id TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB,
+    content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER, raw_fingerprint TEXT,
+    PRIMARY KEY (source, record_key));
+CREATE INDEX IF NOT EXISTS source_records_nct ON source_records (nct_id);
+CREATE TABLE IF NOT EXISTS conflicts (
+    nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    field TEXT NOT NULL, source TEXT NOT NULL, value TEXT,
+    PRIMARY KEY (nct_id, field, source));
+CREATE TABLE IF NOT EXISTS changes (
+    id INTEGER PRIMARY KEY, nct_id TEXT NOT NULL REFERENCES studies(nct_id),
+    run_id INTEGER,
+    field TEXT NOT NULL, old TEXT, new TEXT, changed_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS changes_nct ON changes (nct_id);
+CREATE INDEX IF NOT EXISTS changes_at ON changes (changed_at);
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY, source TEXT, command TEXT, mode TEXT, since TEXT,
+    started_at TEXT, finished_at TEXT, duration_s REAL, outcome TEXT,
+    fetched INTEGER DEFAULT 0, new INTEGER DEFAULT 0, changed INTEGER DEFAULT 0, unchanged INTEGER DEFAULT 0,
+    failed INTEGER DEFAULT 0, skipped_robots INTEGER DEFAULT 0, unresolved INTEGER DEFAULT 0,
+    requests INTEGER DEFAULT 0, retries INTEGER DEFAULT 0, throttled INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
+    watermark TEXT, error TEXT, pid INTEGER);
+CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
+    cursor_run_id INTEGER, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS pages (source TEXT NOT NULL, url TEXT NOT NULL, lastmod TEXT, first_seen_at TEXT,
+    last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, PRIMARY KEY (source, url));
+CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, run_id INTEGER, error_type TEXT,
+    error TEXT, raw BLOB, content_type TEXT, quarantined_at TEXT, PRIMARY KEY (source, url));
+CREATE TABLE IF NOT EXISTS unresolved (source TEXT NOT NULL, url TEXT NOT NULL, title TEXT, reason TEXT,
+    candidates TEXT, raw BLOB, content_type TEXT, seen_at TEXT, PRIMARY KEY (source, url));
+CREATE VIEW IF NOT EXISTS field_provenance AS
+    SELECT s.nct_id, f.value AS field,
+           substr(p.key, 1, instr(p.key, '|') - 1) AS source,
+           r.url, r.fetched_at
+    FROM studies s, json_each(s.provenance) p, json_each(p.value) f
+    LEFT JOIN source_records r
+      ON r.source = substr(p.key, 1, instr(p.key, '|') - 1) AND r.record_key = substr(p.key, instr(p.key, '|') + 1);
+"""
