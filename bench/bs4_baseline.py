@@ -25,7 +25,8 @@ from bs4.element import CData, Script, Stylesheet, TemplateString
 # lexbor's text() includes the text of scripts and styles (not comments); BeautifulSoup's get_text() does not.
 TEXT_TYPES = (NavigableString, CData, Script, Stylesheet, TemplateString)
 PRESERVE_ALL = frozenset({"html", "pre", "textarea"})
-SITE_MODULES = ("harvest.sources.veeva", "harvest.sources.inclinicaltrials", "harvest.sources.ichgcp")
+# The modules that call parse_html (veeva reads its pages in veeva.page).
+SITE_MODULES = ("harvest.sources.veeva.page", "harvest.sources.inclinicaltrials", "harvest.sources.ichgcp")
 
 
 def _kind(node: Any) -> str:

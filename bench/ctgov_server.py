@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from harvest.testing.replay import FIXTURES, ReplayServer, Reply, Site, json_reply, text_reply
+from harvest.testing import FIXTURES, ReplayServer, Reply, Site, json_reply, text_reply
 
 TARGET_MEAN_BYTES = 17_000
 # Rare giants, as a share of all studies (CT.gov's largest is ~3.6 MB; a few hundred exceed 500 KB).

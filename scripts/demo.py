@@ -13,7 +13,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from harvest.testing.replay import base_url_env, default_sites, serve_fixtures
+from harvest.testing import base_url_env, default_sites, serve_fixtures
 
 EXAMPLE_QUERY = (
     "SELECT nct_id, overall_status, phases, enrollment, substr(title, 1, 60) AS title "

@@ -27,7 +27,7 @@ from harvest.pipeline.apply import ApplyResult, BatchWriter
 from harvest.sources.base import Batch, Page
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store.database import Store
-from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
+from harvest.testing import FIXTURES, CtgovSite, ReplayServer, base_url_env
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = FIXTURES / "ctgov" / "studies"

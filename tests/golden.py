@@ -23,7 +23,7 @@ import zlib
 from pathlib import Path
 from typing import Any
 
-from harvest.testing.replay import base_url_env, default_sites, serve_fixtures
+from harvest.testing import base_url_env, default_sites, serve_fixtures
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "fixtures.dump"
 ROOT = Path(__file__).resolve().parents[1]

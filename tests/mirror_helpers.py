@@ -17,7 +17,7 @@ from harvest.core.schema import Study
 from harvest.net.http import HttpClient
 from harvest.sources import registered
 from harvest.sources.base import Page, Source
-from harvest.testing.replay import FIXTURES, ReplayServer, StaticSite
+from harvest.testing import FIXTURES, ReplayServer, StaticSite
 from tests.conftest import FETCHED, TEST_ENV
 
 HTML = "text/html; charset=utf-8"

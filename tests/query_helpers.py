@@ -19,7 +19,7 @@ from harvest.cli import main
 from harvest.core.config import Settings
 from harvest.pipeline.harvester import Harvester
 from harvest.pipeline.report import RunReport
-from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
+from harvest.testing import FIXTURES, CtgovSite, ReplayServer, base_url_env
 
 CTGOV_FIXTURES = FIXTURES / "ctgov"
 

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harvest.sources.ctgov import ClinicalTrialsGov
-from harvest.testing.replay import CtgovSite, ReplayServer
+from harvest.testing import CtgovSite, ReplayServer
 from tests.conftest import STUDIES as STUDY_FILES
 from tests.conftest import Cli, load_study, rows, scalar
 

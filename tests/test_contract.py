@@ -23,7 +23,7 @@ from harvest.core.schema import Study
 from harvest.sources import registered, source_for_url
 from harvest.sources.base import Page, registry_name
 from harvest.sources.mirror import MirrorSource
-from harvest.testing.replay import FIXTURES
+from harvest.testing import FIXTURES
 from tests.mirror_helpers import FETCHED, TYPED, FixturePage, fixture_pages, make_source
 
 NAMES = sorted(registered())

@@ -17,7 +17,7 @@ from harvest.core.errors import MissingIdentity
 from harvest.core.records import SourceRecord
 from harvest.sources.base import Batch, Page
 from harvest.store.database import Store
-from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, base_url_env
+from harvest.testing import FIXTURES, CtgovSite, ReplayServer, base_url_env
 from tests.conftest import FETCHED, PRECEDENCE, TEST_ENV, Cli, apply, content, rows
 from tests.mirror_helpers import fixture_page, make_source, served_mirror
 

@@ -16,8 +16,10 @@ import pytest
 from harvest import __version__
 from harvest.core.config import HttpSettings
 from harvest.core.errors import HTTPStatusError, NotFound, ResponseTooLarge, RobotsDisallowed, TransportFailed
-from harvest.net.http import HttpClient, RateLimiter, parse_retry_after
-from harvest.testing.replay import CtgovSite, ReplayServer
+from harvest.net.http import HttpClient
+from harvest.net.limits import RateLimiter
+from harvest.net.responses import parse_retry_after
+from harvest.testing import CtgovSite, ReplayServer
 from tests.conftest import Cli, rows, scalar
 
 N = 24

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from harvest.testing.replay import CtgovSite, ReplayServer, base_url_env
+from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from tests.conftest import ROOT, TEST_ENV, Cli, content, load_study, rows, run_harvest_process, scalar
 
 N = 24
@@ -219,7 +219,7 @@ def test_log_json_emits_one_json_object_per_line(cli: Cli, ctgov_server: ReplayS
 
 
 def test_mirror_whose_sitemap_lists_no_study_pages_fails_the_run(tmp_path: Path) -> None:
-    from harvest.testing.replay import StaticSite
+    from harvest.testing import StaticSite
 
     site_dir = tmp_path / "site"
     site_dir.mkdir()

@@ -19,7 +19,7 @@ from harvest.sources.base import Batch
 from harvest.store import fts
 from harvest.store.database import Store
 from harvest.store.tables import SCHEMA_VERSION
-from harvest.testing.replay import CtgovSite
+from harvest.testing import CtgovSite
 from tests.conftest import PRECEDENCE, apply
 from tests.query_helpers import (
     ALCOHOL_TRIALS,

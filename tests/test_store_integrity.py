@@ -21,7 +21,7 @@ from harvest.pipeline.harvester import Harvester
 from harvest.pipeline.show import merged_study
 from harvest.sources.base import Batch, Page
 from harvest.store.database import Store
-from harvest.testing.replay import FIXTURES
+from harvest.testing import FIXTURES
 from tests.conftest import apply
 
 NCT = "NCT02513394"

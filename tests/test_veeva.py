@@ -24,8 +24,9 @@ from harvest.core.schema import Study
 from harvest.net.http import HttpClient
 from harvest.pipeline.harvester import Harvester
 from harvest.sources.base import HarvestPlan, Page
-from harvest.sources.veeva import Veeva, match_title, split_acronym
-from harvest.testing.replay import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
+from harvest.sources.reading.fields import split_acronym
+from harvest.sources.veeva import Veeva, match_title
+from harvest.testing import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
 from tests.conftest import FETCHED, TEST_ENV, Cli, rows, scalar
 from tests.mirror_helpers import make_source
 

@@ -18,7 +18,7 @@ from harvest.core.vocab import (
     word_key,
     yes_no,
 )
-from harvest.sources import veeva
+from harvest.sources.veeva import fields as veeva
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,6 @@ a table); logs, progress and the run summary go to stderr, so ``harvest show NCT
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -32,7 +31,6 @@ from harvest.sources import registered
 from harvest.sources.base import registry_name
 from harvest.store.database import Store
 
-log = logging.getLogger("harvest.cli.app")
 F = TypeVar("F", bound=Callable[..., Any])
 
 EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr;

@@ -10,18 +10,14 @@ and obeyed. Sources never sleep or retry on their own: they call ``get``.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urljoin
 
 import httpx
-import orjson
-from protego import Protego
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from harvest.core.config import HttpSettings
@@ -35,53 +31,15 @@ from harvest.core.errors import (
     RobotsDisallowed,
     TransportFailed,
 )
+from harvest.net.limits import FetchStats, HostPolicy, RateLimiter, host_of
+from harvest.net.responses import Response, decode_json, first_line, parse_retry_after
+from harvest.net.robots import RobotsRules
 
-log = logging.getLogger("harvest.net.http")
+log = logging.getLogger("harvest.http")
 T = TypeVar("T")
 
 MAX_REDIRECTS = 10
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-
-
-@dataclass
-class FetchStats:
-    """What the network did during one run; the run report prints these."""
-
-    requests: int = 0
-    retries: int = 0
-    throttled: int = 0  # 429s seen
-    server_errors: int = 0
-    bytes: int = 0
-    robots_skipped: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
-
-    def add(self, **counts: int) -> None:
-        with self._lock:
-            for name, value in counts.items():
-                setattr(self, name, getattr(self, name) + value)
-
-
-@dataclass(frozen=True)
-class Response:
-    url: str  # final URL, after redirects
-    status: int
-    headers: Mapping[str, str]
-    content: bytes
-    fetched_at: dt.datetime
-
-    @property
-    def text(self) -> str:
-        return decode_body(self.content, self.headers.get("content-type"))
-
-
-def decode_body(content: bytes, content_type: str | None) -> str:
-    charset = "utf-8"
-    if content_type and "charset=" in content_type.lower():
-        charset = content_type.lower().split("charset=", 1)[1].split(";")[0].strip().strip('"') or "utf-8"
-    try:
-        return content.decode(charset, errors="replace")
-    except LookupError:
-        return content.decode("utf-8", errors="replace")
 
 
 class _RetryableStatus(Exception):
@@ -92,67 +50,8 @@ class _RetryableStatus(Exception):
         super().__init__(f"HTTP {status}")
 
 
-def parse_retry_after(value: str | None, *, now: dt.datetime | None = None) -> float | None:
-    """Seconds to wait from a Retry-After header in either form (delta-seconds or HTTP date)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    now = now or dt.datetime.now(dt.UTC)
-    return max(0.0, (when - now).total_seconds())
-
-
-class RateLimiter:
-    """Spaces requests to one host at least ``1/rps`` seconds apart, across threads."""
-
-    def __init__(
-        self,
-        rps: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.interval = 1.0 / rps if rps > 0 else 0.0
-        self.unlimited = rps <= 0
-        self._clock = clock
-        self._sleep = sleep
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self) -> None:
-        with self._lock:
-            now = self._clock()
-            start = max(now, self._next)
-            self._next = start + self.interval
-        if start > now:
-            self._sleep(start - now)
-
-    def pause(self, seconds: float) -> None:
-        """Hold every request to this host back (a 429 is about the host, not one URL)."""
-        with self._lock:
-            self._next = max(self._next, self._clock() + seconds)
-
-
-@dataclass
-class HostPolicy:
-    limiter: RateLimiter
-    slots: threading.BoundedSemaphore
-
-
-def host_of(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 class HttpClient:
-    """A polite client. One per run; robots.txt is cached per host for its lifetime."""
+    """A polite client. One per run; robots.txt is read once per host for its lifetime."""
 
     def __init__(
         self,
@@ -172,8 +71,7 @@ class HttpClient:
             follow_redirects=False,
         )
         self._policies: dict[str, HostPolicy] = {}
-        self._robots: dict[str, Protego | FetchError | None] = {}  # None: no robots.txt, everything allowed
-        self._robots_lock = threading.Lock()
+        self._robots = RobotsRules(settings.user_agent, lambda url: self._get(url, None, None), self._policy)
         self._policy_lock = threading.Lock()
 
     # -- configuration --------------------------------------------------------------------------
@@ -194,44 +92,8 @@ class HttpClient:
     # -- robots.txt -----------------------------------------------------------------------------
 
     def allowed(self, url: str) -> bool:
-        """Whether robots.txt lets us fetch the URL (fetching robots.txt once per host).
-
-        A host whose robots.txt cannot be read (network failure, 5xx, 429 after retries) is not crawled at all
-        (RFC 9309: unreachable means disallowed); that is a failure to reach the site, raised as one, not a
-        page the site forbids.
-        """
-        host = host_of(url)
-        with self._robots_lock:
-            if host not in self._robots:
-                self._robots[host] = self._load_robots(host)
-            rules = self._robots[host]
-        if isinstance(rules, FetchError):
-            raise TransportFailed(f"robots.txt of {host} unreachable ({rules.one_line()}); nothing requested", url=url)
-        if rules is None:
-            return True
-        return rules.can_fetch(url, self.settings.user_agent)
-
-    def _load_robots(self, host: str) -> Protego | FetchError | None:
-        url = f"{host}/robots.txt"
-        try:
-            response = self._get(url, None, None)
-        except NotFound:
-            return None
-        except HTTPStatusError as exc:
-            if exc.status is not None and 400 <= exc.status < 500 and exc.status != 429:
-                return None  # RFC 9309: an unavailable robots.txt (4xx) allows everything
-            log.warning("robots.txt at %s unreachable (%s): nothing will be requested there", host, exc.one_line())
-            return exc
-        except FetchError as exc:
-            log.warning("robots.txt at %s unreachable (%s): nothing will be requested there", host, exc.one_line())
-            return exc
-        rules = Protego.parse(response.text)
-        delay = rules.crawl_delay(self.settings.user_agent)
-        policy = self._policy(host)
-        if delay and not policy.limiter.unlimited and float(delay) > policy.limiter.interval:
-            log.info("%s asks for a crawl delay of %ss; obeying", host, delay)
-            policy.limiter.interval = float(delay)
-        return rules
+        """Whether robots.txt lets us fetch the URL (see ``net.robots``)."""
+        return self._robots.allowed(url)
 
     # -- fetching -------------------------------------------------------------------------------
 
@@ -371,10 +233,10 @@ class HttpClient:
             status = raw.status_code
             headers = dict(raw.headers)
         if status == 404 or status == 410:
-            raise NotFound(f"not found: {_first_line(content) or f'HTTP {status}'}", url=final_url)
+            raise NotFound(f"not found: {first_line(content) or f'HTTP {status}'}", url=final_url)
         if status >= 400:
             raise HTTPStatusError(
-                f"HTTP {status}: {_first_line(content) or 'no reason given'}", url=final_url, status=status
+                f"HTTP {status}: {first_line(content) or 'no reason given'}", url=final_url, status=status
             )
         return Response(final_url, status, headers, content, dt.datetime.now(dt.UTC))
 
@@ -386,17 +248,6 @@ class HttpClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def decode_json(response: Response) -> Any:
-    """Parse a JSON body; a body that is not JSON (truncated, an HTML error page) is a BadResponse."""
-    try:
-        return orjson.loads(response.content)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise BadResponse(
-            f"response is not valid JSON ({len(response.content):,} bytes; {exc.__class__.__name__}: {exc})",
-            url=response.url,
-        ) from None
 
 
 def _is_retryable(exc: BaseException) -> bool:
@@ -423,8 +274,3 @@ def _describe(exc: BaseException | None) -> str:
     name = exc.__class__.__name__
     text = str(exc).strip()
     return f"{name}: {text}" if text else name
-
-
-def _first_line(content: bytes) -> str:
-    text = content[:500].decode("utf-8", errors="replace").strip()
-    return text.splitlines()[0][:200] if text else ""

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from harvest.core.errors import EXIT_CANNOT_RUN, EXIT_OK, EXIT_PARTIAL
 from harvest.core.records import Failure, Unresolved
-from harvest.net.http import FetchStats
+from harvest.net.limits import FetchStats
 from harvest.pipeline.apply import ApplyResult
 from harvest.sources.base import Batch
 

@@ -6,7 +6,8 @@ import logging
 
 from harvest.core.config import Settings
 from harvest.core.errors import HarvestError, UnknownSource
-from harvest.net.http import FetchStats, HttpClient
+from harvest.net.http import HttpClient
+from harvest.net.limits import FetchStats
 from harvest.pipeline.apply import BatchWriter
 from harvest.pipeline.report import RunReport
 from harvest.sources import registered

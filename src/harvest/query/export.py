@@ -16,8 +16,8 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from harvest.core.errors import QueryError
-from harvest.store.sql import refuses_writes
 from harvest.store.fts import FTS_TABLE
+from harvest.store.sql import refuses_writes
 
 FORMATS = ("csv", "jsonl")
 

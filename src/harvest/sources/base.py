@@ -25,7 +25,8 @@ from harvest.core.errors import (
 )
 from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved
 from harvest.core.schema import Study
-from harvest.net.http import HttpClient, Response
+from harvest.net.http import HttpClient
+from harvest.net.responses import Response, decode_body
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,6 @@ class Page:
 
     @property
     def text(self) -> str:
-        from harvest.net.http import decode_body
-
         return decode_body(self.content, self.content_type)
 
     @classmethod

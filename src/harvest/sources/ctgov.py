@@ -29,7 +29,7 @@ from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id, norma
 from harvest.core.records import Failure, SourceRecord
 from harvest.core.schema import Study, build_study
 from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
-from harvest.net.http import Response
+from harvest.net.responses import Response
 from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, register
 
 log = logging.getLogger("harvest.ctgov")

@@ -19,7 +19,7 @@ from types import TracebackType
 from harvest.core.dates import utcnow
 from harvest.core.errors import DatabaseUnavailable, LockHeld
 
-log = logging.getLogger("harvest.store.lock")
+log = logging.getLogger("harvest.lock")
 
 
 class RunLock:

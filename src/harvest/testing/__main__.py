@@ -1,0 +1,3 @@
+from harvest.testing.fixtures import main
+
+main()

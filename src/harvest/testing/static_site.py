@@ -1,0 +1,49 @@
+"""A mirror's recorded pages, served by path from its ``routes.json``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from harvest.testing.server import Reply, Site
+
+
+class StaticSite(Site):
+    """A mirror's recorded pages, served by path from ``routes.json``.
+
+    Absolute links to the real origin in served text (sitemaps, robots.txt) are
+    rewritten to this server, so discovery stays on the replay server.
+    """
+
+    def __init__(self, folder: Path | str, origin: str | None = None) -> None:
+        self.folder = Path(folder)
+        self.routes: dict[str, dict[str, Any]] = json.loads((self.folder / "routes.json").read_text())
+        self.origin = origin
+        self.own_url = ""
+
+    def served_at(self, url: str) -> None:
+        self.own_url = url
+
+    def respond(self, path: str, query: dict[str, list[str]]) -> Reply:
+        route = self.routes.get(path)
+        if route is None and path.endswith("/"):
+            route = self.routes.get(path.rstrip("/"))
+        elif route is None:
+            route = self.routes.get(path + "/")
+        if route is None:
+            return Reply(
+                404, b"<html><body><h1>404 Not Found</h1></body></html>", {"Content-Type": "text/html; charset=utf-8"}
+            )
+        status = int(route.get("status", 200))
+        headers = {}
+        if "location" in route:
+            headers["Location"] = route["location"]
+        body = b""
+        if "file" in route:
+            body = (self.folder / route["file"]).read_bytes()
+            content_type = route.get("content_type", "text/html; charset=utf-8")
+            headers["Content-Type"] = content_type
+            if self.origin and self.own_url and not content_type.startswith("text/html"):
+                body = body.replace(self.origin.encode(), self.own_url.encode())
+        return Reply(status, body, headers)
