@@ -150,10 +150,15 @@ def test_child_rows_link_to_their_trial_with_its_title_as_label(harvest_db: Path
     assert row["nct_id"]["label"] == "BiOSS Study (BiOSS LIM C Stent Registry in Bifurcated Lesions)"
 
 
-def test_the_source_columns_name_every_registered_source() -> None:
+def test_the_source_columns_name_every_registered_source(tmp_path: Path) -> None:
     """The list comes from the registry: a new mirror module is described without editing this module."""
-    from harvest.query.datasette import metadata
+    from click.testing import CliRunner
+
+    from harvest.cli import main
     from harvest.sources import registered
 
-    columns = metadata()["databases"]["harvest"]["tables"]["source_records"]["columns"]
-    assert all(name in columns["source"] for name in registered())
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "h.db"), "datasette-metadata"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    columns = document["databases"]["h"]["tables"]["source_records"]["columns"]
+    assert registered() and all(name in columns["source"] for name in registered())

@@ -26,6 +26,7 @@ from harvest.query import export as export_mod
 from harvest.query import search as search_mod
 from harvest.query import stats as stats_mod
 from harvest.query.datasette import metadata
+from harvest.sources import registered
 from harvest.store import fts
 from harvest.store.database import Store
 from harvest.store.lock import RunLock
@@ -219,7 +220,7 @@ def datasette_metadata(obj: Context, database: str | None) -> None:
     datasette harvest.db --metadata metadata.json
     """
     name = database or Path(obj.db).stem
-    click.echo(json.dumps(metadata(name), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(metadata(name, registered()), indent=2, ensure_ascii=False))
 
 
 # -- reindex --------------------------------------------------------------------------------------

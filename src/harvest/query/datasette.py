@@ -8,11 +8,11 @@ so a schema change without documentation fails the suite.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.sources import registered
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -341,9 +341,13 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def metadata(database: str = "harvest") -> dict[str, Any]:
-    """The metadata document for a file served under the name ``database`` (its file name without .db)."""
-    source = f"Source name: {', '.join(registered())} (ctgov is ClinicalTrials.gov, the others mirror it)"
+def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str, Any]:
+    """The metadata document for a file served under the name ``database`` (its file name without .db).
+
+    ``sources`` names the registered sources; the caller passes them so that querying knows no site.
+    """
+    named = f": {', '.join(sources)}" if sources else ""
+    source = f"Source name{named} (ctgov is ClinicalTrials.gov, the others mirror it)"
     tables = {}
     for name, (description, columns) in TABLES.items():
         described = {column: source if text is _SOURCE else text for column, text in columns.items()}

@@ -9,14 +9,13 @@ changes), ``runs`` (runs, cursor, watermark) and ``pages`` (mirror pages, quaran
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from sqlite_utils import Database
 
 from harvest.core.errors import DatabaseUnavailable
 from harvest.store import tables
+from harvest.store.handle import Handle
 from harvest.store.pages import Pages
 from harvest.store.records import Aliases, SourceRecords
 from harvest.store.runs import Runs
@@ -34,20 +33,13 @@ class Store:
         except sqlite3.DatabaseError as exc:
             raise DatabaseUnavailable(f"cannot open {self.path}: {exc}") from None
         self.conn = self.db.conn
-        self.records = SourceRecords(self)
-        self.aliases = Aliases(self)
-        self.studies = Studies(self)
-        self.runs = Runs(self)
-        self.pages = Pages(self)
-
-    @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """One atomic write; a failed write (disk full, read-only file) is one line naming the file."""
-        try:
-            with self.db.atomic():
-                yield
-        except sqlite3.OperationalError as exc:
-            raise DatabaseUnavailable(f"cannot write {self.path}: {exc}") from None
+        handle = Handle(self.path, self.db)
+        self.transaction = handle.transaction
+        self.records = SourceRecords(handle)
+        self.aliases = Aliases(handle)
+        self.studies = Studies(handle, self.aliases)
+        self.runs = Runs(handle)
+        self.pages = Pages(handle)
 
     def close(self) -> None:
         self.db.close()

@@ -13,13 +13,13 @@ from harvest.core.dates import utcnow
 from harvest.core.records import Failure, PageHistory, PageVisit, Unresolved
 
 if TYPE_CHECKING:
-    from harvest.store.database import Store
+    from harvest.store.handle import Handle
 
 
 class Pages:
     """Reads and writes of ``pages``, ``quarantine`` and ``unresolved``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Handle) -> None:
         self._conn = store.conn
 
     def quarantine(self, source: str, failure: Failure, run_id: int | None) -> None:

@@ -19,7 +19,7 @@ from harvest.core.schema import Study
 from harvest.store.sql import chunks, select_in
 
 if TYPE_CHECKING:
-    from harvest.store.database import Store
+    from harvest.store.handle import Handle
 
 RAW_COMPRESSION = 1
 
@@ -66,7 +66,7 @@ _UPSERT = (
 class SourceRecords:
     """Reads and writes of ``source_records``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Handle) -> None:
         self._store = store
         self._conn = store.conn
 
@@ -200,7 +200,7 @@ class SourceRecords:
 class Aliases:
     """``nct_aliases``: retired NCT numbers and the trial each now points to."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Handle) -> None:
         self._conn = store.conn
 
     def register(self, alias: str, nct_id: str) -> None:

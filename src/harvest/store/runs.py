@@ -11,13 +11,13 @@ from typing import TYPE_CHECKING, Any
 from harvest.core.dates import utcnow
 
 if TYPE_CHECKING:
-    from harvest.store.database import Store
+    from harvest.store.handle import Handle
 
 
 class Runs:
     """Reads and writes of ``runs`` and ``harvest_state``."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Handle) -> None:
         self._store = store
         self._conn = store.conn
 

@@ -20,7 +20,8 @@ from harvest.store import fts
 from harvest.store.sql import select_in
 
 if TYPE_CHECKING:
-    from harvest.store.database import Store
+    from harvest.store.handle import Handle
+    from harvest.store.records import Aliases
 
 DATE_FIELDS = ("start_date", "primary_completion_date", "completion_date", "first_posted", "last_update_posted")
 
@@ -189,9 +190,9 @@ def delete_rows(conn: sqlite3.Connection, ncts: Sequence[str]) -> None:
 class Studies:
     """Reads and writes of ``studies`` and its child tables, conflicts and changes."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Handle, aliases: Aliases) -> None:
         self._conn = store.conn
-        self._aliases = store.aliases
+        self._aliases = aliases
 
     def hashes(self, nct_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """nct_id -> (content_hash, merge_hash) of the rows the file holds."""
