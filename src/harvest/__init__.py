@@ -1,3 +1,3 @@
 """harvest: clinical-trial records from ClinicalTrials.gov and its mirrors, in one clean SQLite file."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -18,6 +18,36 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 from harvest.core.dates import DateFormatError, check_iso_partial
 from harvest.core.errors import InvalidRecord
 from harvest.core.ids import NCT_RE, IdScheme
+from harvest.core.protocol import (
+    BrowseBranch,
+    BrowseLeaf,
+    BrowseTerm,
+    DesignGroup,
+    DesignGroupIntervention,
+    DesignOutcome,
+    Document,
+    FacilityContact,
+    InterventionOtherName,
+    IpdInformationType,
+    Link,
+    StudyReference,
+)
+from harvest.core.results import (
+    BaselineCount,
+    BaselineMeasurement,
+    DropWithdrawal,
+    Milestone,
+    Outcome,
+    OutcomeAnalysis,
+    OutcomeCount,
+    OutcomeMeasurement,
+    ReportedEvent,
+    ReportedEventTotal,
+    ResultAgreement,
+    ResultContact,
+    ResultGroup,
+)
+from harvest.core.rows import row_model
 from harvest.core.vocab import InterventionType, OverallStatus, Phase, Sex, StudyType
 
 DateType = Literal["ACTUAL", "ESTIMATED"]
@@ -69,6 +99,8 @@ class Location(_Model):
     zip: str | None = None
     country: str | None = None
     status: OverallStatus | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 class Contact(_Model):
@@ -151,6 +183,92 @@ class Study(_Model):
     contacts: list[Contact] = Field(default_factory=list)
     identifiers: list[SecondaryId] = Field(default_factory=list)
     has_results: bool | None = None
+    # Submission and posting dates (QC: when the registry's quality control finished).
+    first_submitted: IsoPartialDate | None = None
+    first_submitted_qc: IsoPartialDate | None = None
+    results_first_submitted: IsoPartialDate | None = None
+    results_first_submitted_qc: IsoPartialDate | None = None
+    results_first_posted: PartialDate | None = None
+    disp_first_submitted: IsoPartialDate | None = None  # certificate of delay for results
+    disp_first_submitted_qc: IsoPartialDate | None = None
+    disp_first_posted: PartialDate | None = None
+    last_update_submitted: IsoPartialDate | None = None
+    last_update_submitted_qc: IsoPartialDate | None = None
+    results_waived: bool | None = None
+    delayed_posting: bool | None = None
+    has_expanded_access: bool | None = None
+    # Oversight (FDAAA 801)
+    is_fda_regulated_drug: bool | None = None
+    is_fda_regulated_device: bool | None = None
+    is_unapproved_device: bool | None = None
+    is_ppsd: bool | None = None
+    is_us_export: bool | None = None
+    has_dmc: bool | None = None
+    fdaaa801_violation: bool | None = None
+    # Sponsor and responsible party
+    organization: str | None = None  # the organisation that registered the trial (AACT: source)
+    organization_class: str | None = None
+    responsible_party_type: str | None = None
+    responsible_party_name: str | None = None
+    responsible_party_title: str | None = None
+    responsible_party_affiliation: str | None = None
+    # Design beyond the basics
+    intervention_model_description: str | None = None
+    observational_model: str | None = None
+    time_perspective: str | None = None
+    masking_description: str | None = None
+    who_masked: list[str] = Field(default_factory=list)
+    patient_registry: bool | None = None
+    target_duration: str | None = None
+    biospec_retention: str | None = None
+    biospec_description: str | None = None
+    # Eligibility beyond the basics
+    gender_based: bool | None = None
+    gender_description: str | None = None
+    sampling_method: str | None = None
+    population: str | None = None
+    std_ages: list[str] = Field(default_factory=list)
+    # Individual participant data sharing
+    ipd_sharing: str | None = None
+    ipd_description: str | None = None
+    ipd_time_frame: str | None = None
+    ipd_access_criteria: str | None = None
+    ipd_url: str | None = None
+    # Results, module level
+    limitations_and_caveats: str | None = None
+    baseline_population: str | None = None
+    participant_flow_recruitment_details: str | None = None
+    participant_flow_pre_assignment_details: str | None = None
+    reported_events_time_frame: str | None = None
+    reported_events_description: str | None = None
+    reported_events_frequency_threshold: str | None = None
+    # Child tables (one row per element, table named after the field)
+    design_groups: list[DesignGroup] = Field(default_factory=list)
+    design_group_interventions: list[DesignGroupIntervention] = Field(default_factory=list)
+    intervention_other_names: list[InterventionOtherName] = Field(default_factory=list)
+    design_outcomes: list[DesignOutcome] = Field(default_factory=list)
+    browse_conditions: list[BrowseTerm] = Field(default_factory=list)
+    browse_interventions: list[BrowseTerm] = Field(default_factory=list)
+    browse_leaves: list[BrowseLeaf] = Field(default_factory=list)
+    browse_branches: list[BrowseBranch] = Field(default_factory=list)
+    study_references: list[StudyReference] = Field(default_factory=list)
+    links: list[Link] = Field(default_factory=list)
+    documents: list[Document] = Field(default_factory=list)
+    facility_contacts: list[FacilityContact] = Field(default_factory=list)
+    ipd_information_types: list[IpdInformationType] = Field(default_factory=list)
+    result_groups: list[ResultGroup] = Field(default_factory=list)
+    milestones: list[Milestone] = Field(default_factory=list)
+    drop_withdrawals: list[DropWithdrawal] = Field(default_factory=list)
+    baseline_counts: list[BaselineCount] = Field(default_factory=list)
+    baseline_measurements: list[BaselineMeasurement] = Field(default_factory=list)
+    outcomes: list[Outcome] = Field(default_factory=list)
+    outcome_counts: list[OutcomeCount] = Field(default_factory=list)
+    outcome_measurements: list[OutcomeMeasurement] = Field(default_factory=list)
+    outcome_analyses: list[OutcomeAnalysis] = Field(default_factory=list)
+    reported_events: list[ReportedEvent] = Field(default_factory=list)
+    reported_event_totals: list[ReportedEventTotal] = Field(default_factory=list)
+    result_agreements: list[ResultAgreement] = Field(default_factory=list)
+    result_contacts: list[ResultContact] = Field(default_factory=list)
     # Display words a parser found but could not map (field -> word as shown); kept, reported, never guessed.
     unmapped: dict[str, str] = Field(default_factory=dict)
     provenance: Provenance
@@ -217,6 +335,12 @@ def _digest(text: str) -> str:
 STUDY_FIELDS: tuple[str, ...] = tuple(
     name for name in Study.model_fields if name not in {"nct_id", "provenance", "unmapped"}
 )
+
+
+# Study fields that are tables of their own (field name = table name) -> their row model.
+ROW_TABLES = {
+    name: model for name, info in Study.model_fields.items() if (model := row_model(info.annotation)) is not None
+}
 
 
 def is_empty(value: Any) -> bool:

@@ -31,6 +31,7 @@ from harvest.core.schema import Study, build_study
 from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
 from harvest.net.responses import Response
 from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, register
+from harvest.sources.ctgov_record import record_data
 
 log = logging.getLogger("harvest.ctgov")
 
@@ -224,9 +225,12 @@ def study_data(study: Json) -> tuple[Json, Unmapped]:
         if item["type"] is not None and lookup(INTERVENTION_TYPE_WORDS, item["type"]) is None:
             unmapped["interventions.type"] = item["type"]
             item["type"] = None
-    for item in data.get("locations", []):
+    for item, given in zip(data.get("locations", []), _at(study, (*CONTACTS, "locations")) or [], strict=False):
         if item["status"] is not None:
             item["status"] = _status(item["status"], unmapped, "locations.status")
+        point = given.get("geoPoint") if isinstance(given, dict) else None
+        if isinstance(point, dict):
+            item["latitude"], item["longitude"] = point.get("lat"), point.get("lon")
     collaborators = [
         {"name": c["name"], "sponsor_class": c.get("class")}
         for c in _at(study, (*SPONSOR, "collaborators")) or []
@@ -238,6 +242,7 @@ def study_data(study: Json) -> tuple[Json, Unmapped]:
         data["contacts"] = contacts
     if identifiers := _identifiers(study):
         data["identifiers"] = identifiers
+    data.update(record_data(study))
     return data, unmapped
 
 
@@ -247,17 +252,22 @@ _FINGERPRINT_SALT = f"harvest {__version__} ctgov\n".encode()
 
 
 def fingerprint(study: Json) -> str:
-    """A digest of one API study object without its ``derivedSection``, for skipping unchanged studies.
+    """A digest of one API study object without its version stamp, for skipping unchanged studies.
 
-    Every data release rewrites ``derivedSection`` (its versionHolder, and derived MeSH lists that come
-    back reordered) in every study, changed or not; the parser never reads that section. So two payloads
-    with the same fingerprint parse to the same canonical record (parsing is deterministic), and a run that
-    finds a study's stored fingerprint need not parse, hash or write it. ``content_hash`` of the canonical
-    record stays the authority on whether a study changed: a different fingerprint only means "parse it
-    and compare". A parser change within one version is covered by ``harvest reparse``, which forgets the
-    fingerprints it can no longer vouch for.
+    Every data release rewrites ``derivedSection.miscInfoModule.versionHolder`` in every study, changed or not,
+    and the parser never reads it. So two payloads with the same fingerprint parse to the same canonical record
+    (parsing is deterministic), and a run that finds a study's stored fingerprint need not parse, hash or write
+    it. The derived MeSH lists, which the parser reads (``browse_*`` tables), can come back reordered: such a
+    payload is parsed, found to say the same (those rows are kept sorted), and only its payload and fingerprint
+    are refreshed. ``content_hash`` of the canonical record stays the authority on whether a study changed: a
+    different fingerprint only means "parse it and compare". A parser change within one version is covered by
+    ``harvest reparse``, which forgets the fingerprints it can no longer vouch for.
     """
-    kept = {key: value for key, value in study.items() if key != "derivedSection"}
+    kept = study
+    derived = study.get("derivedSection")
+    if isinstance(derived, dict) and isinstance(derived.get("miscInfoModule"), dict):
+        misc = {k: v for k, v in derived["miscInfoModule"].items() if k != "versionHolder"}
+        kept = {**study, "derivedSection": {**derived, "miscInfoModule": misc}}
     return hashlib.sha256(_FINGERPRINT_SALT + orjson.dumps(kept)).hexdigest()[:32]
 
 

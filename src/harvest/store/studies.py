@@ -17,6 +17,7 @@ from harvest.core.dates import utcnow
 from harvest.core.records import Merged
 from harvest.core.schema import Study, content_hash
 from harvest.store import fts
+from harvest.store.columns import ROW_INSERTS, later_values, row_table_rows
 from harvest.store.sql import select_in
 
 if TYPE_CHECKING:
@@ -69,6 +70,7 @@ def study_row(study: Study, merged: Merged | None = None, digest: str | None = N
         provenance=json.dumps(merged.provenance, sort_keys=True) if merged else None,
         content_hash=digest or study.content_hash(),
     )
+    row.update(later_values(study))
     # What the row says plus who said it: a change of attribution alone is not a change of the study.
     row["merge_hash"] = content_hash(
         [row["content_hash"], row["sources"], row["provenance"], merged.conflicts if merged else []]
@@ -85,7 +87,7 @@ def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
             (nct, i, item.type, item.name, item.description) for i, item in enumerate(study.interventions)
         ],
         "locations": [
-            (nct, i, loc.facility, loc.city, loc.state, loc.zip, loc.country, loc.status)
+            (nct, i, loc.facility, loc.city, loc.state, loc.zip, loc.country, loc.status, loc.latitude, loc.longitude)
             for i, loc in enumerate(study.locations)
         ],
         "sponsors": (
@@ -97,6 +99,7 @@ def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
         ),
         "contacts": [(nct, i, c.role, c.name, c.affiliation, c.phone, c.email) for i, c in enumerate(study.contacts)],
         "identifiers": [(nct, i, s.scheme, s.value, s.domain) for i, s in enumerate(study.identifiers)],
+        **row_table_rows(study),
     }
 
 
@@ -104,12 +107,13 @@ CHILD_INSERTS = {
     "conditions": "INSERT INTO conditions (nct_id, position, name) VALUES (?, ?, ?)",
     "keywords": "INSERT INTO keywords (nct_id, position, keyword) VALUES (?, ?, ?)",
     "interventions": "INSERT INTO interventions (nct_id, position, type, name, description) VALUES (?, ?, ?, ?, ?)",
-    "locations": "INSERT INTO locations (nct_id, position, facility, city, state, zip, country, status) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    "locations": "INSERT INTO locations (nct_id, position, facility, city, state, zip, country, status, "
+    "latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "sponsors": "INSERT INTO sponsors (nct_id, position, role, name, class) VALUES (?, ?, ?, ?, ?)",
     "contacts": "INSERT INTO contacts (nct_id, position, role, name, affiliation, phone, email) "
     "VALUES (?, ?, ?, ?, ?, ?, ?)",
     "identifiers": "INSERT INTO identifiers (nct_id, position, scheme, value, domain) VALUES (?, ?, ?, ?, ?)",
+    **ROW_INSERTS,
 }
 
 

@@ -9,21 +9,40 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from harvest.store import views
+from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
-SCHEMA_VERSION = 3
+# 4: the whole CT.gov record: row tables (arms, outcomes, MeSH, references, results...), new studies columns
+SCHEMA_VERSION = 4
+
+# A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
+# are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
+REBUILD_KEY = "rebuild_from_payloads"
+
+ADDED_COLUMNS = {
+    "source_records": {"raw_fingerprint": "TEXT"},
+    "studies": STUDY_COLUMNS,
+    "locations": LOCATION_COLUMNS,
+}
 
 
 def install(db: Database) -> None:
     """Create what is missing and upgrade what is old, unless the file is already at ``SCHEMA_VERSION``."""
-    if db.execute("PRAGMA user_version").fetchone()[0] >= SCHEMA_VERSION:
+    found = db.execute("PRAGMA user_version").fetchone()[0]
+    if found >= SCHEMA_VERSION:
         return
     with db.atomic():
+        had_studies = found > 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'studies'").fetchone()
         db.executescript(SCHEMA_SQL)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(source_records)")}
-        if "raw_fingerprint" not in columns:  # a file from before schema 3
-            db.execute("ALTER TABLE source_records ADD COLUMN raw_fingerprint TEXT")
+        db.executescript(row_tables_sql())
+        for table, wanted in ADDED_COLUMNS.items():
+            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+            for name, kind in wanted.items():
+                if name not in present:
+                    db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        if had_studies and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
+            db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -102,6 +121,7 @@ CREATE TABLE IF NOT EXISTS runs (
     watermark TEXT, error TEXT, pid INTEGER);
 CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
     cursor_run_id INTEGER, updated_at TEXT);
+CREATE TABLE IF NOT EXISTS harvest_meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS pages (source TEXT NOT NULL, url TEXT NOT NULL, lastmod TEXT, first_seen_at TEXT,
     last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, run_id INTEGER, error_type TEXT,

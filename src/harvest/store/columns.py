@@ -1,0 +1,123 @@
+"""Columns and tables generated from the schema: the study fields added after the first release and every
+row table (``core.rows``), so a new field or table in the schema is a column or table in the file, with
+no SQL to write by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import typing
+from typing import Any
+
+from harvest.core.rows import column_type, columns_of
+from harvest.core.schema import ROW_TABLES, PartialDate, Study
+
+# The fields of the first release (up to ``has_results``), written by ``studies.study_row`` by hand (their DDL
+# is in ``tables``); every field declared after them is a column generated here.
+_FIELDS = list(Study.model_fields)
+FIRST_COLUMNS = frozenset([*_FIELDS[: _FIELDS.index("has_results") + 1], "unmapped", "provenance"])
+
+# Values AACT calls calculated: derived from the record, never stated by a source.
+CALCULATED = {
+    "number_of_arms": "INTEGER",
+    "number_of_facilities": "INTEGER",
+    "has_us_facility": "INTEGER",
+    "has_single_facility": "INTEGER",
+    "months_to_report_results": "INTEGER",
+}
+
+_HINTS = typing.get_type_hints(Study)
+LATER_FIELDS = [name for name in Study.model_fields if name not in FIRST_COLUMNS and name not in ROW_TABLES]
+
+
+def _later_columns() -> dict[str, str]:
+    columns: dict[str, str] = {}
+    for name in LATER_FIELDS:
+        hint = _HINTS[name]
+        if PartialDate in typing.get_args(hint):
+            columns[name] = "TEXT"
+            columns[f"{name}_type"] = "TEXT"
+        else:
+            columns[name] = column_type(hint)
+    return columns
+
+
+# Columns ``studies`` gained after the first release, and location columns likewise.
+STUDY_COLUMNS = {**_later_columns(), **CALCULATED}
+LOCATION_COLUMNS = {"latitude": "REAL", "longitude": "REAL"}
+
+ROW_COLUMNS = {table: columns_of(model) for table, model in ROW_TABLES.items()}
+
+
+def row_tables_sql() -> str:
+    """CREATE TABLE statements of every row table."""
+    statements = []
+    for table, columns in ROW_COLUMNS.items():
+        declared = ", ".join(f"{name} {kind}" for name, kind in columns.items())
+        statements.append(
+            f"CREATE TABLE IF NOT EXISTS {table} (nct_id TEXT NOT NULL REFERENCES studies(nct_id), "
+            f"position INTEGER NOT NULL, {declared}, PRIMARY KEY (nct_id, position));"
+        )
+    return "\n".join(statements)
+
+
+ROW_INSERTS = {
+    table: f"INSERT INTO {table} (nct_id, position, {', '.join(columns)}) "
+    f"VALUES ({', '.join('?' * (len(columns) + 2))})"
+    for table, columns in ROW_COLUMNS.items()
+}
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, list):
+        return json.dumps(value, ensure_ascii=False) if value else None
+    return value
+
+
+def row_table_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
+    """Each row table's rows of one study, as tuples in ``ROW_INSERTS`` order."""
+    nct = study.nct_id
+    out: dict[str, list[tuple[Any, ...]]] = {}
+    for table, columns in ROW_COLUMNS.items():
+        names = list(columns)
+        out[table] = [
+            (nct, i, *(_cell(getattr(item, name)) for name in names)) for i, item in enumerate(getattr(study, table))
+        ]
+    return out
+
+
+def later_values(study: Study) -> dict[str, Any]:
+    """The values of ``STUDY_COLUMNS`` for one study."""
+    row: dict[str, Any] = {}
+    for name in LATER_FIELDS:
+        value = getattr(study, name)
+        if isinstance(value, PartialDate) or (value is None and f"{name}_type" in STUDY_COLUMNS):
+            row[name] = value.value if value else None
+            row[f"{name}_type"] = value.type if value else None
+        else:
+            row[name] = _cell(value)
+    row.update(calculated(study))
+    return row
+
+
+def calculated(study: Study) -> dict[str, Any]:
+    """AACT's calculated values that follow from the record alone (never from today's date)."""
+    facilities = len(study.locations)
+    return {
+        "number_of_arms": len(study.design_groups) or None,
+        "number_of_facilities": facilities or None,
+        "has_us_facility": any(loc.country == "United States" for loc in study.locations) if facilities else None,
+        "has_single_facility": facilities == 1 if facilities else None,
+        "months_to_report_results": _months_between(
+            study.primary_completion_date.value if study.primary_completion_date else None,
+            study.results_first_submitted,
+        ),
+    }
+
+
+def _months_between(start: str | None, end: str | None) -> int | None:
+    if not start or not end or len(start) < 7 or len(end) < 7:
+        return None
+    a, b = dt.date.fromisoformat((start + "-01")[:10]), dt.date.fromisoformat((end + "-01")[:10])
+    return (b.year - a.year) * 12 + (b.month - a.month)
