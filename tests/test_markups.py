@@ -14,6 +14,7 @@ parsed as if it had been fetched at its original's URL at the same moment.
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -21,7 +22,7 @@ from harvest.core.schema import Study
 from harvest.sources.base import Page
 from harvest.sources.reading.htmltext import parse_html, text_lines
 from tests.conftest import FETCHED
-from tests.mirror_helpers import HTML, FixturePage, fixture_page, make_source
+from tests.mirror_helpers import HTML, FixturePage, fixture_page, make_source, parse_markup
 
 # The real render of each mirror that the variants were built from (fixtures/<site>/README.md).
 ORIGINALS = {
@@ -130,3 +131,30 @@ def test_ichgcp_component_kit_meta_line_badge_and_prose() -> None:
         "2. to evaluate ex vivo candidate treatments which could rejuvenate immune functions after septic shock"
     )
     assert study.unmapped == {}
+
+
+def test_ichgcp_updated_line_on_a_short_compact_page() -> None:
+    """A short record written with no whitespace between tags (a page cut early, as renders are): the whole article
+    is short enough to read as "<date> updated by: <everything after>", but the line is the element inside it."""
+    page = variant_bytes("ichgcp", "component-kit").decode()
+    short = re.sub(r"<ol.*?</ol>", "", page)
+    assert short != page
+    study = parse_markup("ichgcp", short, original("ichgcp").url)
+    assert study.lead_sponsor == "Hospices Civils de Lyon"
+    assert study.official_title == OFFICIAL_TITLE
+    assert study.brief_summary == "Septic syndromes are a major although ... (text abbreviated in this fixture)"
+
+
+def test_ichgcp_updated_line_split_over_inline_elements() -> None:
+    """The sponsor part as an element of its own inside the line: the line is still the whole sentence, so the
+    official title that follows it is found."""
+    page = variant_bytes("ichgcp", "component-kit").decode()
+    split = page.replace(
+        '<span class="MetaLine-text">updated by:</span>'
+        '<a class="MetaLine-sponsor Link" href="/sponsor/hospices-civils-de-lyon">Hospices Civils de Lyon</a>',
+        '<span class="MetaLine-text">updated by: Hospices Civils de Lyon</span>',
+    )
+    assert split != page
+    study = parse_markup("ichgcp", split, original("ichgcp").url)
+    assert study.lead_sponsor == "Hospices Civils de Lyon"
+    assert study.official_title == OFFICIAL_TITLE
