@@ -158,3 +158,22 @@ def test_ichgcp_updated_line_split_over_inline_elements() -> None:
     study = parse_markup("ichgcp", split, original("ichgcp").url)
     assert study.lead_sponsor == "Hospices Civils de Lyon"
     assert study.official_title == OFFICIAL_TITLE
+
+
+@pytest.mark.parametrize(
+    "heading",
+    [
+        '<span class="ChipList"><a href="/c/2019-ncov">2019 nCoV</a><a href="/c/pd-1">PD-1</a></span> Clinical Trial',
+        "<span>2019 nCoV, PD-1</span><span>Clinical Trial</span>",
+        "<a>2019 nCoV</a>, <a>PD-1</a> Clinical Trial",
+    ],
+    ids=["adjacent-links", "adjacent-spans", "links-in-a-sentence"],
+)
+def test_inclinicaltrials_conditions_heading_in_other_markup(heading: str) -> None:
+    """The details layout's "<conditions> Clinical Trial" heading with its names written as links side by side:
+    each element is a condition, as each ", "-separated name is."""
+    details = fixture_page("inclinicaltrials", "NCT04268537.details.reconstructed.html")
+    page = details.file.read_text(encoding="utf-8")
+    changed = page.replace(">2019 nCoV, PD-1 Clinical Trial<", f">{heading}<")
+    assert changed != page
+    assert parse_markup("inclinicaltrials", changed, details.url).conditions == ["2019 nCoV", "PD-1"]
