@@ -120,6 +120,15 @@ def _items(found: dict[str, list[Labelled]], label: str) -> list[Labelled]:
     return found.get(label_key(label), [])
 
 
+def _inside(node: LexborNode, ancestor: LexborNode) -> bool:
+    current = node.parent
+    while current is not None:
+        if current.mem_id == ancestor.mem_id:
+            return True
+        current = current.parent
+    return False
+
+
 @register
 class IchGcp(MirrorSource):
     name = "ichgcp"
@@ -172,15 +181,34 @@ class IchGcp(MirrorSource):
 
     @staticmethod
     def _updated_line(body: LexborNode | None) -> tuple[LexborNode, str] | None:
-        """The "<date> updated by: <sponsor>" element and the sponsor it names."""
+        """The "<date> updated by: <sponsor>" element and the sponsor it names.
+
+        Every element around the line shows those words too, and on a short page written without whitespace
+        between tags the whole record is short enough to read as "<date> updated by: <the rest of the page>".
+        So the line is the innermost element that names a sponsor, widened to the outermost ancestor that still
+        ends with that sponsor (``<p><span>date</span><span>updated by: X</span></p>`` → the ``p``), so that
+        what follows it is what follows the line.
+        """
+        found: tuple[LexborNode, str] | None = None
         for node in elements(body):
+            if found is not None and not _inside(node, found[0]):
+                break  # past the element found (document order): only what lies inside it can be the line
             raw = node.text(deep=True) or ""
             if len(raw) > 400 or "updated by" not in raw.lower():
                 continue
             match = _UPDATED.match(node_text(node))
-            if match:
-                return node, match.group("sponsor")
-        return None
+            if match and match.group("sponsor").strip():
+                found = node, match.group("sponsor")
+        if found is None:
+            return None
+        node, sponsor = found
+        parent = node.parent
+        while parent is not None and parent.tag not in ("body", "html"):
+            match = _UPDATED.match(node_text(parent))
+            if match is None or match.group("sponsor") != sponsor:
+                break
+            node, parent = parent, parent.parent
+        return node, sponsor
 
     def _current(
         self,

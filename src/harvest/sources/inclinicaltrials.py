@@ -32,7 +32,7 @@ from harvest.core.vocab import SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, clean_
 from harvest.sources.base import Page, register
 from harvest.sources.mirror import MirrorSource, page_nct
 from harvest.sources.reading.fields import RecordBuilder
-from harvest.sources.reading.htmltext import parse_html
+from harvest.sources.reading.htmltext import parse_html, text_lines
 from harvest.sources.reading.labelled import (
     Labelled,
     ShownText,
@@ -51,6 +51,7 @@ from harvest.sources.reading.labelled import (
 _STUDY_PATH = re.compile(r"^/[^/]+/(nct\d{8})(?:/details)?/?$", re.I)
 _OFFICIAL_TITLE = re.compile(r"^(?:[—–-]\s*(?P<acronym>.*?)\s*)?official title:?$", re.I)
 _CONDITIONS_HEADING = re.compile(r"^(?P<conditions>.+?)\s+clinical trial$", re.I)
+_TRIAL_SUFFIX = re.compile(r"\s*\bclinical trial$", re.I)
 _FRAGMENT_JOINER = re.compile(r"\s+;(?=\s|$)")
 _DESIGN_BLOCK = re.compile(
     r"^(?:allocation|intervention model|observational model|time perspective|primary purpose|masking)\s*:", re.I
@@ -276,9 +277,11 @@ class InClinicalTrials(MirrorSource):
     def _conditions(self, body: LexborNode | None, found: dict[str, list[Labelled]], record: RecordBuilder) -> None:
         """The "<conditions> Clinical Trial" heading, else the "Related Conditions & MeSH terms" list."""
         heading = body.css_first("h1") if body is not None else None
-        match = _CONDITIONS_HEADING.match(node_text(heading)) if heading is not None else None
-        if match:
-            record.items("conditions", match.group("conditions").split(", "))
+        lines = text_lines(heading)
+        if lines and _CONDITIONS_HEADING.match(" ".join(lines)):
+            # "A, B Clinical Trial", or the names as elements side by side (links, chips): each a condition.
+            lines[-1] = _TRIAL_SUFFIX.sub("", lines[-1])
+            record.items("conditions", [name for line in lines for name in line.split(", ")])
             return
         listed = first(found, CONDITIONS)
         if listed:
