@@ -40,9 +40,10 @@ class _Degraded(HarvestError):
 class BatchWriter:
     """Applies batches to one store, merging with one precedence."""
 
-    def __init__(self, store: Store, precedence: Sequence[str]) -> None:
+    def __init__(self, store: Store, precedence: Sequence[str], *, history: bool = True) -> None:
         self.store = store
         self.precedence = list(precedence)
+        self.history = history  # record field changes in ``changes`` (not when re-parsing: nothing changed upstream)
 
     def apply(self, batch: Batch, *, source: str, run_id: int | None, save_cursor: bool = False) -> ApplyResult:
         """Write one batch in one transaction: records, merged studies, failures, page visits, cursor."""
@@ -176,7 +177,7 @@ class BatchWriter:
         fresh = {(r.source, r.record_key): r for r in records}
         written = {(row.source, row.record_key): (row.nct_id, row.url, row.fetched_at) for row in writes}
         with store.records.saving(writes):
-            remerge(store, self.precedence, touched, fresh, run_id, known_hashes, written)
+            remerge(store, self.precedence, touched, fresh, run_id, known_hashes, written, history=self.history)
         return result
 
 

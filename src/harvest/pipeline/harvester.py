@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Sequence
 
 from harvest.core.records import SourceRecord
@@ -10,6 +11,9 @@ from harvest.pipeline import fetch, nightly, reparse
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
 from harvest.sources.base import Source
+from harvest.store.tables import REBUILD_KEY
+
+log = logging.getLogger("harvest.run")
 
 
 class Harvester(Session):
@@ -24,8 +28,22 @@ class Harvester(Session):
         max_pages: int | None = None,
         callbacks: Callbacks | None = None,
     ) -> RunReport:
-        """The nightly harvest of one source (see ``pipeline.nightly``)."""
+        """The nightly harvest of one source (see ``pipeline.nightly``).
+
+        A file just upgraded from an older schema is first rebuilt from its stored payloads (``reparse``, no
+        network), so the tables the upgrade added are filled for every trial, not only those fetched tonight.
+        """
+        if self._rebuild_pending():
+            log.warning("this file was made by an older harvest: rebuilding every table from the stored payloads")
+            self.reparse(callbacks=callbacks)
         return nightly.run(self, source_name, full=full, since=since, max_pages=max_pages, callbacks=callbacks)
+
+    def _rebuild_pending(self) -> bool:
+        store = self.open_store()
+        try:
+            return store.runs.meta(REBUILD_KEY) is not None
+        finally:
+            store.close()
 
     def resolve_targets(self, targets: Sequence[str], source_name: str | None) -> list[tuple[Source, str, str]]:
         return fetch.resolve_targets(self, targets, source_name)

@@ -26,13 +26,19 @@ def remerge(
     run_id: int | None,
     known_hashes: dict[int, str] | None = None,
     written: dict[RecordKey, tuple[str, str, str]] | None = None,
+    *,
+    rebuild: bool = False,
+    history: bool = True,
 ) -> int:
     """Rebuild the study rows of the trials in ``touched`` (nct -> previous versions of its changed records).
 
     ``fresh`` are records being written in this transaction and ``written`` their (nct, url, fetched_at): they
     are merged as handed over, not read back. ``known_hashes`` maps ``id()`` of fresh studies to the content
     hash already computed for them: a trial with one source record merges to that very object, whose hash
-    need not be computed again. Returns how many study rows were written.
+    need not be computed again. ``rebuild`` rewrites a row and its child tables even when its hashes are the
+    stored ones (after a schema upgrade, tables the old version never filled); ``history=False`` records no
+    ``changes`` (a re-parse changes what harvest reads, not what the registry says). Returns how many study rows
+    were written.
     """
     known_hashes = known_hashes or {}
     written = written or {}
@@ -69,13 +75,13 @@ def remerge(
         merged = merge(current, precedence)
         row = study_row(merged.study, merged, known_hashes.get(id(merged.study)))
         before = old_hashes.get(nct)
-        if before == (row["content_hash"], row["merge_hash"]):
+        if before == (row["content_hash"], row["merge_hash"]) and not rebuild:
             continue
-        if before is not None and before[0] == row["content_hash"]:
+        if before is not None and before[0] == row["content_hash"] and not rebuild:
             # Same study, different attribution (a mirror now agrees or disagrees): no history, no rewrite.
             writes.reattribute(row, merged)
             continue
-        if nct in old_hashes:
+        if nct in old_hashes and history and before is not None and before[0] != row["content_hash"]:
             # The trial as it was: previous versions of changed records, stored ones as they are, and none
             # of the records seen for the first time (what they add is a change too).
             previous_versions = touched[nct]
@@ -92,15 +98,20 @@ def remerge(
     return store.studies.write(writes, ncts)
 
 
-def remerge_all(store: Store, precedence: Sequence[str], run_id: int | None, source: str | None = None) -> int:
+def remerge_all(
+    store: Store, precedence: Sequence[str], run_id: int | None, source: str | None = None, *, rebuild: bool = False
+) -> int:
     """Rebuild the study rows of every trial (a source carries) that more than one source describes.
 
     Only rows whose merged content or attribution differs are written, so after a precedence change the
     rows follow the new order; no ``changes`` rows are recorded, since nothing changed upstream. A trial
-    with records from one source merges the same whatever the order, so it is not read at all.
+    with records from one source merges the same whatever the order, so it is not read at all, unless
+    ``rebuild``: then every trial's row and child tables are written again from its records.
     """
     written = 0
-    for chunk in chunks(store.records.multi_source_studies(source)):
+    ncts = store.records.studies_of(source) if rebuild else store.records.multi_source_studies(source)
+    for chunk in chunks(ncts):
         with store.transaction():
-            written += remerge(store, precedence, {nct: {} for nct in chunk}, {}, run_id)
+            touched: dict[str, dict[RecordKey, StoredRecord]] = {nct: {} for nct in chunk}
+            written += remerge(store, precedence, touched, {}, run_id, rebuild=rebuild, history=False)
     return written

@@ -13,13 +13,15 @@ from harvest.pipeline.session import Session
 from harvest.sources.base import Batch, Page, Source
 from harvest.store.database import Store
 from harvest.store.lock import RunLock
+from harvest.store.tables import REBUILD_KEY
 
 
 def reparse(session: Session, source_name: str | None = None, callbacks: Callbacks | None = None) -> RunReport:
     """Re-parse every stored raw payload with today's parsers and re-merge; no network.
 
     Kept pages are re-tried too: a quarantined page that now parses is stored, and an
-    unresolved one that now shows its NCT number is resolved.
+    unresolved one that now shows its NCT number is resolved. What a re-parse changes is how harvest reads
+    the payloads, not what the registry said, so it records no ``changes``.
     """
     callbacks = callbacks or Callbacks()
     names = [session.source(source_name).name] if source_name else list(session.sources)
@@ -31,8 +33,12 @@ def reparse(session: Session, source_name: str | None = None, callbacks: Callbac
             report.run_id = store.runs.start(report.source, "reparse", "offline")
             for name in names:
                 _reparse_source(session, store, session.sources[name], report, callbacks)
-            # Rows whose records did not change still follow today's merge policy (HARVEST_PRECEDENCE).
-            remerge_all(store, session.precedence, report.run_id, source_name)
+            # Rows whose records did not change still follow today's merge policy (HARVEST_PRECEDENCE), and
+            # every row is written again with its child tables: tables a schema upgrade added fill here even
+            # for records whose canonical hash did not change.
+            remerge_all(store, session.precedence, report.run_id, source_name, rebuild=True)
+            if source_name is None:
+                store.runs.forget_meta(REBUILD_KEY)
             report.outcome = "partial" if report.failed else "ok"
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
         except HarvestError as exc:
@@ -48,7 +54,7 @@ def reparse(session: Session, source_name: str | None = None, callbacks: Callbac
 
 
 def _reparse_source(session: Session, store: Store, source: Source, report: RunReport, callbacks: Callbacks) -> None:
-    writer = session.writer(store)
+    writer = session.writer(store, history=False)
     # A re-parse means the parser changed: stored fingerprints vouch for what the old one made of a payload.
     store.records.forget_fingerprints(source.name)
     batch = Batch()

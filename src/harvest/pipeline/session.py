@@ -32,8 +32,8 @@ class Session:
     def open_store(self) -> Store:
         return Store(self.db_path)
 
-    def writer(self, store: Store) -> BatchWriter:
-        return BatchWriter(store, self.precedence)
+    def writer(self, store: Store, *, history: bool = True) -> BatchWriter:
+        return BatchWriter(store, self.precedence, history=history)
 
     def source(self, name: str) -> Source:
         if name not in self.sources:

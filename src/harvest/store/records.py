@@ -125,6 +125,14 @@ class SourceRecords:
             sql += " AND max(source = ?)"
         return [row[0] for row in self._conn.execute(sql, params)]
 
+    def studies_of(self, source: str | None = None) -> list[str]:
+        """Every trial with a stored record (from ``source``, if given)."""
+        if source:
+            rows = self._conn.execute("SELECT DISTINCT nct_id FROM source_records WHERE source = ?", [source])
+        else:
+            rows = self._conn.execute("SELECT DISTINCT nct_id FROM source_records")
+        return [row[0] for row in rows]
+
     def rows(self, source: str | None = None) -> Iterator[dict[str, Any]]:
         """Every stored record with its raw payload decompressed (for offline re-parsing)."""
         sql = "SELECT source, record_key, url, nct_id, fetched_at, content_hash, record, raw, content_type, "

@@ -95,3 +95,12 @@ class Runs:
                 "cursor_run_id=NULL, updated_at=excluded.updated_at",
                 (source, watermark, utcnow()),
             )
+
+    def meta(self, key: str) -> str | None:
+        """A ``harvest_meta`` value (bookkeeping about the file itself), or None."""
+        row = self._conn.execute("SELECT value FROM harvest_meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def forget_meta(self, key: str) -> None:
+        with self._store.transaction():
+            self._conn.execute("DELETE FROM harvest_meta WHERE key = ?", [key])

@@ -43,6 +43,43 @@ VIEWS: dict[str, str] = {
         SELECT nct_id, country, count(*) AS sites,
                count(CASE WHEN status = 'RECRUITING' THEN 1 END) AS recruiting_sites
         FROM locations WHERE country IS NOT NULL GROUP BY nct_id, country""",
+    # A trial with what it promised to measure: primary outcomes on one line (protocol, not results).
+    "study_outcomes": """
+        SELECT s.nct_id, s.brief_title, s.overall_status, s.primary_completion_date,
+               (SELECT group_concat(measure || coalesce(' [' || time_frame || ']', ''), '; ') FROM
+                  (SELECT measure, time_frame FROM design_outcomes o
+                   WHERE o.nct_id = s.nct_id AND o.outcome_type = 'PRIMARY' ORDER BY position)) AS primary_outcomes,
+               (SELECT count(*) FROM design_outcomes o
+                WHERE o.nct_id = s.nct_id AND o.outcome_type = 'SECONDARY') AS secondary_outcomes,
+               (SELECT count(*) FROM design_outcomes o
+                WHERE o.nct_id = s.nct_id AND o.outcome_type = 'OTHER') AS other_outcomes
+        FROM studies s
+        WHERE EXISTS (SELECT 1 FROM design_outcomes o WHERE o.nct_id = s.nct_id)""",
+    # One line per trial with results: its arms, the first primary outcome's values, serious-event totals.
+    "results_overview": """
+        SELECT s.nct_id, s.brief_title, s.overall_status, s.primary_completion_date,
+               s.results_first_submitted, s.results_first_posted,
+               (SELECT group_concat(title, '; ') FROM
+                  (SELECT title FROM result_groups g WHERE g.nct_id = s.nct_id
+                   AND g.result_type = 'Participant Flow' ORDER BY position)) AS groups,
+               (SELECT title FROM outcomes o WHERE o.nct_id = s.nct_id AND o.outcome_type = 'PRIMARY'
+                ORDER BY position LIMIT 1) AS primary_outcome,
+               (SELECT group_concat(coalesce(g.title, m.ctgov_group_code) || ': ' || m.param_value
+                                    || coalesce(' ' || o.units, ''), '; ')
+                FROM (SELECT * FROM outcomes WHERE nct_id = s.nct_id AND outcome_type = 'PRIMARY'
+                      ORDER BY position LIMIT 1) o
+                JOIN outcome_measurements m ON m.nct_id = o.nct_id AND m.outcome_position = o.position
+                LEFT JOIN result_groups g ON g.nct_id = m.nct_id AND g.result_type = 'Outcome'
+                     AND g.outcome_position = o.position AND g.ctgov_group_code = m.ctgov_group_code
+               ) AS primary_outcome_values,
+               (SELECT group_concat(coalesce(g.title, t.ctgov_group_code) || ': ' || t.subjects_affected
+                                    || '/' || t.subjects_at_risk, '; ')
+                FROM reported_event_totals t
+                LEFT JOIN result_groups g ON g.nct_id = t.nct_id AND g.result_type = 'Reported Event'
+                     AND g.ctgov_group_code = t.ctgov_group_code
+                WHERE t.nct_id = s.nct_id AND t.event_type = 'serious') AS serious_events
+        FROM studies s
+        WHERE EXISTS (SELECT 1 FROM result_groups g WHERE g.nct_id = s.nct_id)""",
 }
 
 INDEXES: dict[str, str] = {
@@ -59,6 +96,10 @@ INDEXES: dict[str, str] = {
     "keywords_keyword": "keywords (keyword, nct_id)",
     "locations_country": "locations (country, nct_id)",
     "sponsors_name": "sponsors (name, nct_id)",
+    "browse_conditions_term": "browse_conditions (term, nct_id)",
+    "browse_interventions_term": "browse_interventions (term, nct_id)",
+    "study_references_pmid": "study_references (pmid, nct_id)",
+    "design_outcomes_type": "design_outcomes (outcome_type, nct_id)",
 }
 INDEX_NAMES = tuple(INDEXES)
 
