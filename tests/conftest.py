@@ -21,7 +21,7 @@ from click.testing import CliRunner, Result
 
 from harvest.cli import main
 from harvest.core.config import Settings
-from harvest.core.schema import Study
+from harvest.core.schema import ROW_TABLES, Study
 from harvest.net.http import HttpClient
 from harvest.pipeline.apply import ApplyResult, BatchWriter
 from harvest.sources.base import Batch, Page
@@ -142,6 +142,7 @@ CONTENT = {
     "source_records": "SELECT source, record_key, url, nct_id, content_hash, raw FROM source_records ORDER BY 1, 2",
     "conflicts": "SELECT * FROM conflicts ORDER BY 1, 2, 3",
     "changes": "SELECT count(*) FROM changes",
+    **{table: f"SELECT * FROM {table} ORDER BY nct_id, position" for table in ROW_TABLES},
 }
 CLOCK_COLUMNS = {"first_seen_at", "updated_at"}
 

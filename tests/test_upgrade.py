@@ -1,0 +1,85 @@
+"""A file made by the previous version (schema 3) upgrades in place: the new tables and columns appear, and
+`harvest reparse` (or the first `harvest run`) fills them from the stored payloads, with no network for the
+rebuild, to exactly what a fresh harvest of the same payloads holds."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from harvest.core.schema import ROW_TABLES, Study
+from harvest.store.columns import FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
+from tests.conftest import Cli, content, scalar
+
+OLD_FIELDS = FIRST_COLUMNS | {"nct_id"}
+
+
+def downgrade_to_schema_3(db: Path) -> None:
+    """What the previous release left on disk: no row tables, no new columns, records without new fields."""
+    conn = sqlite3.connect(db)
+    try:
+        for view in [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]:
+            conn.execute(f"DROP VIEW {view}")
+        for table in ROW_TABLES:
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("DROP TABLE harvest_meta")
+        for index in [
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")
+        ]:
+            conn.execute(f"DROP INDEX {index}")
+        for column in STUDY_COLUMNS:
+            conn.execute(f"ALTER TABLE studies DROP COLUMN {column}")
+        for column in LOCATION_COLUMNS:
+            conn.execute(f"ALTER TABLE locations DROP COLUMN {column}")
+        for key, record in conn.execute("SELECT record_key, record FROM source_records").fetchall():
+            data = {k: v for k, v in json.loads(record).items() if k in OLD_FIELDS}
+            for location in data.get("locations", []):
+                location.pop("latitude", None)
+                location.pop("longitude", None)
+            old = Study.model_validate(data)
+            conn.execute(
+                "UPDATE source_records SET record = ?, content_hash = ?, raw_fingerprint = 'old' WHERE record_key = ?",
+                (old.model_dump_json(), old.content_hash(), key),
+            )
+        conn.execute("PRAGMA user_version = 3")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_downgrade_really_removes_what_schema_4_added(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    downgrade_to_schema_3(db_path)
+    conn = sqlite3.connect(db_path)
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(studies)")}
+    finally:
+        conn.close()
+    assert not tables & set(ROW_TABLES) and not columns & set(STUDY_COLUMNS)
+
+
+@pytest.mark.parametrize("command", [("reparse",), ("run",)])
+def test_an_old_file_upgrades_and_is_rebuilt_to_what_a_fresh_harvest_holds(
+    cli: Cli, db_path: Path, command: tuple[str, ...]
+) -> None:
+    assert cli("run").exit_code == 0
+    fresh = content(db_path)
+    assert sum(len(fresh[table]) for table in ROW_TABLES) > 1000
+    downgrade_to_schema_3(db_path)
+
+    result = cli(*command)
+    assert result.exit_code == 0, result.output
+    if command == ("run",):
+        assert "rebuilding every table from the stored payloads" in result.stderr
+    upgraded = content(db_path)
+    for table in fresh:
+        if table == "source_records":
+            continue  # the fingerprint and hash columns of the downgraded rows are rewritten as they are met
+        assert upgraded[table] == fresh[table], table
+    assert scalar(db_path, "PRAGMA user_version") == 4
+    assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0
+    assert scalar(db_path, "SELECT count(*) FROM changes") == 0  # nothing changed upstream
