@@ -117,6 +117,15 @@ def test_merged_values_and_who_disagrees(tmp_path: Path, batches: dict[str, list
         "WHERE source = 'veeva' AND nct_id = 'NCT02803346'",
     )
     assert resolution == [("title-exact",)]
+    # Veeva shows the registry's arm group too: the registry's row wins, and the same group is no disagreement
+    assert rows(db, "SELECT label FROM design_groups WHERE nct_id = 'NCT02803346'") == [("septic shock patients",)]
+    assert not [c for c in conflicts if c[1] in ("design_groups", "design_group_interventions")]
+    provenance = rows(
+        db,
+        "SELECT field, source FROM field_provenance WHERE nct_id = 'NCT02803346' "
+        "AND field IN ('design_groups', 'design_group_interventions') ORDER BY 1",
+    )
+    assert provenance == [("design_group_interventions", "ctgov"), ("design_groups", "ctgov")]
 
 
 def test_conflicts_and_changes_commands(tmp_path: Path, batches: dict[str, list[SourceRecord]]) -> None:

@@ -407,6 +407,15 @@ def test_seed_page_fetched_by_url_every_field_lands(
     assert rows(db_path, "SELECT role, name, class FROM sponsors WHERE nct_id = 'NCT02803346'") == [
         ("LEAD", "Civil Hospices of Lyon", "OTHER")
     ]
+    # the Trial design's patient group and its treatment, in the tables the registry's arm groups fill
+    assert rows(db_path, "SELECT position, label, group_type FROM design_groups WHERE nct_id = 'NCT02803346'") == [
+        (0, "septic shock patients", None)
+    ]
+    assert rows(
+        db_path,
+        "SELECT design_group_label, intervention_type, intervention_name FROM design_group_interventions "
+        "WHERE nct_id = 'NCT02803346'",
+    ) == [("septic shock patients", "OTHER", "Circulating blood (leukocytes)")]
     assert scalar(db_path, "SELECT count(*) FROM unresolved") == 0
 
 

@@ -35,6 +35,10 @@ def _item_key(item: Any) -> Any:
         return normal_text(item.name)
     if hasattr(item, "facility"):  # locations
         return (normal_text(item.facility or ""), normal_text(item.country or ""))
+    if hasattr(item, "design_group_label"):  # arm-intervention links
+        return (normal_text(item.design_group_label or ""), normal_text(item.intervention_name or ""))
+    if hasattr(item, "label") and hasattr(item, "group_type"):  # arm groups: mirrors show labels, not types
+        return normal_text(item.label or "")
     if hasattr(item, "scheme"):  # identifiers
         return (str(item.scheme), item.value.casefold())
     return jsonable(item)

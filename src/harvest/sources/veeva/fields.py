@@ -110,6 +110,48 @@ def _interventions(lines: list[str], unmapped: dict[str, str]) -> list[dict[str,
     return interventions
 
 
+_GROUPS_LINE = re.compile(r"^\d[\d,]* participants? in \d+ patient groups?\b", re.I)
+_TREATMENT_LINE = re.compile(r"^treatments?:$", re.I)
+DESIGN_HEADINGS = ("Trial design", "Primary purpose", "Allocation", "Interventional model", "Masking")
+
+
+def _arm_groups(lines: list[str], unmapped: dict[str, str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The patient groups under "N participants in K patient groups": each a label, its description lines,
+    then "Treatment:" and its 'Type: name' lines (which is how the next group's label is told apart).
+    """
+    start = next((i for i, line in enumerate(lines) if _GROUPS_LINE.match(line)), None)
+    if start is None:
+        return [], []
+    groups: list[dict[str, Any]] = []
+    links: list[dict[str, Any]] = []
+    current: dict[str, Any] | None = None
+    in_treatments = False
+    for line in lines[start + 1 :]:
+        if line.casefold().rstrip(".…") == "loading":  # the placeholder of a section that loads by script
+            continue
+        if _TREATMENT_LINE.match(line) and current is not None:
+            in_treatments = True
+            continue
+        if in_treatments and current is not None:
+            kind, sep, _ = line.partition(":")
+            if sep and lookup(INTERVENTION_TYPE_WORDS, kind) is not None:
+                for item in _interventions([line], unmapped):
+                    links.append(
+                        {
+                            "design_group_label": current["label"],
+                            "intervention_type": item["type"],
+                            "intervention_name": item["name"],
+                        }
+                    )
+                continue
+        if current is None or in_treatments:
+            current, in_treatments = {"label": line}, False
+            groups.append(current)
+        else:
+            current["description"] = f"{current['description']} {line}" if current.get("description") else line
+    return groups, links
+
+
 def _identifiers(lines: list[str]) -> tuple[str | None, list[dict[str, Any]]]:
     """The NCT (first line only) and the other IDs.
 
@@ -253,6 +295,8 @@ def study_fields(page: StudyPage) -> tuple[str | None, dict[str, Any]]:
         page.first("Interventional model"), INTERVENTION_MODEL_WORDS, unmapped, "intervention_model"
     )
     data["masking"] = _design(page.first("Masking"), MASKING_WORDS, unmapped, "masking")
+    design_lines = [line for heading in DESIGN_HEADINGS for line in page.values(heading)]
+    data["design_groups"], data["design_group_interventions"] = _arm_groups(design_lines, unmapped)
     data["contacts"] = _contacts(page.values("Central trial contact"))
     data = {key: value for key, value in data.items() if value is not None and value != [] and value != ""}
     if unmapped:
