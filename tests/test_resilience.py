@@ -32,6 +32,13 @@ def process_env(server: ReplayServer, db: Path) -> dict[str, str]:
     return {**TEST_ENV, **base_url_env({"ctgov": server}), "HARVEST_DB": str(db), "HARVEST_TIMEOUT": "5"}
 
 
+def _count_if_any(db: Path) -> int:
+    try:
+        return int(scalar(db, "SELECT count(*) FROM studies") or 0)
+    except sqlite3.Error:  # not created yet, or its tables not yet
+        return 0
+
+
 def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -54,6 +61,8 @@ def test_kill_9_mid_run_then_rerun_gives_the_same_database(tmp_path: Path, kill_
         server.requests.clear()
         proc = run_harvest_process(process_env(server, killed_db), "run")
         wait_for(lambda: sum(r.startswith("/api/v2/studies?") for r in server.requests) >= kill_after_pages)
+        # The next page is requested while this one is stored: wait until the pages before it are committed.
+        wait_for(lambda: _count_if_any(killed_db) >= (kill_after_pages - 1) * page_size)
         proc.send_signal(signal.SIGKILL)
         proc.wait(10)
         assert rows(killed_db, "SELECT outcome FROM runs") == [("running",)]
