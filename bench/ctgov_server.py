@@ -24,6 +24,7 @@ import datetime as dt
 import json
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -165,10 +166,13 @@ def _weights(templates: list[Template]) -> list[float]:
 class SyntheticCtgov(Site):
     """``/api/v2/studies`` paging (pageSize, nextPageToken, countTotal) over a Catalogue, built on request."""
 
-    def __init__(self, catalogue: Catalogue, prefix: str = "/api/v2", max_page_size: int = 1000) -> None:
+    def __init__(
+        self, catalogue: Catalogue, prefix: str = "/api/v2", max_page_size: int = 1000, delay: float = 0.0
+    ) -> None:
         self.catalogue = catalogue
         self.prefix = prefix
         self.max_page_size = max_page_size
+        self.delay = delay  # seconds every /studies page waits before it is sent (a slow registry)
 
     def respond(self, path: str, query: dict[str, list[str]]) -> Reply:
         if path == "/robots.txt":
@@ -177,6 +181,8 @@ class SyntheticCtgov(Site):
             return json_reply({"apiVersion": "2.0.5", "dataTimestamp": f"{self.catalogue.release}T09:00:05"})
         if path != f"{self.prefix}/studies":
             return text_reply(404, "Not Found")
+        if self.delay:
+            time.sleep(self.delay)
         size = min(int((query.get("pageSize") or ["10"])[0]), self.max_page_size)
         token = (query.get("pageToken") or [""])[0]
         offset = int(base64.urlsafe_b64decode(token + "==").decode()) if token else 0
@@ -193,8 +199,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Serve N synthetic CT.gov studies on 127.0.0.1 until terminated.")
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--release", default=RELEASE, help="the versionHolder every study carries")
+    parser.add_argument("--delay", type=float, default=0.0, help="seconds each /studies page waits before it is sent")
     args = parser.parse_args()
-    server = ReplayServer(SyntheticCtgov(Catalogue(args.count, args.release))).start()
+    server = ReplayServer(SyntheticCtgov(Catalogue(args.count, args.release), delay=args.delay)).start()
     print(server.url, flush=True)
     signal.sigwait({signal.SIGINT, signal.SIGTERM})
     server.stop()

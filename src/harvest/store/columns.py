@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import operator
 import typing
+from collections.abc import Callable
 from typing import Any
 
 from harvest.core.rows import column_type, columns_of
@@ -75,15 +77,40 @@ def _cell(value: Any) -> Any:
     return value
 
 
+def _row_getter(table: str) -> Callable[[Any], tuple[Any, ...]]:
+    """A fast reader of one row model's values, in column order (lists become JSON text)."""
+    names = list(ROW_COLUMNS[table])
+    read = operator.attrgetter(*names) if len(names) > 1 else (lambda item: (getattr(item, names[0]),))
+    listed = [i for i, name in enumerate(names) if _is_list(_ROW_HINTS[table][name])]
+    if not listed:
+        return read
+
+    def read_with_json(item: Any) -> tuple[Any, ...]:
+        values = list(read(item))
+        for i in listed:
+            values[i] = _cell(values[i])
+        return tuple(values)
+
+    return read_with_json
+
+
+def _is_list(hint: Any) -> bool:
+    return hint is list or typing.get_origin(hint) is list or any(
+        typing.get_origin(arg) is list for arg in typing.get_args(hint)
+    )
+
+
+_ROW_HINTS = {table: typing.get_type_hints(model) for table, model in ROW_TABLES.items()}
+_GETTERS = {table: _row_getter(table) for table in ROW_COLUMNS}
+
+
 def row_table_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
     """Each row table's rows of one study, as tuples in ``ROW_INSERTS`` order."""
     nct = study.nct_id
     out: dict[str, list[tuple[Any, ...]]] = {}
-    for table, columns in ROW_COLUMNS.items():
-        names = list(columns)
-        out[table] = [
-            (nct, i, *(_cell(getattr(item, name)) for name in names)) for i, item in enumerate(getattr(study, table))
-        ]
+    for table, read in _GETTERS.items():
+        items = getattr(study, table)
+        out[table] = [(nct, i, *read(item)) for i, item in enumerate(items)] if items else []
     return out
 
 

@@ -89,41 +89,69 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
+def _compiled(part: Rows) -> tuple[list[tuple[tuple[str, ...], str | None]], Callable[..., dict[str, Any]]]:
+    """The part's levels and a row builder made for it, computed once per declaration.
+
+    The builder is generated source, one dict display per part (as ``dataclasses`` generates ``__init__``):
+    a row table of a large record has thousands of rows, and a loop over column specs per row cost several
+    times more than the lookups themselves.
+    """
+    cached = _PLANS.get(id(part))
+    if cached is not None and cached[0] is part:
+        return cached[1], cached[2]
+    namespace: dict[str, Any] = {"_at": _at}
+    entries = [f"{column!r}: {value!r}" for column, value in part.constants.items()]
+    for n, (column, (level, path, is_index)) in enumerate(part.column_paths().items()):
+        source = "element" if level is None else f"context[{level!r}][0]"
+        if is_index:
+            expression = f"context[{level!r}][1]"
+        elif not path:
+            expression = source
+        elif len(path) == 1:
+            expression = f"({source}.get({path[0]!r}) if {source}.__class__ is dict else None)"
+        else:
+            expression = f"_at({source}, {path!r})"
+        spec = part.columns[column]
+        if not isinstance(spec, str):
+            namespace[f"_convert{n}"] = spec[1]
+            expression = f"(_convert{n}(_v) if (_v := {expression}) is not None else None)"
+        entries.append(f"{column!r}: {expression}")
+    code = "def build(element, context):\n    return {" + ", ".join(entries) + "}\n"
+    exec(compile(code, f"<rows {part.table} {part.root}>", "exec"), namespace)
+    levels = part.levels()
+    _PLANS[id(part)] = (part, levels, namespace["build"])
+    return levels, namespace["build"]
+
+
+_PLANS: dict[int, tuple[Rows, list[tuple[tuple[str, ...], str | None]], Callable[..., dict[str, Any]]]] = {}
+
+
 def _walk(
-    data: Any, levels: list[tuple[tuple[str, ...], str | None]], context: dict[str, tuple[Any, int]]
-) -> Iterator[tuple[Any, dict[str, tuple[Any, int]]]]:
-    (path, name), rest = levels[0], levels[1:]
+    data: Any, levels: list[tuple[tuple[str, ...], str | None]], depth: int, context: dict[str, tuple[Any, int]]
+) -> Iterator[Any]:
+    """Each innermost element; ``context`` holds, while it is yielded, the enclosing element of every level."""
+    path, name = levels[depth]
     found = _at(data, path)
     if name is None:
         if isinstance(found, dict):
-            yield found, context
+            yield found
         return
     if not isinstance(found, list):
         return
+    last = depth == len(levels) - 1
     for index, element in enumerate(found):
-        inner = {**context, name: (element, index)}
-        if rest:
-            yield from _walk(element, rest, inner)
+        context[name] = (element, index)
+        if last:
+            yield element
         else:
-            yield element, inner
+            yield from _walk(element, levels, depth + 1, context)
 
 
 def extract(document: Any, part: Rows) -> list[dict[str, Any]]:
     """The rows one part declares, as dicts of column -> value (constants included), in document order."""
-    paths = part.column_paths()
-    converters = {c: (spec[1] if not isinstance(spec, str) else keep) for c, spec in part.columns.items()}
-    rows = []
-    for element, context in _walk(document, part.levels(), {}):
-        row: dict[str, Any] = dict(part.constants)
-        for column, (level, path, is_index) in paths.items():
-            if level is None:
-                value = element if not path else _at(element, path)
-            elif is_index:
-                value = context[level][1]
-            else:
-                value = _at(context[level][0], path) if path else context[level][0]
-            row[column] = converters[column](value) if value is not None else None
-        rows.append(row)
+    levels, build = _compiled(part)
+    context: dict[str, tuple[Any, int]] = {}
+    rows = [build(element, context) for element in _walk(document, levels, 0, context)]
     if part.sort_by:
         rows.sort(key=lambda r: tuple("" if r.get(c) is None else str(r[c]) for c in part.sort_by))
     return rows
