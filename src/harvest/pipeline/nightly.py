@@ -164,7 +164,7 @@ def _apply_batches(
             )
         # What resumes the run: the source's own position plus how the run was asked for.
         batch.cursor = {"source_cursor": batch.cursor, **resume} if batch.cursor is not None else None
-        result = writer.apply(batch, source=source.name, run_id=report.run_id, save_cursor=True)
+        result = writer.apply(batch, source=source.name, run_id=report.run_id, save_cursor=batch.moves_cursor)
         report.fetched += len(batch.records) + len(batch.failures) + len(batch.unresolved) + batch.unchanged
         report.add(source.name, batch, result, callbacks.on_failure)
         if callbacks.on_batch:

@@ -57,6 +57,9 @@ class Batch:
     unchanged: int = 0  # fetched, and recognised by their stored fingerprint: neither parsed nor written
     cursor: dict[str, Any] | None = None  # where to resume once this batch is committed
     expected_total: int | None = None  # for progress, when the source knows
+    # False for a part of a page that is not its last: committing it leaves the resume position where it was
+    # (a run killed now fetches that page again, and finds its stored studies unchanged).
+    moves_cursor: bool = True
 
 
 TitleSearch = Callable[[str], list[Study]]

@@ -26,17 +26,18 @@ import orjson
 
 from harvest import __version__
 from harvest.core.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
-from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id, normalize_nct
+from harvest.core.ids import normalize_nct
 from harvest.core.records import Failure, SourceRecord
 from harvest.core.schema import Study, build_study
 from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
 from harvest.net.responses import Response, decode_json
 from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, register
-from harvest.sources.ctgov_record import record_data
+from harvest.sources.ctgov_record import contacts, identifiers, record_data
 
 log = logging.getLogger("harvest.ctgov")
 
 PAGE_SIZE = 1000
+PART_SIZE = 250  # studies parsed and written at a time (see _pages)
 _STUDY_PATH = re.compile(r"^/studies/NCT\d{8}/?$", re.I)
 OVERLAP_DAYS = 3
 
@@ -166,48 +167,6 @@ LIST_MAP: list[tuple[str, tuple[str, ...], dict[str, str]]] = [
 ]
 
 
-def _contacts(study: Json) -> list[Json]:
-    contacts = []
-    for person in _at(study, (*CONTACTS, "centralContacts")) or []:
-        contacts.append(
-            {
-                "role": person.get("role") or "CENTRAL_CONTACT",
-                "name": person.get("name"),
-                "phone": person.get("phone"),
-                "email": person.get("email"),
-            }
-        )
-    for person in _at(study, (*CONTACTS, "overallOfficials")) or []:
-        contacts.append(
-            {
-                "role": person.get("role") or "OVERALL_OFFICIAL",
-                "name": person.get("name"),
-                "affiliation": person.get("affiliation"),
-            }
-        )
-    return contacts
-
-
-def _identifiers(study: Json) -> list[Json]:
-    identifiers = []
-    org_id = _at(study, (*IDENT, "orgStudyIdInfo", "id"))
-    if org_id and classify(org_id, IdScheme.ORG_STUDY_ID):
-        identifiers.append(
-            {
-                "scheme": "ORG_STUDY_ID",
-                "value": clean_id(org_id),
-                "domain": _at(study, (*IDENT, "organization", "fullName")),
-            }
-        )
-    for info in _at(study, (*IDENT, "secondaryIdInfos")) or []:
-        value = clean_id(info.get("id") or "")
-        declared = CTGOV_ID_TYPES.get(info.get("type") or "", IdScheme.OTHER)
-        scheme = classify(value, declared)
-        if scheme is not None:
-            identifiers.append({"scheme": scheme.value, "value": value, "domain": info.get("domain")})
-    return identifiers
-
-
 def study_data(study: Json) -> tuple[Json, Unmapped]:
     """The canonical fields of one API study object (not yet validated)."""
     unmapped: Unmapped = {}
@@ -239,10 +198,10 @@ def study_data(study: Json) -> tuple[Json, Unmapped]:
     ]
     if collaborators:
         data["collaborators"] = collaborators
-    if contacts := _contacts(study):
-        data["contacts"] = contacts
-    if identifiers := _identifiers(study):
-        data["identifiers"] = identifiers
+    if people := contacts(study):
+        data["contacts"] = people
+    if ids := identifiers(study):
+        data["identifiers"] = ids
     data.update(record_data(study))
     return data, unmapped
 
@@ -377,18 +336,25 @@ class ClinicalTrialsGov(Source):
             token = body.get("nextPageToken") or None
             pending = ahead.submit(self.client.get, url, request_of(token)) if token else None
             studies, fetched_at = body.get("studies") or [], response.fetched_at
-            # Memory: the page's bytes go before its studies are parsed, and the decoded page (~60 MB of
-            # objects) and its batch (~50 MB) are not kept while the batch is written, so peak memory is about
-            # one decoded page and the next page's bytes.
+            # Memory: the page's bytes go before its studies are parsed, and the page is parsed and written in
+            # parts of PART_SIZE studies, each raw study freed once parsed, so peak memory is about one decoded
+            # page, one part's records (a results record has thousands of rows) and the next page's bytes.
             del response, body
-            batch = self._batch(studies, fetched_at, plan.stored_fingerprints)
-            del studies
-            batch.expected_total = total
-            batch.cursor = (
+            cursor_after = (
                 {"params": params, "page_token": token, "page": page_number, "total": total} if token else None
             )
-            yield batch
-            del batch
+            while True:
+                part = studies[:PART_SIZE]
+                del studies[:PART_SIZE]
+                batch = self._batch(part, fetched_at, plan.stored_fingerprints)
+                del part
+                batch.expected_total = total
+                batch.cursor = cursor_after
+                batch.moves_cursor = not studies
+                yield batch
+                del batch
+                if not studies:
+                    break
 
     def _decoded(self, response: Response, url: str, request: dict[str, str]) -> tuple[Response, Any]:
         """The page's JSON; a body that does not decode (truncated, an error page) is fetched again, retried."""

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id
 from harvest.sources.reading.jsonrows import Rows, number, tables, whole
 
+Json = dict[str, Any]
 P = "protocolSection."
 R = "resultsSection."
 STATUS = P + "statusModule."
@@ -350,13 +352,29 @@ def _at(data: Any, dotted: str) -> Any:
     return data
 
 
+def _by_parent(paths: dict[str, str]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """(parent object path, [(column, key)]): each parent object is looked up once per study, not per column."""
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for column, path in paths.items():
+        parent, _, key = path.rpartition(".")
+        groups.setdefault(parent, []).append((column, key))
+    return list(groups.items())
+
+
+_SCALAR_GROUPS = _by_parent(SCALARS)
+
+
 def record_data(study: dict[str, Any]) -> dict[str, Any]:
     """The canonical fields this module declares, for one API study object (not yet validated)."""
     data: dict[str, Any] = {}
-    for column, path in SCALARS.items():
-        value = _at(study, path)
-        if value is not None and value != []:
-            data[column] = value
+    for parent, keys in _SCALAR_GROUPS:
+        holder = _at(study, parent)
+        if not isinstance(holder, dict):
+            continue
+        for column, key in keys:
+            value = holder.get(key)
+            if value is not None and value != []:
+                data[column] = value
     for column, path in DATE_STRUCTS.items():
         value = _at(study, path)
         if isinstance(value, dict) and value.get("date"):
@@ -364,3 +382,47 @@ def record_data(study: dict[str, Any]) -> dict[str, Any]:
             data[column] = {"value": value["date"], "type": kind if kind in ("ACTUAL", "ESTIMATED") else None}
     data.update(tables(study, TABLES))
     return data
+
+
+def contacts(study: Json) -> list[Json]:
+    """Central contacts, then overall officials, as ``Contact`` data."""
+    contacts = []
+    for person in _at(study, P + "contactsLocationsModule.centralContacts") or []:
+        contacts.append(
+            {
+                "role": person.get("role") or "CENTRAL_CONTACT",
+                "name": person.get("name"),
+                "phone": person.get("phone"),
+                "email": person.get("email"),
+            }
+        )
+    for person in _at(study, P + "contactsLocationsModule.overallOfficials") or []:
+        contacts.append(
+            {
+                "role": person.get("role") or "OVERALL_OFFICIAL",
+                "name": person.get("name"),
+                "affiliation": person.get("affiliation"),
+            }
+        )
+    return contacts
+
+
+def identifiers(study: Json) -> list[Json]:
+    """The organisation's study ID and the secondary IDs, each classified by scheme."""
+    identifiers = []
+    org_id = _at(study, P + "identificationModule.orgStudyIdInfo.id")
+    if org_id and classify(org_id, IdScheme.ORG_STUDY_ID):
+        identifiers.append(
+            {
+                "scheme": "ORG_STUDY_ID",
+                "value": clean_id(org_id),
+                "domain": _at(study, P + "identificationModule.organization.fullName"),
+            }
+        )
+    for info in _at(study, P + "identificationModule.secondaryIdInfos") or []:
+        value = clean_id(info.get("id") or "")
+        declared = CTGOV_ID_TYPES.get(info.get("type") or "", IdScheme.OTHER)
+        scheme = classify(value, declared)
+        if scheme is not None:
+            identifiers.append({"scheme": scheme.value, "value": value, "domain": info.get("domain")})
+    return identifiers

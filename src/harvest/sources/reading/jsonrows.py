@@ -10,7 +10,7 @@ None, never an error: every module of the record is optional.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,69 +89,63 @@ def _at(data: Any, path: tuple[str, ...]) -> Any:
     return data
 
 
-def _compiled(part: Rows) -> tuple[list[tuple[tuple[str, ...], str | None]], Callable[..., dict[str, Any]]]:
-    """The part's levels and a row builder made for it, computed once per declaration.
+def _getter(source: str, path: tuple[str, ...]) -> str:
+    if not path:
+        return source
+    if len(path) == 1:
+        return f"({source}.get({path[0]!r}) if {source}.__class__ is dict else None)"
+    return f"_at({source}, {path!r})"
 
-    The builder is generated source, one dict display per part (as ``dataclasses`` generates ``__init__``):
-    a row table of a large record has thousands of rows, and a loop over column specs per row cost several
-    times more than the lookups themselves.
+
+def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
+    """A function made for one part that returns its rows: generated source, nested loops and one dict display
+    per row (as ``dataclasses`` generates ``__init__``). A results record has thousands of rows, and walking
+    the column specs for each of them cost several times more than the lookups themselves.
     """
     cached = _PLANS.get(id(part))
     if cached is not None and cached[0] is part:
-        return cached[1], cached[2]
+        return cached[1]
     namespace: dict[str, Any] = {"_at": _at}
+    levels = part.levels()
+    variable = {name: (f"e{depth}", f"i{depth}") for depth, (_, name) in enumerate(levels) if name}
+    innermost = f"e{len(levels) - 1}"
     entries = [f"{column!r}: {value!r}" for column, value in part.constants.items()]
     for n, (column, (level, path, is_index)) in enumerate(part.column_paths().items()):
-        source = "element" if level is None else f"context[{level!r}][0]"
         if is_index:
-            expression = f"context[{level!r}][1]"
-        elif not path:
-            expression = source
-        elif len(path) == 1:
-            expression = f"({source}.get({path[0]!r}) if {source}.__class__ is dict else None)"
+            expression = variable[level][1]
         else:
-            expression = f"_at({source}, {path!r})"
+            expression = _getter(innermost if level is None else variable[level][0], path)
         spec = part.columns[column]
         if not isinstance(spec, str):
             namespace[f"_convert{n}"] = spec[1]
             expression = f"(_convert{n}(_v) if (_v := {expression}) is not None else None)"
         entries.append(f"{column!r}: {expression}")
-    code = "def build(element, context):\n    return {" + ", ".join(entries) + "}\n"
-    exec(compile(code, f"<rows {part.table} {part.root}>", "exec"), namespace)
-    levels = part.levels()
-    _PLANS[id(part)] = (part, levels, namespace["build"])
-    return levels, namespace["build"]
-
-
-_PLANS: dict[int, tuple[Rows, list[tuple[tuple[str, ...], str | None]], Callable[..., dict[str, Any]]]] = {}
-
-
-def _walk(
-    data: Any, levels: list[tuple[tuple[str, ...], str | None]], depth: int, context: dict[str, tuple[Any, int]]
-) -> Iterator[Any]:
-    """Each innermost element; ``context`` holds, while it is yielded, the enclosing element of every level."""
-    path, name = levels[depth]
-    found = _at(data, path)
-    if name is None:
-        if isinstance(found, dict):
-            yield found
-        return
-    if not isinstance(found, list):
-        return
-    last = depth == len(levels) - 1
-    for index, element in enumerate(found):
-        context[name] = (element, index)
-        if last:
-            yield element
+    lines = ["def rows_of(document):", "    out = []"]
+    parent, indent = "document", "    "
+    for depth, (path, name) in enumerate(levels):
+        lines.append(f"{indent}x{depth} = {_getter(parent, path)}")
+        if name is None:
+            lines.append(f"{indent}if x{depth}.__class__ is dict:")
+            lines.append(f"{indent}    e{depth} = x{depth}")
         else:
-            yield from _walk(element, levels, depth + 1, context)
+            lines.append(f"{indent}if x{depth}.__class__ is list:")
+            lines.append(f"{indent}  for i{depth}, e{depth} in enumerate(x{depth}):")
+        indent += "    "
+        parent = f"e{depth}"
+    lines.append(f"{indent}out.append({{{', '.join(entries)}}})")
+    lines.append("    return out")
+    code = "\n".join(lines) + "\n"
+    exec(compile(code, f"<rows {part.table} {part.root}>", "exec"), namespace)
+    _PLANS[id(part)] = (part, namespace["rows_of"])
+    return namespace["rows_of"]
+
+
+_PLANS: dict[int, tuple[Rows, Callable[[Any], list[dict[str, Any]]]]] = {}
 
 
 def extract(document: Any, part: Rows) -> list[dict[str, Any]]:
     """The rows one part declares, as dicts of column -> value (constants included), in document order."""
-    levels, build = _compiled(part)
-    context: dict[str, tuple[Any, int]] = {}
-    rows = [build(element, context) for element in _walk(document, levels, 0, context)]
+    rows = _compiled(part)(document)
     if part.sort_by:
         rows.sort(key=lambda r: tuple("" if r.get(c) is None else str(r[c]) for c in part.sort_by))
     return rows
