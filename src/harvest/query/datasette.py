@@ -13,15 +13,16 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
+from harvest.query import record_docs, results_docs
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
 CTGOV_TERMS_URL = "https://clinicaltrials.gov/about-site/terms-conditions"
 
-_DATE = "ISO date at the precision the source gave (2020, 2020-02 or 2020-02-10)"
+_DATE = record_docs.DATE
 _SOURCE = "Source name (see harvest sources)"  # completed with the registered sources by metadata()
-_NCT = "NCT number of the trial (studies.nct_id)"
-_POSITION = "Order within the trial's list, from 0"
+_NCT = record_docs.NCT
+_POSITION = record_docs.POSITION
 _RAW = "The payload exactly as received, zlib-compressed (for harvest reparse)"
 
 STUDY_COLUMNS: dict[str, str] = {
@@ -70,6 +71,8 @@ STUDY_COLUMNS: dict[str, str] = {
     "merge_hash": "Hash of the merged record plus its attribution (sources, provenance, conflicts)",
     "first_seen_at": "When harvest first stored this trial (UTC)",
     "updated_at": "When harvest last rewrote this row (UTC)",
+    # the rest of the CT.gov record: submission dates, oversight, design details, results module texts
+    **record_docs.RECORD_STUDY_COLUMNS,
 }
 
 # table or view -> (description, {column: description})
@@ -104,6 +107,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "zip": "Postal code",
             "country": "Country",
             "status": "Recruitment status at this site",
+            **record_docs.LOCATION_COORDINATES,
         },
     ),
     "sponsors": (
@@ -294,6 +298,9 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "recruiting_sites": "How many of them are RECRUITING",
         },
     ),
+    # arms, outcomes, MeSH, references, documents, site contacts, results; and the file's bookkeeping
+    **record_docs.RECORD_TABLES,
+    **results_docs.RESULT_TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 
@@ -338,6 +345,8 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "quarantine": {"facets": ["source", "error_type"]},
     "unresolved": {"facets": ["source"]},
     "source_records": {"facets": ["source"]},
+    **record_docs.RECORD_OPTIONS,
+    **results_docs.RESULT_OPTIONS,
 }
 
 
