@@ -282,3 +282,36 @@ def test_derived_mesh_lists_are_stored_in_a_stable_order(source: Any) -> None:
     for key in ("meshes", "ancestors", "browseLeaves", "browseBranches"):
         module[key].reverse()
     assert parse_ctgov(source, raw).content_hash() == parse_ctgov(source, shuffled).content_hash()
+
+
+def test_the_views_put_a_trial_with_results_on_one_line(harvested: Path) -> None:
+    """Values expected from NCT02210780's JSON: two arms, the first primary outcome's two values, serious events."""
+    study = load_study("NCT02210780")
+    results = study["resultsSection"]
+    arms = [g["title"] for g in results["participantFlowModule"]["groups"]]
+    outcome = results["outcomeMeasuresModule"]["outcomeMeasures"][0]
+    groups = {g["id"]: g["title"] for g in outcome["groups"]}
+    values = [
+        f"{groups[m['groupId']]}: {m['value']} {outcome['unitOfMeasure']}"
+        for c in outcome["classes"]
+        for k in c["categories"]
+        for m in k["measurements"]
+    ]
+    events = {g["id"]: g for g in results["adverseEventsModule"]["eventGroups"]}
+    serious = [f"{g['title']}: {g['seriousNumAffected']}/{g['seriousNumAtRisk']}" for g in events.values()]
+    (row,) = rows(
+        harvested,
+        "SELECT groups, primary_outcome, primary_outcome_values, serious_events FROM results_overview "
+        "WHERE nct_id = 'NCT02210780'",
+    )
+    assert row == ("; ".join(arms), outcome["title"], "; ".join(values), "; ".join(serious))
+    primary = study["protocolSection"]["outcomesModule"]["primaryOutcomes"]
+    (line,) = rows(
+        harvested, "SELECT primary_outcomes, secondary_outcomes FROM study_outcomes WHERE nct_id = 'NCT02210780'"
+    )
+    assert line == (
+        "; ".join(f"{o['measure']} [{o['timeFrame']}]" for o in primary),
+        len(study["protocolSection"]["outcomesModule"].get("secondaryOutcomes", [])),
+    )
+    without = scalar(harvested, "SELECT count(*) FROM results_overview WHERE nct_id = 'NCT03418623'")
+    assert without == 0

@@ -193,7 +193,6 @@ class Study(_Model):
     disp_first_submitted_qc: IsoPartialDate | None = None
     disp_first_posted: PartialDate | None = None
     last_update_submitted: IsoPartialDate | None = None
-    last_update_submitted_qc: IsoPartialDate | None = None
     results_waived: bool | None = None
     delayed_posting: bool | None = None
     has_expanded_access: bool | None = None

@@ -289,6 +289,33 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "One row per trial and phase (a PHASE1/PHASE2 trial has two rows): filter and count by phase.",
         {"nct_id": _NCT, "phase": "PHASE1, PHASE2, ..., EARLY_PHASE1 or NA"},
     ),
+    "study_outcomes": (
+        "One row per trial with declared outcomes: its primary outcomes on one line (the protocol's promise).",
+        {
+            "nct_id": _NCT,
+            "brief_title": "Brief title",
+            "overall_status": "Overall status",
+            "primary_completion_date": "Primary completion date (ISO, at its precision)",
+            "primary_outcomes": "Primary outcome measures, each with [its time frame], joined by '; '",
+            "secondary_outcomes": "How many secondary outcomes the protocol declares",
+            "other_outcomes": "How many other pre-specified outcomes the protocol declares",
+        },
+    ),
+    "results_overview": (
+        "One row per trial with posted results: its arms, the first primary outcome's values and serious events.",
+        {
+            "nct_id": _NCT,
+            "brief_title": "Brief title",
+            "overall_status": "Overall status",
+            "primary_completion_date": "Primary completion date (ISO, at its precision)",
+            "results_first_submitted": "Date results were first submitted",
+            "results_first_posted": "Date results were first posted",
+            "groups": "Participant-flow groups (arms), joined by '; '",
+            "primary_outcome": "Title of the first primary outcome measure with results",
+            "primary_outcome_values": "Its value per group: 'group: value units', joined by '; '",
+            "serious_events": "Participants with a serious adverse event per group: 'group: affected/at risk'",
+        },
+    ),
     "study_countries": (
         "One row per trial and country with sites: where trials recruit.",
         {

@@ -35,8 +35,6 @@ RECORD_STUDY_COLUMNS: dict[str, str] = {
     "disp_first_posted": f"Date that delay request was first posted (statusModule.dispFirstPostDateStruct); {DATE}",
     "disp_first_posted_type": _TYPE,
     "last_update_submitted": "Date the last update was submitted (statusModule.lastUpdateSubmitDate)",
-    "last_update_submitted_qc": "AACT's date the last update passed quality control; the CT.gov API v2 record "
-    "has no such date, so NULL for ctgov records",
     "results_waived": FLAG + "results submission was waived (statusModule.resultsWaived)",
     "delayed_posting": FLAG + "posting is delayed until the device is approved or cleared "
     "(statusModule.delayedPosting)",
