@@ -13,6 +13,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
+from harvest.query import compliance_docs
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -294,6 +295,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "recruiting_sites": "How many of them are RECRUITING",
         },
     ),
+    **compliance_docs.TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 
@@ -338,6 +340,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "quarantine": {"facets": ["source", "error_type"]},
     "unresolved": {"facets": ["source"]},
     "source_records": {"facets": ["source"]},
+    **compliance_docs.OPTIONS,
 }
 
 
