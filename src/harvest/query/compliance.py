@@ -167,8 +167,6 @@ def render_sponsors(rows: Sequence[Sequence[Any]], total: Sequence[Any], as_of: 
     out = [f"results reporting as of {as_of.isoformat()} (FDAAA 801; ACTs and pACTs)", "", line(headings), rule]
     out.extend(line(values) for values in body)
     out.extend([rule, line(total_cells), ""])
-    out.append(
-        "due: past the due date; compliant: share of the due trials reported on time; no flags: pACTs whose "
-        "record has no FDA-regulation flags (counted as pACTs)"
-    )
+    out.append("due: past the due date; compliant: the due trials reported on time, over due")
+    out.append("no flags: pACTs whose record has neither FDA-regulation flag, counted as pACTs (see README)")
     return "\n".join(out)
