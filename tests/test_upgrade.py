@@ -12,6 +12,7 @@ import pytest
 
 from harvest.core.schema import ROW_TABLES, Study
 from harvest.store.columns import FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
+from harvest.store.tables import SCHEMA_VERSION
 from tests.conftest import Cli, content, scalar
 
 OLD_FIELDS = FIRST_COLUMNS | {"nct_id"}
@@ -80,6 +81,6 @@ def test_an_old_file_upgrades_and_is_rebuilt_to_what_a_fresh_harvest_holds(
         if table == "source_records":
             continue  # the fingerprint and hash columns of the downgraded rows are rewritten as they are met
         assert upgraded[table] == fresh[table], table
-    assert scalar(db_path, "PRAGMA user_version") == 4
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
     assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0
     assert scalar(db_path, "SELECT count(*) FROM changes") == 0  # nothing changed upstream

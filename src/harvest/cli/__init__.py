@@ -1,6 +1,6 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import harvesting, mirrors, querying, reading
+from harvest.cli import compliance, harvesting, mirrors, querying, reading
 from harvest.cli.app import main
 
 for command in (
@@ -18,6 +18,7 @@ for command in (
     querying.stats,
     querying.datasette_metadata,
     querying.reindex,
+    compliance.compliance,
     mirrors.unresolved,
 ):
     main.add_command(command)

@@ -13,7 +13,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.query import record_docs, results_docs
+from harvest.query import compliance_docs, record_docs, results_docs
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -328,6 +328,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     # arms, outcomes, MeSH, references, documents, site contacts, results; and the file's bookkeeping
     **record_docs.RECORD_TABLES,
     **results_docs.RESULT_TABLES,
+    **compliance_docs.TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 
@@ -374,6 +375,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "source_records": {"facets": ["source"]},
     **record_docs.RECORD_OPTIONS,
     **results_docs.RESULT_OPTIONS,
+    **compliance_docs.OPTIONS,
 }
 
 

@@ -14,7 +14,10 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
 # 4: the whole CT.gov record: row tables (arms, outcomes, MeSH, references, results...), new studies columns
-SCHEMA_VERSION = 4
+# 5: views results_compliance and sponsor_compliance (no new table or column: nothing to rebuild)
+SCHEMA_VERSION = 5
+# A file older than this lacks tables that only a re-parse of its stored payloads can fill.
+REBUILD_BELOW = 4
 
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
@@ -41,7 +44,7 @@ def install(db: Database) -> None:
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-        if had_studies and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
+        if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from harvest.store import fts
+from harvest.store import compliance, fts
 
 
 def _joined(table: str, column: str) -> str:
@@ -80,6 +80,9 @@ VIEWS: dict[str, str] = {
                 WHERE t.nct_id = s.nct_id AND t.event_type = 'serious') AS serious_events
         FROM studies s
         WHERE EXISTS (SELECT 1 FROM result_groups g WHERE g.nct_id = s.nct_id)""",
+    # FDAAA 801 results reporting as of today (`harvest compliance --as-of` runs the same SQL at any date).
+    "results_compliance": compliance.results_sql("'now'"),
+    "sponsor_compliance": compliance.sponsor_sql("results_compliance"),
 }
 
 INDEXES: dict[str, str] = {
