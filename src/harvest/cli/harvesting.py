@@ -73,6 +73,19 @@ def _failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None
     return show
 
 
+def _known_printer(source: str, url: str, what: str) -> None:
+    """A page failing as it did before, or gone: not new trouble, so not an error line (shown with -v)."""
+    logs.event(log, logging.INFO, f"{what}: {source} {url}", source=source, url=url, kind="known")
+
+
+def _callbacks(obj: Context, progress: Progress | None = None) -> Callbacks:
+    return Callbacks(
+        on_batch=progress.update if progress else None,
+        on_failure=_failure_printer(obj),
+        on_known=_known_printer,
+    )
+
+
 def _finish(obj: Context, report: RunReport) -> None:
     line = report.summary()
     if obj.log_json:
@@ -135,7 +148,7 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
             full=full,
             since=parse_date(since),
             max_pages=max_pages,
-            callbacks=Callbacks(on_batch=progress.update, on_failure=_failure_printer(obj)),
+            callbacks=_callbacks(obj, progress),
         )
     finally:
         progress.close()
@@ -167,7 +180,7 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> No
     harvester = obj.harvester()
     try:
         records, report = harvester.fetch(
-            list(targets), source_name=source_name, callbacks=Callbacks(on_failure=_failure_printer(obj))
+            list(targets), source_name=source_name, callbacks=_callbacks(obj)
         )
     finally:
         harvester.close()
@@ -197,7 +210,7 @@ def reparse(obj: Context, source_name: str | None) -> None:
     """
     harvester = obj.harvester()
     try:
-        report = harvester.reparse(source_name, callbacks=Callbacks(on_failure=_failure_printer(obj)))
+        report = harvester.reparse(source_name, callbacks=_callbacks(obj))
     finally:
         harvester.close()
     _finish(obj, report)

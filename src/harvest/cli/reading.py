@@ -25,7 +25,11 @@ from harvest.store.sql import refuses_writes
 @click.pass_obj
 @handle_errors
 def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
-    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number."""
+    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number.
+
+    With --provenance, `field_sources` says which record gave each field (and `gone_since` when that page
+    now answers 404/410), and `gone_pages` lists the trial's pages that are gone: their records still count.
+    """
     ids = [normalize_nct(n) for n in nct_ids]
     store = obj.readonly_store()
     missing = []
@@ -35,12 +39,7 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             if found is None:
                 missing.append(nct)
                 continue
-            merged, field_sources = found
-            data = merged.study.model_dump(mode="json", exclude={"provenance"})
-            data["sources"] = merged.sources
-            if provenance:
-                data["field_sources"] = field_sources
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            click.echo(json.dumps(found.as_json(provenance=provenance), indent=2, ensure_ascii=False))
     finally:
         store.close()
     if missing:

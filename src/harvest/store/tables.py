@@ -12,7 +12,20 @@ from harvest.store import views
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
-SCHEMA_VERSION = 3
+# 4: pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
+SCHEMA_VERSION = 4
+
+# Columns added after a table was first created: (table, column, declaration). ``CREATE TABLE IF NOT EXISTS``
+# leaves an older file's table as it was, so each is added in place when missing.
+ADDED_COLUMNS = (
+    ("source_records", "raw_fingerprint", "TEXT"),
+    ("pages", "etag", "TEXT"),
+    ("pages", "last_modified", "TEXT"),
+    ("pages", "gone_since", "TEXT"),
+    ("runs", "not_modified", "INTEGER DEFAULT 0"),
+    ("runs", "gone", "INTEGER DEFAULT 0"),
+    ("runs", "still_failing", "INTEGER DEFAULT 0"),
+)
 
 
 def install(db: Database) -> None:
@@ -21,9 +34,10 @@ def install(db: Database) -> None:
         return
     with db.atomic():
         db.executescript(SCHEMA_SQL)
-        columns = {row[1] for row in db.execute("PRAGMA table_info(source_records)")}
-        if "raw_fingerprint" not in columns:  # a file from before schema 3
-            db.execute("ALTER TABLE source_records ADD COLUMN raw_fingerprint TEXT")
+        for table, column, declaration in ADDED_COLUMNS:
+            columns = {row[1] for row in db.execute(f"PRAGMA table_info([{table}])")}
+            if column not in columns:  # a file from before the schema that added it
+                db.execute(f"ALTER TABLE [{table}] ADD COLUMN {column} {declaration}")
         views.install(db.conn)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -99,11 +113,13 @@ CREATE TABLE IF NOT EXISTS runs (
     fetched INTEGER DEFAULT 0, new INTEGER DEFAULT 0, changed INTEGER DEFAULT 0, unchanged INTEGER DEFAULT 0,
     failed INTEGER DEFAULT 0, skipped_robots INTEGER DEFAULT 0, unresolved INTEGER DEFAULT 0,
     requests INTEGER DEFAULT 0, retries INTEGER DEFAULT 0, throttled INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
-    watermark TEXT, error TEXT, pid INTEGER);
+    watermark TEXT, error TEXT, pid INTEGER,
+    not_modified INTEGER DEFAULT 0, gone INTEGER DEFAULT 0, still_failing INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
     cursor_run_id INTEGER, updated_at TEXT);
 CREATE TABLE IF NOT EXISTS pages (source TEXT NOT NULL, url TEXT NOT NULL, lastmod TEXT, first_seen_at TEXT,
-    last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, PRIMARY KEY (source, url));
+    last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, etag TEXT, last_modified TEXT, gone_since TEXT,
+    PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, run_id INTEGER, error_type TEXT,
     error TEXT, raw BLOB, content_type TEXT, quarantined_at TEXT, PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS unresolved (source TEXT NOT NULL, url TEXT NOT NULL, title TEXT, reason TEXT,
