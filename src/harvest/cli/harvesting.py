@@ -13,8 +13,9 @@ import click
 from harvest.cli import logs
 from harvest.cli.app import EXIT_CODES, Context, handle_errors, parse_date
 from harvest.core.errors import EXIT_OK, EXIT_PARTIAL
-from harvest.core.records import Failure, Unresolved
+from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.pipeline.report import Callbacks, RunReport
+from harvest.pipeline.show import merged_study
 from harvest.sources import registered
 
 log = logging.getLogger("harvest.cli")
@@ -168,10 +169,19 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
     type=click.Choice(sorted(registered())),
     help="Which site to ask: for NCT numbers [default: ctgov]; for a URL that several sites could serve.",
 )
+@click.option(
+    "--as-parsed",
+    is_flag=True,
+    help="For a mirror page: print the page's own record, not the merged record the file now holds.",
+)
 @click.pass_obj
 @handle_errors
-def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> None:
-    """Fetch trials now, store them, and print each canonical record as JSON.
+def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_parsed: bool) -> None:
+    """Fetch trials now, store them, and print each as JSON.
+
+    A mirror page prints the merged record the file now holds for its trial
+    (the JSON of `harvest show NCT`); --as-parsed prints what the page itself
+    says. A ClinicalTrials.gov record prints as the registry gave it.
 
     \b
     harvest fetch NCT04268537 NCT02513394
@@ -179,16 +189,34 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> No
     """
     harvester = obj.harvester()
     try:
-        records, report = harvester.fetch(
-            list(targets), source_name=source_name, callbacks=_callbacks(obj)
-        )
+        records, report = harvester.fetch(list(targets), source_name=source_name, callbacks=_callbacks(obj))
     finally:
         harvester.close()
-    for record in records:
-        click.echo(record.study.model_dump_json(indent=2))
+    for document in _fetched_documents(obj, records, as_parsed):
+        click.echo(document)
     if report.failed or report.unresolved:
         click.echo(report.summary(), err=True)
         sys.exit(EXIT_PARTIAL)
+
+
+def _fetched_documents(obj: Context, records: list[SourceRecord], as_parsed: bool) -> list[str]:
+    """What `harvest fetch` prints for each stored record: a mirror page's trial as the file now holds it."""
+    sources = registered()
+    if as_parsed or all(sources[record.source].is_registry for record in records):
+        return [record.study.model_dump_json(indent=2) for record in records]
+    store = obj.readonly_store()
+    try:
+        documents = []
+        for record in records:
+            mirror = not sources[record.source].is_registry
+            shown = merged_study(store, record.study.nct_id, obj.precedence()) if mirror else None
+            if shown is None:
+                documents.append(record.study.model_dump_json(indent=2))
+            else:
+                documents.append(json.dumps(shown.as_json(), indent=2, ensure_ascii=False))
+        return documents
+    finally:
+        store.close()
 
 
 @click.command(epilog=EXIT_CODES)
