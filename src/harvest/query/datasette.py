@@ -12,6 +12,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
+from harvest.query.search import SEARCH_STUDIES_SQL
 from harvest.sources import registered
 from harvest.store.fts import FTS_TABLE
 
@@ -348,6 +349,22 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# Canned queries. A table's ?_search lists matches unranked; search_studies is `harvest search` (same words,
+# same studies, same order: best first), with a snippet of where the words were found.
+QUERIES: dict[str, dict[str, Any]] = {
+    "search_studies": {
+        "title": "Search trials, best match first",
+        "description": (
+            "The studies `harvest search WORDS` finds, in its order: every word must match (in titles, acronym, "
+            "summaries, conditions, interventions, keywords or lead sponsor), stemmed; \"double quotes\" make a "
+            "phrase and a trailing * a prefix. The snippet marks the words **like this**."
+        ),
+        "sql": SEARCH_STUDIES_SQL,
+        "params": ["q"],
+    }
+}
+
+
 def metadata(database: str = "harvest") -> dict[str, Any]:
     """The metadata document for a file served under the name ``database`` (its file name without .db)."""
     source = f"Source name: {', '.join(registered())} (ctgov is ClinicalTrials.gov, the others mirror it)"
@@ -375,8 +392,9 @@ def metadata(database: str = "harvest") -> dict[str, Any]:
         "databases": {
             database: {
                 "title": "Clinical trials",
-                "description": "Start with study_overview, or search studies.",
+                "description": "Start with study_overview, or search studies (search_studies ranks the matches).",
                 "tables": tables,
+                "queries": QUERIES,
             }
         },
     }
