@@ -2,7 +2,8 @@
 
 A restructuring must leave the file harvest writes byte for byte the same; ``tests/test_golden.py`` compares a
 fresh dump with ``tests/golden/fixtures.dump``. What depends on the clock or the machine is left out or
-normalised: timestamps, durations, run ids and pids, a run's since date (a watermark), the replay server's
+normalised: timestamps, durations, run ids and pids, a run's since date (a watermark), when a page was found
+gone, a page's Last-Modified (the replay server takes it from the fixture file's mtime), the replay server's
 ports, and the fetch time inside stored records. Raw payloads are dumped as their SHA-256 (decompressed).
 
 A deliberate change to what harvest stores updates the file, in the same commit, with
@@ -30,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 
 # Columns whose values come from the clock or the process, not from what the sources said.
 CLOCK = re.compile(
-    r"(_at|^fetched_at|^started_at|^finished_at|^duration_s|^pid|^watermark|^since|^run_id|^cursor_run_id|^changed_at)$"
+    r"(_at|^fetched_at|^started_at|^finished_at|^duration_s|^pid|^watermark|^since|^run_id|^cursor_run_id|^changed_at"
+    r"|_since|^last_modified)$"
 )
 # Views judged as of today (date('now')): their rows change with the calendar, so only their schema is dumped.
 AS_OF_TODAY = {"results_compliance", "sponsor_compliance"}

@@ -11,7 +11,7 @@ from tests.golden import COMMANDS, GOLDEN, fresh_dump
 
 def test_a_harvest_of_the_fixtures_writes_the_golden_file(tmp_path: Path) -> None:
     codes, text = fresh_dump(tmp_path)
-    # veeva's fixtures hold two pages that are gone (404) and one that lost its layout: a partial run, exit 1.
+    # veeva's fixtures hold two dead links (404) and a page that lost its layout: new trouble on a first run, exit 1.
     assert list(zip([" ".join(c) for c in COMMANDS], codes, strict=True)) == [
         ("run --source ctgov", 0),
         ("run --source veeva", 1),

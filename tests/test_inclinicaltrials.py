@@ -332,7 +332,7 @@ def test_harvest_fetch_routes_a_page_url_to_this_source(db_path: Path) -> None:
         result = cli("fetch", f"{server.url}/2019-ncov/nct04261426/details")
     assert result.exit_code == 0, result.output
     printed = json.loads(result.stdout)
-    assert printed["nct_id"] == "NCT04261426" and printed["provenance"]["source"] == "inclinicaltrials"
+    assert printed["nct_id"] == "NCT04261426" and printed["sources"] == ["inclinicaltrials"]
     stored = rows(db_path, "SELECT source, record_key, nct_id FROM source_records")
     assert stored == [("inclinicaltrials", "/2019-ncov/nct04261426/details", "NCT04261426")]
     assert scalar(db_path, "SELECT overall_status FROM studies WHERE nct_id = 'NCT04261426'") == "NOT_YET_RECRUITING"
@@ -345,7 +345,7 @@ def test_one_server_for_every_mirror_routes_a_page_by_its_path(db_path: Path) ->
         cli = Cli({**mirror_env("inclinicaltrials", server, db_path), **shared})
         result = cli("fetch", f"{server.url}/2019-ncov-pd-1/NCT04268537/")
         assert result.exit_code == 0, result.output
-        assert json.loads(result.stdout)["provenance"]["source"] == "inclinicaltrials"
+        assert json.loads(result.stdout)["sources"] == ["inclinicaltrials"]
         # /<anything>/<NCT> is an inclinicaltrials path and an ichgcp one: refused, naming both, nothing fetched.
         asked = len(server.requests)
         ambiguous = cli("fetch", f"{server.url}/clinical-trials-registry/NCT04067674")

@@ -198,7 +198,7 @@ def test_show_attributes_each_field_to_the_record_it_shows(tmp_path: Path) -> No
     finally:
         reader.close()
     assert found is not None
-    merged, field_sources = found
+    merged, field_sources = found.merged, found.field_sources
     assert merged.study.acronym == "ICHGCP"
     assert field_sources["acronym"] == {
         "source": "ichgcp",

@@ -13,8 +13,9 @@ import click
 from harvest.cli import logs
 from harvest.cli.app import EXIT_CODES, Context, handle_errors, parse_date
 from harvest.core.errors import EXIT_OK, EXIT_PARTIAL
-from harvest.core.records import Failure, Unresolved
+from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.pipeline.report import Callbacks, RunReport
+from harvest.pipeline.show import merged_study
 from harvest.sources import registered
 
 log = logging.getLogger("harvest.cli")
@@ -71,6 +72,19 @@ def _failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None
         )
 
     return show
+
+
+def _known_printer(source: str, url: str, what: str) -> None:
+    """A page failing as it did before, or gone: not new trouble, so not an error line (shown with -v)."""
+    logs.event(log, logging.INFO, f"{what}: {source} {url}", source=source, url=url, kind="known")
+
+
+def _callbacks(obj: Context, progress: Progress | None = None) -> Callbacks:
+    return Callbacks(
+        on_batch=progress.update if progress else None,
+        on_failure=_failure_printer(obj),
+        on_known=_known_printer,
+    )
 
 
 def _finish(obj: Context, report: RunReport) -> None:
@@ -135,7 +149,7 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
             full=full,
             since=parse_date(since),
             max_pages=max_pages,
-            callbacks=Callbacks(on_batch=progress.update, on_failure=_failure_printer(obj)),
+            callbacks=_callbacks(obj, progress),
         )
     finally:
         progress.close()
@@ -155,10 +169,19 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
     type=click.Choice(sorted(registered())),
     help="Which site to ask: for NCT numbers [default: ctgov]; for a URL that several sites could serve.",
 )
+@click.option(
+    "--as-parsed",
+    is_flag=True,
+    help="For a mirror page: print the page's own record, not the merged record the file now holds.",
+)
 @click.pass_obj
 @handle_errors
-def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> None:
-    """Fetch trials now, store them, and print each canonical record as JSON.
+def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_parsed: bool) -> None:
+    """Fetch trials now, store them, and print each as JSON.
+
+    A mirror page prints the merged record the file now holds for its trial
+    (the JSON of `harvest show NCT`); --as-parsed prints what the page itself
+    says. A ClinicalTrials.gov record prints as the registry gave it.
 
     \b
     harvest fetch NCT04268537 NCT02513394
@@ -166,16 +189,34 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None) -> No
     """
     harvester = obj.harvester()
     try:
-        records, report = harvester.fetch(
-            list(targets), source_name=source_name, callbacks=Callbacks(on_failure=_failure_printer(obj))
-        )
+        records, report = harvester.fetch(list(targets), source_name=source_name, callbacks=_callbacks(obj))
     finally:
         harvester.close()
-    for record in records:
-        click.echo(record.study.model_dump_json(indent=2))
+    for document in _fetched_documents(obj, records, as_parsed):
+        click.echo(document)
     if report.failed or report.unresolved:
         click.echo(report.summary(), err=True)
         sys.exit(EXIT_PARTIAL)
+
+
+def _fetched_documents(obj: Context, records: list[SourceRecord], as_parsed: bool) -> list[str]:
+    """What `harvest fetch` prints for each stored record: a mirror page's trial as the file now holds it."""
+    sources = registered()
+    if as_parsed or all(sources[record.source].is_registry for record in records):
+        return [record.study.model_dump_json(indent=2) for record in records]
+    store = obj.readonly_store()
+    try:
+        documents = []
+        for record in records:
+            mirror = not sources[record.source].is_registry
+            shown = merged_study(store, record.study.nct_id, obj.precedence()) if mirror else None
+            if shown is None:
+                documents.append(record.study.model_dump_json(indent=2))
+            else:
+                documents.append(json.dumps(shown.as_json(), indent=2, ensure_ascii=False))
+        return documents
+    finally:
+        store.close()
 
 
 @click.command(epilog=EXIT_CODES)
@@ -197,7 +238,7 @@ def reparse(obj: Context, source_name: str | None) -> None:
     """
     harvester = obj.harvester()
     try:
-        report = harvester.reparse(source_name, callbacks=Callbacks(on_failure=_failure_printer(obj)))
+        report = harvester.reparse(source_name, callbacks=_callbacks(obj))
     finally:
         harvester.close()
     _finish(obj, report)

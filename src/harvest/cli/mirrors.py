@@ -11,20 +11,15 @@ from harvest.cli.app import Context, handle_errors
 from harvest.cli.output import print_rows
 from harvest.sources import registered
 
-UNRESOLVED_COLUMNS = ["source", "url", "title", "reason", "candidates", "seen_at"]
+UNRESOLVED_COLUMNS = ["source", "kind", "url", "title", "reason", "candidates", "seen_at"]
 
 
 def unresolved_rows(obj: Context, source_name: str | None) -> list[dict[str, Any]]:
-    """The ``unresolved`` table, newest first: pages whose NCT number could not be established."""
+    """Every page still unresolved, newest first (``Pages.problems``): without an NCT number, quarantined,
+    not found, gone."""
     store = obj.readonly_store()
     try:
-        sql = f"SELECT {', '.join(UNRESOLVED_COLUMNS)} FROM unresolved"
-        params: list[Any] = []
-        if source_name:
-            sql += " WHERE source = ?"
-            params.append(source_name)
-        cursor = store.db.conn.execute(sql + " ORDER BY seen_at DESC, source, url", params)
-        rows = [dict(zip(UNRESOLVED_COLUMNS, row, strict=True)) for row in cursor]
+        rows = store.pages.problems(source_name)
     finally:
         store.close()
     for row in rows:
@@ -40,12 +35,16 @@ def unresolved_rows(obj: Context, source_name: str | None) -> list[dict[str, Any
 @click.pass_obj
 @handle_errors
 def unresolved(obj: Context, source_name: str | None, as_json: bool) -> None:
-    """List mirror pages kept aside because their NCT number could not be established.
+    """List what is still unresolved: pages without an NCT number, quarantined, not found or gone.
 
-    A page that shows no NCT number is matched to ClinicalTrials.gov by its
-    exact title; when none or several studies match, it lands here with the
-    reason and the candidate NCT numbers, for a person to decide: nothing is
-    guessed. A later visit of the page (or `harvest fetch URL`) tries again.
+    kind `unresolved`: a page that shows no NCT number is matched to
+    ClinicalTrials.gov by its exact title; when none or several studies match,
+    it lands here with the reason and the candidate NCT numbers, for a person
+    to decide: nothing is guessed. kind `quarantined`: a page or record that
+    failed to fetch or parse, or was refused, kept (since seen_at) for
+    `harvest reparse`. kind `not-found`: answered 404/410 on its last visit;
+    `gone`: on two visits in a row (since seen_at), revisited rarely, its
+    records kept. A later visit (or `harvest fetch URL`) tries again.
 
     \b
     harvest unresolved
@@ -55,5 +54,5 @@ def unresolved(obj: Context, source_name: str | None, as_json: bool) -> None:
     if as_json:
         print_rows(UNRESOLVED_COLUMNS, ([row[c] for c in UNRESOLVED_COLUMNS] for row in rows), "json")
         return
-    table = ([*(row[c] for c in UNRESOLVED_COLUMNS[:4]), ", ".join(row["candidates"]), row["seen_at"]] for row in rows)
+    table = ([*(row[c] for c in UNRESOLVED_COLUMNS[:5]), ", ".join(row["candidates"]), row["seen_at"]] for row in rows)
     print_rows(UNRESOLVED_COLUMNS, table, "table")

@@ -193,7 +193,7 @@ def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -
 def stats(obj: Context, as_json: bool) -> None:
     """What the file holds: studies by source, status, type and phase; last runs; freshness; backlog."""
     with _reading(obj) as store:
-        figures = stats_mod.collect(store.db.conn)
+        figures = stats_mod.collect(store.db.conn, list(registered()))
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     else:

@@ -12,6 +12,7 @@ from harvest.cli.app import Context, fail, handle_errors, parse_date
 from harvest.cli.output import choose_format, print_rows
 from harvest.core.errors import EXIT_PARTIAL, QueryError
 from harvest.core.ids import normalize_nct
+from harvest.pipeline.report import COUNTERS
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
 from harvest.store.sql import refuses_writes
@@ -25,7 +26,11 @@ from harvest.store.sql import refuses_writes
 @click.pass_obj
 @handle_errors
 def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
-    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number."""
+    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number.
+
+    With --provenance, `field_sources` says which record gave each field (and `gone_since` when that page
+    now answers 404/410), and `gone_pages` lists the trial's pages that are gone: their records still count.
+    """
     ids = [normalize_nct(n) for n in nct_ids]
     store = obj.readonly_store()
     missing = []
@@ -35,12 +40,7 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             if found is None:
                 missing.append(nct)
                 continue
-            merged, field_sources = found
-            data = merged.study.model_dump(mode="json", exclude={"provenance"})
-            data["sources"] = merged.sources
-            if provenance:
-                data["field_sources"] = field_sources
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            click.echo(json.dumps(found.as_json(provenance=provenance), indent=2, ensure_ascii=False))
     finally:
         store.close()
     if missing:
@@ -125,26 +125,47 @@ def runs(obj: Context, limit: int, source_name: str | None, as_json: bool) -> No
         rows = store.runs.last(limit, source_name)
     finally:
         store.close()
-    columns = [
-        "id",
-        "command",
-        "source",
-        "mode",
-        "started_at",
-        "duration_s",
-        "outcome",
-        "fetched",
-        "new",
-        "changed",
-        "unchanged",
-        "failed",
-        "skipped_robots",
-        "retries",
-        "throttled",
-        "bytes",
-        "error",
-    ]
+    columns = RUN_JSON_COLUMNS if as_json else RUN_TABLE_COLUMNS
     print_rows(columns, ([r.get(c) for c in columns] for r in rows), "json" if as_json else "table")
+
+
+# What ``runs --json`` gives: every counter a run keeps (``pipeline.report.COUNTERS``), and when, how, why.
+RUN_JSON_COLUMNS = [
+    "id",
+    "command",
+    "source",
+    "mode",
+    "since",
+    "started_at",
+    "finished_at",
+    "duration_s",
+    "outcome",
+    *COUNTERS,
+    "watermark",
+    "error",
+]
+RUN_TABLE_COLUMNS = [
+    "id",
+    "command",
+    "source",
+    "mode",
+    "started_at",
+    "duration_s",
+    "outcome",
+    "fetched",
+    "new",
+    "changed",
+    "unchanged",
+    "failed",
+    "still_failing",
+    "gone",
+    "not_modified",
+    "skipped_robots",
+    "retries",
+    "throttled",
+    "bytes",
+    "error",
+]
 
 
 @click.command()
@@ -164,7 +185,10 @@ def conflicts(obj: Context, nct_id: str | None, as_json: bool) -> None:
         found = store.studies.conflicts(nct)
     finally:
         store.close()
-    print_rows(["nct_id", "field", "source", "value"], found, choose_format(as_json, False))
+    fmt = choose_format(as_json, False)
+    if fmt == "json":  # each value as the JSON value it is ("UNKNOWN", ["PHASE2"]), not JSON text in a string
+        found = [(*row[:3], json.loads(row[3]) if row[3] is not None else None) for row in found]
+    print_rows(["nct_id", "field", "source", "value"], found, fmt)
 
 
 @click.command()

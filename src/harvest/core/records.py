@@ -6,6 +6,7 @@ core, so that the store never needs to know the site layer.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,13 +53,43 @@ class Unresolved:
 
 
 @dataclass(frozen=True)
+class Validators:
+    """What a server said to recognise its page again (``ETag``, ``Last-Modified``): sent back on the next
+    visit as ``If-None-Match`` / ``If-Modified-Since``, so an unchanged page answers 304 with no body."""
+
+    etag: str | None = None
+    last_modified: str | None = None
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str]) -> Validators:
+        return cls(headers.get("etag"), headers.get("last-modified"))
+
+    def __bool__(self) -> bool:
+        return bool(self.etag or self.last_modified)
+
+    def request_headers(self) -> dict[str, str]:
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
+
+    def refreshed(self, headers: Mapping[str, str]) -> Validators:
+        """After a 304: what it sent, else what we had (a 304 need not repeat them)."""
+        return Validators(headers.get("etag") or self.etag, headers.get("last-modified") or self.last_modified)
+
+
+@dataclass(frozen=True)
 class PageVisit:
     """One discovered page of a mirror and what happened when we last looked at it."""
 
     url: str
     lastmod: str | None = None
-    outcome: str | None = None  # ok | failed | not-found | robots | unresolved; None = discovered only
+    # ok | failed | not-found | gone | robots | unresolved; None = discovered only (what is known stays)
+    outcome: str | None = None
     nct_id: str | None = None
+    validators: Validators = field(default_factory=Validators)
 
 
 @dataclass(frozen=True)
@@ -66,6 +97,8 @@ class PageHistory:
     lastmod: str | None
     last_fetched_at: str | None
     last_outcome: str | None
+    validators: Validators = field(default_factory=Validators)
+    gone_since: str | None = None  # when a page answering 404/410 again was first found gone
 
 
 @dataclass(frozen=True)

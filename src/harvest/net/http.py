@@ -103,12 +103,14 @@ class HttpClient:
         params: Mapping[str, Any] | None = None,
         *,
         decode: Callable[[Response], T] | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Response:
-        """GET a URL politely. ``decode`` runs inside the retry loop: a body it rejects is retried."""
+        """GET a URL politely. ``decode`` runs inside the retry loop: a body it rejects is retried. ``headers``
+        are sent with the request (a conditional one: a 304 then comes back as a Response with no body)."""
         if not self.allowed(url):
             self.stats.add(robots_skipped=1)
             raise RobotsDisallowed("robots.txt forbids this URL; not requested", url=url)
-        return self._get(url, params, decode)
+        return self._get(url, params, decode, headers)
 
     def get_json(
         self,
@@ -129,7 +131,13 @@ class HttpClient:
         response = self.get(url, params, decode=decode)
         return response, holder[0]
 
-    def _get(self, url: str, params: Mapping[str, Any] | None, decode: Callable[[Response], Any] | None) -> Response:
+    def _get(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        decode: Callable[[Response], Any] | None,
+        headers: Mapping[str, str] | None = None,
+    ) -> Response:
         policy = self._policy(url)
         settings = self.settings
         backoff = wait_exponential_jitter(
@@ -174,7 +182,7 @@ class HttpClient:
                 with attempt:
                     policy.limiter.wait()
                     with policy.slots:
-                        response = self._request_once(url, params)
+                        response = self._request_once(url, params, headers)
                     if decode is not None:
                         decode(response)
         except _RetryableStatus as exc:
@@ -187,11 +195,13 @@ class HttpClient:
             raise TransportFailed(_describe(exc), url=url) from None
         return response
 
-    def _request_once(self, url: str, params: Mapping[str, Any] | None) -> Response:
+    def _request_once(
+        self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None = None
+    ) -> Response:
         """One GET, following redirects that stay on the requested host (CT.gov's alias 301s do)."""
         target, query = url, params
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._exchange(target, query)
+            response = self._exchange(target, query, headers)
             if isinstance(response, Response):
                 return response
             location = response
@@ -203,10 +213,12 @@ class HttpClient:
             target, query = location, None  # the Location carries its own query
         raise HTTPStatusError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
-    def _exchange(self, url: str, params: Mapping[str, Any] | None) -> Response | str:
+    def _exchange(
+        self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None = None
+    ) -> Response | str:
         """One request: the response, or the absolute URL a redirect points to."""
         cap = self.settings.max_bytes
-        with self._client.stream("GET", url, params=params) as raw:
+        with self._client.stream("GET", url, params=params, headers=headers) as raw:
             self.stats.add(requests=1)
             final_url = str(raw.url)
             location = raw.headers.get("location")
@@ -231,14 +243,16 @@ class HttpClient:
             self.stats.add(bytes=size)
             content = b"".join(chunks)
             status = raw.status_code
-            headers = dict(raw.headers)
+            received = dict(raw.headers)
+        if status == 304:  # not modified: the answer to a conditional request, no body
+            self.stats.add(not_modified=1)
         if status == 404 or status == 410:
             raise NotFound(f"not found: {first_line(content) or f'HTTP {status}'}", url=final_url)
         if status >= 400:
             raise HTTPStatusError(
                 f"HTTP {status}: {first_line(content) or 'no reason given'}", url=final_url, status=status
             )
-        return Response(final_url, status, headers, content, dt.datetime.now(dt.UTC))
+        return Response(final_url, status, received, content, dt.datetime.now(dt.UTC))
 
     def close(self) -> None:
         self._client.close()

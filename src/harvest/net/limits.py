@@ -19,6 +19,7 @@ class FetchStats:
     server_errors: int = 0
     bytes: int = 0
     robots_skipped: int = 0
+    not_modified: int = 0  # 304s: a page unchanged since our last visit, no body sent
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, **counts: int) -> None:

@@ -12,11 +12,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from harvest.core.dates import utcnow
-from harvest.core.errors import HarvestError
+from harvest.core.errors import HarvestError, NotFound
 from harvest.core.records import Failure, SourceRecord, StoredRecord
 from harvest.pipeline.remerge import remerge
 from harvest.sources.base import Batch
 from harvest.store.database import Store
+from harvest.store.pages import KeptFailure
 from harvest.store.records import RecordRow
 from harvest.store.sql import iso
 
@@ -30,7 +31,9 @@ class ApplyResult:
     new: int = 0
     changed: int = 0
     unchanged: int = 0
-    failed: list[Failure] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)  # refused as worse than the stored version
+    # (url, since when) of pages failing the same way as when they were quarantined: not new trouble
+    still_failing: list[tuple[str, str]] = field(default_factory=list)
 
 
 class _Degraded(HarvestError):
@@ -55,8 +58,7 @@ class BatchWriter:
             # kept of it would otherwise be listed as a problem and, at the next reparse, replayed over it.
             refused = {failure.url for failure in result.failed}
             store.pages.settle(source, [r.url for r in records if r.url not in refused])
-            for failure in [*batch.failures, *result.failed]:
-                store.pages.quarantine(source, failure, run_id)
+            self._keep_failures(batch, result, source, run_id)
             for item in batch.unresolved:
                 store.pages.save_unresolved(source, item)
             if batch.visits:
@@ -64,6 +66,31 @@ class BatchWriter:
             if save_cursor:
                 store.runs.set_cursor(source, batch.cursor, run_id)
         return result
+
+    def _keep_failures(self, batch: Batch, result: ApplyResult, source: str, run_id: int | None) -> None:
+        """Quarantine what failed, unless it fails the same way as the copy already kept (same error, same
+        bytes): that page is still failing, its row (and the date it has failed since) stays as it is. A 404
+        is no failure to keep: the page's visit records it (``pages``), and its records stay."""
+        store = self.store
+        failures = [*batch.failures, *result.failed]
+        kept = store.pages.kept_failures(source, [f.url for f in failures] + batch.still_failing)
+        not_found = [f.url for f in failures if isinstance(f.error, NotFound)] + batch.gone
+        if not_found:
+            store.pages.forget_not_found(source, not_found)
+        for failure in failures:
+            if isinstance(failure.error, NotFound):
+                continue
+            before = kept.get(failure.url)
+            if before is not None and _same_way(before, failure):
+                result.still_failing.append((failure.url, before.since))
+                continue
+            store.pages.quarantine(source, failure, run_id)
+        for url in batch.still_failing:  # a 304 for a page whose last visit failed
+            before = kept.get(url)
+            if before is not None:
+                result.still_failing.append((url, before.since))
+            else:  # settled since (a reparse stored it): the page is what we hold
+                result.unchanged += 1
 
     def _follow_aliases(self, records: list[SourceRecord]) -> list[SourceRecord]:
         """Register the registry's NCT aliases and re-key anything stored under them."""
@@ -179,6 +206,13 @@ class BatchWriter:
         with store.records.saving(writes):
             remerge(store, self.precedence, touched, fresh, run_id, known_hashes, written, history=self.history)
         return result
+
+
+def _same_way(before: KeptFailure, failure: Failure) -> bool:
+    """A failure is the kept one again: same error type and same bytes (or, with no body, same error)."""
+    if before.error_type != type(failure.error).__name__ or before.raw != failure.raw:
+        return False
+    return failure.raw is not None or before.error == failure.error.one_line()
 
 
 def _degraded(old: StoredRecord, new: SourceRecord) -> Failure | None:

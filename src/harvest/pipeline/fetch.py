@@ -70,7 +70,7 @@ def fetch(
                 else:
                     batch.records.append(item)
                 result = writer.apply(batch, source=source.name, run_id=report.run_id)
-                report.add(source.name, batch, result, callbacks.on_failure)
+                report.add(source.name, batch, result, callbacks)
                 if isinstance(item, SourceRecord) and not result.failed:  # not refused as worse than stored
                     fetched.append(item)
             report.outcome = "partial" if report.failed or report.unresolved else "ok"

@@ -165,8 +165,15 @@ def _apply_batches(
         # What resumes the run: the source's own position plus how the run was asked for.
         batch.cursor = {"source_cursor": batch.cursor, **resume} if batch.cursor is not None else None
         result = writer.apply(batch, source=source.name, run_id=report.run_id, save_cursor=batch.moves_cursor)
-        report.fetched += len(batch.records) + len(batch.failures) + len(batch.unresolved) + batch.unchanged
-        report.add(source.name, batch, result, callbacks.on_failure)
+        report.fetched += (
+            len(batch.records)
+            + len(batch.failures)
+            + len(batch.unresolved)
+            + batch.unchanged
+            + len(batch.gone)
+            + len(batch.still_failing)
+        )
+        report.add(source.name, batch, result, callbacks)
         if callbacks.on_batch:
             callbacks.on_batch(report, batch.expected_total)
         del batch  # a written batch is ~50 MB: let it go before the source fetches the next page

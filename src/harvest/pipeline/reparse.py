@@ -65,7 +65,7 @@ def _reparse_source(session: Session, store: Store, source: Source, report: RunR
         # A kept page that now parses is stored like any page; storing it settles its quarantine or
         # unresolved row (and a version refused as worse than the stored one stays quarantined).
         result = writer.apply(batch, source=source.name, run_id=report.run_id)
-        report.add(source.name, batch, result, callbacks.on_failure)
+        report.add(source.name, batch, result, callbacks)
         batch = Batch()
 
     for row in store.records.rows(source.name):

@@ -27,6 +27,9 @@ class RunReport:
     failed: int = 0
     unresolved: int = 0
     skipped_robots: int = 0
+    gone: int = 0  # pages that answered 404/410 again: gone, not failing
+    still_failing: int = 0  # pages failing the same way as the copy kept in quarantine: not new trouble
+    still_since: str | None = None  # the earliest date those have failed since
     error: str | None = None
     error_exit: int = EXIT_CANNOT_RUN
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -34,33 +37,50 @@ class RunReport:
 
     @property
     def exit_code(self) -> int:
+        """Only new trouble is an error: pages still failing the same way, or gone, do not make it 1."""
         if self.outcome in ("failed", "interrupted"):
             return self.error_exit
         return EXIT_PARTIAL if self.failed else EXIT_OK
 
-    def add(self, source: str, batch: Batch, result: ApplyResult, on_failure: OnFailure | None) -> None:
-        """Count one applied batch (what the source reported and what the store made of it); each failed
-        or unresolved page goes to ``on_failure``. ``fetched`` is the caller's: each command counts it its way."""
+    def add(self, source: str, batch: Batch, result: ApplyResult, callbacks: Callbacks | None) -> None:
+        """Count one applied batch (what the source reported and what the store made of it); each page that
+        failed anew, or is unresolved, goes to ``on_failure``, each that is still failing or gone to ``on_known``.
+        ``fetched`` is the caller's: each command counts it its way."""
+        still = dict(result.still_failing)
+        problems = [f for f in [*batch.failures, *result.failed] if f.url not in still]
         self.new += result.new
         self.changed += result.changed
         self.unchanged += result.unchanged + batch.unchanged
-        self.failed += len(batch.failures) + len(result.failed)
+        self.failed += len(problems)
+        self.still_failing += len(still)
+        if still:
+            self.still_since = min([*still.values(), *([self.still_since] if self.still_since else [])])
+        self.gone += len(batch.gone)
         self.unresolved += len(batch.unresolved)
         self.skipped_robots += batch.skipped
-        if on_failure:
-            for problem in [*batch.failures, *result.failed, *batch.unresolved]:
-                on_failure(source, problem)
+        if callbacks and callbacks.on_failure:
+            for problem in [*problems, *batch.unresolved]:
+                callbacks.on_failure(source, problem)
+        if callbacks and callbacks.on_known:
+            for url, since in still.items():
+                callbacks.on_known(source, url, f"still failing since {since[:10]} (kept in quarantine)")
+            for url in batch.gone:
+                callbacks.on_known(source, url, "gone (404/410 again)")
 
     def counts(self) -> dict[str, int]:
+        """Every counter of the run, as the ``runs`` table keeps them (``COUNTERS`` names them)."""
         return {
             "fetched": self.fetched,
             "new": self.new,
             "changed": self.changed,
             "unchanged": self.unchanged,
             "failed": self.failed,
+            "still_failing": self.still_failing,
             "unresolved": self.unresolved,
+            "gone": self.gone,
             "skipped_robots": self.skipped_robots,
             "requests": self.stats.requests,
+            "not_modified": self.stats.not_modified,
             "retries": self.stats.retries,
             "throttled": self.stats.throttled,
             "bytes": self.stats.bytes,
@@ -79,6 +99,12 @@ class RunReport:
             f"{self.unchanged:,} unchanged",
             f"{self.failed:,} failed",
         ]
+        if self.still_failing:
+            parts.append(f"{self.still_failing:,} still quarantined since {(self.still_since or '')[:10]}")
+        if self.gone:
+            parts.append(f"{self.gone:,} gone")
+        if self.stats.not_modified:
+            parts.append(f"{self.stats.not_modified:,} not modified (304)")
         if self.unresolved:
             parts.append(f"{self.unresolved:,} unresolved")
         if self.skipped_robots:
@@ -103,9 +129,15 @@ def _size(count: int) -> str:
 
 OnBatch = Callable[[RunReport, int | None], None]
 OnFailure = Callable[[str, Failure | Unresolved], None]
+OnKnown = Callable[[str, str, str], None]  # source, url, what: a page failing as before, or gone
 
 
 @dataclass
 class Callbacks:
     on_batch: OnBatch | None = None
     on_failure: OnFailure | None = None
+    on_known: OnKnown | None = None
+
+
+# The counters of a run, as ``RunReport.counts`` gives them and the ``runs`` table keeps them.
+COUNTERS = tuple(RunReport(source="").counts())

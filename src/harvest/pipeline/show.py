@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 from harvest.core.records import Merged
 from harvest.merge import merge
@@ -11,18 +13,45 @@ from harvest.store.database import Store
 FieldSources = dict[str, dict[str, str]]
 
 
-def merged_study(store: Store, nct_id: str, precedence: Sequence[str]) -> tuple[Merged, FieldSources] | None:
+@dataclass
+class Shown:
+    """A trial merged now, which record gave each field, and which of its pages are gone (and since when)."""
+
+    merged: Merged
+    field_sources: FieldSources
+    gone_pages: list[dict[str, str]]
+
+    def as_json(self, *, provenance: bool = False) -> dict[str, Any]:
+        """What ``harvest show`` prints (and ``harvest fetch`` of a mirror page)."""
+        data = self.merged.study.model_dump(mode="json", exclude={"provenance"})
+        data["sources"] = self.merged.sources
+        if provenance:
+            data["field_sources"] = self.field_sources
+            data["gone_pages"] = self.gone_pages
+        return data
+
+
+def merged_study(store: Store, nct_id: str, precedence: Sequence[str]) -> Shown | None:
     """The trial merged now, and which record gave each field: both from one merge, so what is shown and where
-    it is said to come from always agree. None when the file has no record of the trial."""
+    it is said to come from always agree. A record whose page is gone (404/410 on two visits in a row) still
+    counts: nothing is deleted; its fields say ``gone_since``. None when the file has no record of the trial."""
     records = store.records.of_study(store.aliases.current(nct_id))
     if not records:
         return None
     merged = merge(records, precedence)
+    gone = store.pages.gone([(r.source, r.url) for r in records])
     by_key = {f"{r.source}|{r.record_key}": r for r in records}
-    field_sources = {
-        field_name: {"source": record.source, "url": record.url, "fetched_at": record.fetched_at}
-        for key, fields in merged.provenance.items()
-        if (record := by_key.get(key)) is not None
-        for field_name in fields
-    }
-    return merged, dict(sorted(field_sources.items()))
+    field_sources: FieldSources = {}
+    for key, fields in merged.provenance.items():
+        record = by_key.get(key)
+        if record is None:
+            continue
+        entry = {"source": record.source, "url": record.url, "fetched_at": record.fetched_at}
+        if (record.source, record.url) in gone:
+            entry["gone_since"] = gone[(record.source, record.url)]
+        for field_name in fields:
+            field_sources[field_name] = entry
+    gone_pages = [
+        {"source": source, "url": url, "gone_since": since} for (source, url), since in sorted(gone.items())
+    ]
+    return Shown(merged, dict(sorted(field_sources.items())), gone_pages)

@@ -14,6 +14,7 @@ from typing import Any
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
 from harvest.query import compliance_docs, record_docs, results_docs
+from harvest.query.search import SEARCH_STUDIES_SQL
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -196,10 +197,13 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "new": "New records",
             "changed": "Changed records",
             "unchanged": "Unchanged records",
-            "failed": "Records that failed (kept in quarantine)",
+            "failed": "Records that failed anew (kept in quarantine, or not found): what makes a run partial",
+            "still_failing": "Pages failing the same way as their copy kept in quarantine (not new trouble)",
             "skipped_robots": "Pages not requested because robots.txt forbids them",
             "unresolved": "Mirror pages without an NCT number",
+            "gone": "Pages that answered 404/410 again: gone, not failing (their records are kept)",
             "requests": "HTTP requests",
+            "not_modified": "Responses 304: a page unchanged since the last visit, sent without its body",
             "retries": "HTTP retries",
             "throttled": "Responses 429 (rate-limited)",
             "bytes": "Bytes received",
@@ -226,8 +230,12 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "lastmod": "Last modification date from the sitemap",
             "first_seen_at": "When first discovered (UTC)",
             "last_fetched_at": "When last fetched (UTC)",
-            "last_outcome": "ok, failed, not-found, robots or unresolved",
+            "last_outcome": "ok, failed, not-found (404/410 once), gone (404/410 on two visits in a row), robots or "
+            "unresolved",
             "nct_id": "NCT number found on the page",
+            "etag": "ETag of its last answer, sent back as If-None-Match on the next visit",
+            "last_modified": "Last-Modified of its last answer, sent back as If-Modified-Since on the next visit",
+            "gone_since": "When the page was first found gone (UTC); cleared when it answers again",
         },
     ),
     "quarantine": (
@@ -379,6 +387,22 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
+# Canned queries. A table's ?_search lists matches unranked; search_studies is `harvest search` (same words,
+# same studies, same order: best first), with a snippet of where the words were found.
+QUERIES: dict[str, dict[str, Any]] = {
+    "search_studies": {
+        "title": "Search trials, best match first",
+        "description": (
+            "The studies `harvest search WORDS` finds, in its order: every word must match (in titles, acronym, "
+            "summaries, conditions, interventions, keywords or lead sponsor), stemmed; \"double quotes\" make a "
+            "phrase and a trailing * a prefix. The snippet marks the words **like this**."
+        ),
+        "sql": SEARCH_STUDIES_SQL,
+        "params": ["q"],
+    }
+}
+
+
 def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str, Any]:
     """The metadata document for a file served under the name ``database`` (its file name without .db).
 
@@ -410,8 +434,9 @@ def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str
         "databases": {
             database: {
                 "title": "Clinical trials",
-                "description": "Start with study_overview, or search studies.",
+                "description": "Start with study_overview, or search studies (search_studies ranks the matches).",
                 "tables": tables,
+                "queries": QUERIES,
             }
         },
     }

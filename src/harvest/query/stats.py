@@ -7,13 +7,28 @@ only; every number is one SQL aggregate, so ``harvest stats`` stays fast on a fu
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from typing import Any
 
 from harvest.store.fts import FTS_TABLE, indexed_count
 
 NONE = "(none)"  # the label of NULL (an observational study has no phase)
 
-RUN_COLUMNS = ("id", "command", "mode", "started_at", "finished_at", "outcome", "fetched", "new", "changed", "failed")
+RUN_COLUMNS = (
+    "id",
+    "command",
+    "mode",
+    "started_at",
+    "finished_at",
+    "outcome",
+    "fetched",
+    "new",
+    "changed",
+    "failed",
+    "still_failing",
+    "gone",
+    "not_modified",
+)
 
 
 def _counts(conn: sqlite3.Connection, sql: str) -> dict[str, int]:
@@ -25,17 +40,16 @@ def _by_source(conn: sqlite3.Connection, table: str) -> dict[str, int]:
 
 
 def _last_run(conn: sqlite3.Connection, source: str) -> dict[str, Any] | None:
-    # A one-off fetch may name several sources ("ctgov,veeva"); it counts for each of them.
+    """The source's last ``harvest run``: a later one-off fetch or re-parse is not a run of the source."""
     row = conn.execute(
-        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs "
-        "WHERE source = ? OR ',' || source || ',' LIKE '%,' || ? || ',%' ORDER BY id DESC LIMIT 1",
-        (source, source),
+        f"SELECT {', '.join(RUN_COLUMNS)} FROM runs WHERE command = 'run' AND source = ? ORDER BY id DESC LIMIT 1",
+        (source,),
     ).fetchone()
     return dict(zip(RUN_COLUMNS, row, strict=True)) if row else None
 
 
-def collect(conn: sqlite3.Connection) -> dict[str, Any]:
-    """Every figure ``harvest stats`` shows, as JSON-ready data."""
+def collect(conn: sqlite3.Connection, sources: Sequence[str] = ()) -> dict[str, Any]:
+    """Every figure ``harvest stats`` shows, as JSON-ready data (``sources``: the registered source names)."""
     studies, oldest, newest = conn.execute(
         "SELECT count(*), min(last_update_posted), max(last_update_posted) FROM studies"
     ).fetchone()
@@ -48,9 +62,23 @@ def collect(conn: sqlite3.Connection) -> dict[str, Any]:
         for name in value.split(",")
         if name.strip()
     }
-    quarantined = _by_source(conn, "quarantine")
+    # A 404 is a page not found (or gone), never a failed parse: files from before schema 4 kept them here.
+    quarantined = _counts(
+        conn,
+        "SELECT source, count(*) FROM quarantine WHERE error_type != 'NotFound' GROUP BY source ORDER BY source",
+    )
+    since = dict(
+        conn.execute("SELECT source, min(quarantined_at) FROM quarantine WHERE error_type != 'NotFound' GROUP BY 1")
+    )
     unresolved = _by_source(conn, "unresolved")
-    names = sorted(set(records) | run_sources | set(watermarks) | set(quarantined) | set(unresolved))
+    pages = {
+        kind: _counts(conn, f"SELECT source, count(*) FROM pages WHERE last_outcome = '{kind}' GROUP BY source")
+        for kind in ("not-found", "gone")
+    }
+    seen = set(records) | run_sources | set(watermarks) | set(quarantined) | set(unresolved)
+    seen |= set(pages["not-found"]) | set(pages["gone"])
+    # Real sources only: a re-parse of every source is recorded as source 'all', and a fetch names several.
+    names = sorted(seen & (set(sources) | set(records)))
     has_index = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()
     return {
         "studies": studies,
@@ -61,7 +89,10 @@ def collect(conn: sqlite3.Connection) -> dict[str, Any]:
                 "records": records.get(name, 0),
                 "studies": trials.get(name, 0),
                 "quarantined": quarantined.get(name, 0),
+                "quarantined_since": since.get(name),
                 "unresolved": unresolved.get(name, 0),
+                "not_found": pages["not-found"].get(name, 0),
+                "gone": pages["gone"].get(name, 0),
                 "watermark": watermarks.get(name),
                 "last_run": _last_run(conn, name),
             }
@@ -76,6 +107,8 @@ def collect(conn: sqlite3.Connection) -> dict[str, Any]:
         ),
         "unresolved": sum(unresolved.values()),
         "quarantined": sum(quarantined.values()),
+        "not_found": sum(pages["not-found"].get(name, 0) for name in names),
+        "gone": sum(pages["gone"].get(name, 0) for name in names),
     }
 
 
@@ -105,7 +138,7 @@ def render(stats: dict[str, Any], db: str) -> str:
         last = (
             f"last run #{run['id']} {run['command']} {run['mode']} {run['started_at']} {run['outcome']}"
             f" ({run['fetched'] or 0:,} fetched, {run['new'] or 0:,} new, {run['changed'] or 0:,} changed,"
-            f" {run['failed'] or 0:,} failed)"
+            f" {run['failed'] or 0:,} failed, {run['still_failing'] or 0:,} still failing)"
             if run
             else "never run"
         )
@@ -113,13 +146,18 @@ def render(stats: dict[str, Any], db: str) -> str:
             f"  {name}: {info['records']:,} records of {info['studies']:,} studies; {last};"
             f" watermark {info['watermark'] or '-'}"
         )
-        if info["quarantined"] or info["unresolved"]:
-            lines.append(f"    {info['quarantined']:,} quarantined, {info['unresolved']:,} unresolved")
+        if info["quarantined"] or info["unresolved"] or info["not_found"] or info["gone"]:
+            since = f" since {info['quarantined_since'][:10]}" if info["quarantined_since"] else ""
+            lines.append(
+                f"    {info['quarantined']:,} quarantined{since}, {info['unresolved']:,} unresolved,"
+                f" {info['not_found']:,} not found, {info['gone']:,} gone (harvest unresolved lists them)"
+            )
     for title, key in (("by status:", "by_status"), ("by type:", "by_type"), ("by phase:", "by_phase")):
         lines.extend(["", title, *_table(stats[key])])
     lines.append("")
     lines.append(
-        f"needs attention: {stats['quarantined']:,} quarantined (failed to parse), "
-        f"{stats['unresolved']:,} unresolved (no NCT number)"
+        f"needs attention: {stats['quarantined']:,} quarantined (failed to fetch or parse), "
+        f"{stats['unresolved']:,} unresolved (no NCT number), {stats['not_found']:,} not found, "
+        f"{stats['gone']:,} gone"
     )
     return "\n".join(lines)

@@ -54,7 +54,10 @@ class Batch:
     unresolved: list[Unresolved] = field(default_factory=list)
     visits: list[PageVisit] = field(default_factory=list)
     skipped: int = 0  # robots.txt said no
-    unchanged: int = 0  # fetched, and recognised by their stored fingerprint: neither parsed nor written
+    unchanged: int = 0  # fetched, and recognised (stored fingerprint, or a 304): neither parsed nor written
+    gone: list[str] = field(default_factory=list)  # pages that answered 404/410 again: gone, not failing
+    # pages that answered 304 where their last visit failed: the failure kept in quarantine stands
+    still_failing: list[str] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # where to resume once this batch is committed
     expected_total: int | None = None  # for progress, when the source knows
     # False for a part of a page that is not its last: committing it leaves the resume position where it was

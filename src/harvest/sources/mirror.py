@@ -11,6 +11,7 @@ so the next run's plan simply starts with what is still unseen.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from collections.abc import Iterator
@@ -18,16 +19,37 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
-from harvest.core.errors import FetchError, InvalidRecord, NotFound, ParseError, RobotsDisallowed, SanityCheckFailed
+from harvest.core.errors import (
+    FetchError,
+    InvalidRecord,
+    NotFound,
+    ParseError,
+    RobotsDisallowed,
+    SanityCheckFailed,
+)
 from harvest.core.ids import normalize_nct
-from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved
+from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved, Validators
 from harvest.core.schema import Study, build_study
 from harvest.sources.base import Batch, HarvestPlan, Page, Source
 from harvest.sources.reading.sitemap import SitemapEntry, parse_sitemap
 
 log = logging.getLogger("harvest.mirror")
 
+
+class _NotModified:
+    """A page that answered 304 to a conditional request: what we hold of it stands."""
+
+    def __repr__(self) -> str:
+        return "NOT_MODIFIED"
+
+
+NOT_MODIFIED = _NotModified()
+Outcome = SourceRecord | Unresolved | Failure | _NotModified | None  # None: robots.txt said no
+
 MAX_SITEMAPS = 1000  # an index pointing at more shards than this is not a sitemap we trust
+GONE_REVISIT_DAYS = 30  # a gone page whose sitemap lastmod did not move is asked for again after this long
+# Pages asked for conditionally: those whose last answer we hold (a stored record, a quarantined body).
+CONDITIONAL_OUTCOMES = frozenset({"ok", "failed"})
 _NCT = re.compile(r"^nct\d{8}$", re.I)
 
 
@@ -114,8 +136,12 @@ class MirrorSource(Source):
     def schedule(
         entries: list[SitemapEntry], history: dict[str, PageHistory] | None, budget: int
     ) -> list[SitemapEntry]:
-        """New pages, then changed ones, then failed ones, then the longest unseen; at most ``budget``."""
+        """New pages, then changed ones, then failed ones, then the longest unseen; at most ``budget``.
+
+        A gone page (404/410 on two visits in a row) is revisited only when its sitemap lastmod changes or
+        after ``GONE_REVISIT_DAYS``: a dead link costs one request a month, not one a night."""
         history = history or {}
+        due = _stamp(dt.datetime.now(dt.UTC) - dt.timedelta(days=GONE_REVISIT_DAYS))
         new, changed, failed, rest = [], [], [], []
         for entry in entries:
             seen = history.get(entry.url)
@@ -123,6 +149,9 @@ class MirrorSource(Source):
                 new.append(entry)
             elif entry.lastmod and (seen.lastmod != entry.lastmod or entry.lastmod > seen.last_fetched_at):
                 changed.append(entry)
+            elif seen.last_outcome == "gone":
+                if seen.last_fetched_at < due:
+                    rest.append(entry)
             elif seen.last_outcome not in ("ok", "unresolved"):
                 failed.append(entry)
             else:
@@ -154,30 +183,66 @@ class MirrorSource(Source):
             for start in range(0, len(planned), self.batch_size):
                 chunk = planned[start : start + self.batch_size]
                 batch = Batch(expected_total=len(planned))
-                for entry, outcome in zip(chunk, pool.map(lambda e: self._visit(e, plan), chunk), strict=True):
-                    self._add(batch, entry, outcome)
+                for entry, (outcome, validators) in zip(
+                    chunk, pool.map(lambda e: self._visit(e, history.get(e.url), plan), chunk), strict=True
+                ):
+                    self._add(batch, entry, outcome, validators, history.get(entry.url))
                 yield batch
 
-    def _visit(self, entry: SitemapEntry, plan: HarvestPlan) -> SourceRecord | Unresolved | Failure | None:
+    def _visit(self, entry: SitemapEntry, seen: PageHistory | None, plan: HarvestPlan) -> tuple[Outcome, Validators]:
+        """Fetch and parse one page; a page we hold (stored, or kept in quarantine) is asked for conditionally,
+        and a 304 is ``NOT_MODIFIED``: no body, nothing parsed."""
+        known = seen.validators if seen and seen.last_outcome in CONDITIONAL_OUTCOMES else Validators()
         try:
-            return self.fetch_page(entry.url, plan)
+            response = self.client.get(entry.url, headers=known.request_headers() if known else None)
         except RobotsDisallowed:
-            return None
+            return None, Validators()
         except (FetchError, ParseError) as exc:
-            return Failure(entry.url, exc, exc.raw, exc.content_type)
+            return Failure(entry.url, exc, exc.raw, exc.content_type), Validators()
+        if response.status == 304 and known:
+            return NOT_MODIFIED, known.refreshed(response.headers)
+        validators = Validators.of(response.headers)
+        try:
+            return self.record_from_page(Page.from_response(response), plan), validators
+        except (FetchError, ParseError) as exc:
+            return Failure(entry.url, exc, exc.raw, exc.content_type), validators
 
     @staticmethod
-    def _add(batch: Batch, entry: SitemapEntry, outcome: SourceRecord | Unresolved | Failure | None) -> None:
+    def _add(
+        batch: Batch, entry: SitemapEntry, outcome: Outcome, validators: Validators, seen: PageHistory | None
+    ) -> None:
+        def visit(kind: str, nct_id: str | None = None) -> None:
+            batch.visits.append(PageVisit(entry.url, entry.lastmod, kind, nct_id, validators))
+
         if outcome is None:
             batch.skipped += 1
-            batch.visits.append(PageVisit(entry.url, entry.lastmod, "robots"))
+            visit("robots")
+        elif outcome is NOT_MODIFIED:
+            # What we hold of the page is what it still says: the stored record, or the failure kept of it.
+            assert seen is not None and seen.last_outcome is not None
+            if seen.last_outcome == "failed":
+                batch.still_failing.append(entry.url)
+            else:
+                batch.unchanged += 1
+            visit(seen.last_outcome)
         elif isinstance(outcome, SourceRecord):
             batch.records.append(outcome)
-            batch.visits.append(PageVisit(entry.url, entry.lastmod, "ok", outcome.study.nct_id))
+            visit("ok", outcome.study.nct_id)
         elif isinstance(outcome, Unresolved):
             batch.unresolved.append(outcome)
-            batch.visits.append(PageVisit(entry.url, entry.lastmod, "unresolved"))
+            visit("unresolved")
+        elif isinstance(outcome.error, NotFound):
+            # Two answers 404/410 in a row: the page is gone, not failing (its records stay as they are).
+            if seen is not None and seen.last_outcome in ("not-found", "gone"):
+                batch.gone.append(entry.url)
+                visit("gone")
+            else:
+                batch.failures.append(outcome)
+                visit("not-found")
         else:
             batch.failures.append(outcome)
-            kind = "not-found" if isinstance(outcome.error, NotFound) else "failed"
-            batch.visits.append(PageVisit(entry.url, entry.lastmod, kind))
+            visit("failed")
+
+
+def _stamp(when: dt.datetime) -> str:
+    return when.isoformat(timespec="seconds").replace("+00:00", "Z")

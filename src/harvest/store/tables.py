@@ -13,7 +13,8 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
-# 4: the whole CT.gov record: row tables (arms, outcomes, MeSH, references, results...), new studies columns
+# 4: the whole CT.gov record: row tables (arms, outcomes, MeSH, references, results...), new studies columns;
+#    pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
 # 5: views results_compliance and sponsor_compliance (no new table or column: nothing to rebuild)
 SCHEMA_VERSION = 5
 # A file older than this lacks tables that only a re-parse of its stored payloads can fill.
@@ -23,10 +24,14 @@ REBUILD_BELOW = 4
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
 REBUILD_KEY = "rebuild_from_payloads"
 
-ADDED_COLUMNS = {
+# Columns added after a table was first created. ``CREATE TABLE IF NOT EXISTS`` leaves an older file's table as
+# it was, so each is added in place when missing.
+ADDED_COLUMNS: dict[str, dict[str, str]] = {
     "source_records": {"raw_fingerprint": "TEXT"},
     "studies": STUDY_COLUMNS,
     "locations": LOCATION_COLUMNS,
+    "pages": {"etag": "TEXT", "last_modified": "TEXT", "gone_since": "TEXT"},
+    "runs": {"not_modified": "INTEGER DEFAULT 0", "gone": "INTEGER DEFAULT 0", "still_failing": "INTEGER DEFAULT 0"},
 }
 
 
@@ -121,12 +126,14 @@ CREATE TABLE IF NOT EXISTS runs (
     fetched INTEGER DEFAULT 0, new INTEGER DEFAULT 0, changed INTEGER DEFAULT 0, unchanged INTEGER DEFAULT 0,
     failed INTEGER DEFAULT 0, skipped_robots INTEGER DEFAULT 0, unresolved INTEGER DEFAULT 0,
     requests INTEGER DEFAULT 0, retries INTEGER DEFAULT 0, throttled INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
-    watermark TEXT, error TEXT, pid INTEGER);
+    watermark TEXT, error TEXT, pid INTEGER,
+    not_modified INTEGER DEFAULT 0, gone INTEGER DEFAULT 0, still_failing INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
     cursor_run_id INTEGER, updated_at TEXT);
 CREATE TABLE IF NOT EXISTS harvest_meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS pages (source TEXT NOT NULL, url TEXT NOT NULL, lastmod TEXT, first_seen_at TEXT,
-    last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, PRIMARY KEY (source, url));
+    last_fetched_at TEXT, last_outcome TEXT, nct_id TEXT, etag TEXT, last_modified TEXT, gone_since TEXT,
+    PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, run_id INTEGER, error_type TEXT,
     error TEXT, raw BLOB, content_type TEXT, quarantined_at TEXT, PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS unresolved (source TEXT NOT NULL, url TEXT NOT NULL, title TEXT, reason TEXT,

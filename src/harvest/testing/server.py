@@ -6,6 +6,8 @@ timeout), truncated body, garbage body, mangled gzip, oversize body.
 
 from __future__ import annotations
 
+import email.utils
+import hashlib
 import json
 import re
 import socket
@@ -13,6 +15,7 @@ import struct
 import sys
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -24,6 +27,34 @@ class Reply:
     status: int = 200
     body: bytes = b""
     headers: dict[str, str] = field(default_factory=dict)
+
+
+def etag_of(body: bytes) -> str:
+    """A strong validator for a body: the same bytes, the same ETag."""
+    return '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+
+
+def not_modified(reply: Reply, request_headers: Mapping[str, str]) -> Reply | None:
+    """A 304 for a 200 whose validators the conditional request names (RFC 9110 §13: If-None-Match decides
+    when given; else If-Modified-Since, to the second), with no body; None when the full reply is due."""
+    if reply.status != 200:
+        return None
+    etag, modified = reply.headers.get("ETag"), reply.headers.get("Last-Modified")
+    asked_etag, asked_since = request_headers.get("If-None-Match"), request_headers.get("If-Modified-Since")
+    if asked_etag is not None:
+        tags = {tag.strip() for tag in asked_etag.split(",")}
+        fresh = etag is not None and (etag in tags or "*" in tags)
+    elif asked_since is not None and modified is not None:
+        try:
+            fresh = email.utils.parsedate_to_datetime(modified) <= email.utils.parsedate_to_datetime(asked_since)
+        except (TypeError, ValueError):
+            fresh = False
+    else:
+        fresh = False
+    if not fresh:
+        return None
+    kept = {name: value for name, value in reply.headers.items() if name in ("ETag", "Last-Modified")}
+    return Reply(304, b"", kept)
 
 
 def text_reply(status: int, text: str) -> Reply:
@@ -85,6 +116,7 @@ class ReplayServer:
         self.site = site
         self.faults: list[Fault] = []
         self.requests: list[str] = []
+        self.answers: list[tuple[str, int]] = []  # (path, status) of every reply sent
         self.user_agents: set[str] = set()
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests served at once (politeness tests)
@@ -175,6 +207,10 @@ class ReplayServer:
             )
         else:
             reply = self.site.respond(parts.path, parse_qs(parts.query, keep_blank_values=True))
+            if fault is None:
+                reply = not_modified(reply, handler.headers) or reply
+        with self._lock:
+            self.answers.append((target, reply.status))
         body = reply.body
         if fault is not None and fault.kind == "garbage":
             body = b"<html><body>Service temporarily unavailable \x00\xff</body></html>"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 from pathlib import Path
 from typing import Any
 
-from harvest.testing.server import Reply, Site
+from harvest.testing.server import Reply, Site, etag_of
 
 
 class StaticSite(Site):
@@ -41,9 +42,17 @@ class StaticSite(Site):
             headers["Location"] = route["location"]
         body = b""
         if "file" in route:
-            body = (self.folder / route["file"]).read_bytes()
+            path = self.folder / route["file"]
+            body = path.read_bytes()
             content_type = route.get("content_type", "text/html; charset=utf-8")
             headers["Content-Type"] = content_type
             if self.origin and self.own_url and not content_type.startswith("text/html"):
                 body = body.replace(self.origin.encode(), self.own_url.encode())
+            if status == 200:  # as a web server does for a file: a 304 then answers a matching conditional GET
+                headers["ETag"] = etag_of(body)
+                headers["Last-Modified"] = email.utils.formatdate(path.stat().st_mtime, usegmt=True)
         return Reply(status, body, headers)
+
+    def answer(self, path: str, status: int) -> None:
+        """From now on ``path`` answers ``status`` with no page (404 or 410: a page taken down)."""
+        self.routes[path] = {"status": status}

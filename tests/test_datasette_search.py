@@ -1,0 +1,143 @@
+"""The canned query ``search_studies`` in a live Datasette: the studies `harvest search` finds, in its order.
+
+`datasette serve` runs as a subprocess on a free 127.0.0.1 port with the metadata `harvest datasette-metadata`
+prints, over a harvest of the CT.gov fixtures; the test asks it over HTTP (httpx) and compares with
+`harvest search`. The SQL form of the plain-words query is also checked against `plain_query` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harvest.core.errors import QueryError
+from harvest.query.search import PLAIN_QUERY_SQL, plain_query
+from tests.query_helpers import CANCER_TRIALS, cli, harvested_db
+
+QUERIES = ["cancer", "septic shock", '"septic shock"', "covid*", "trial", "lung OR", "randomized placebo"]
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return harvested_db(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def datasette(harvest_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The base URL of a `datasette serve` of the harvest, with our metadata; stopped after the module."""
+    metadata = tmp_path_factory.mktemp("datasette") / "metadata.json"
+    printed = cli(harvest_db, "datasette-metadata")
+    assert printed.exit_code == 0, printed.stderr
+    metadata.write_text(printed.stdout, encoding="utf-8")
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "datasette", "serve", str(harvest_db), "--metadata", str(metadata),
+         "--host", "127.0.0.1", "--port", str(port), "--setting", "sql_time_limit_ms", "10000"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                process.kill()
+                raise AssertionError(f"datasette did not start: {process.communicate()[0]}")
+            time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def canned(base: str, words: str) -> list[dict]:
+    response = httpx.get(base + "/harvest/search_studies.json", params={"q": words, "_shape": "objects"}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()["rows"]
+
+
+def harvest_search(db: Path, words: str) -> list[dict]:
+    result = cli(db, "search", words, "--limit", "1000", "--json")
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line) for line in result.stdout.splitlines()]
+
+
+@pytest.mark.parametrize("words", QUERIES)
+def test_search_studies_returns_harvest_search_in_its_order(datasette: str, harvest_db: Path, words: str) -> None:
+    found = canned(datasette, words)
+    expected = harvest_search(harvest_db, words)
+    assert [row["nct_id"] for row in found] == [row["nct_id"] for row in expected]
+    for row, same in zip(found, expected, strict=True):
+        assert set(row) == {"nct_id", "title", "overall_status", "phases", "conditions", "snippet", "score"}
+        assert (row["title"], row["overall_status"], row["phases"], row["conditions"], row["score"]) == (
+            same["brief_title"],
+            same["overall_status"],
+            same["phases"],
+            same["conditions"],
+            same["score"],
+        )
+
+
+def test_search_studies_finds_the_cancer_trials_ranked_with_a_snippet(datasette: str, harvest_db: Path) -> None:
+    found = canned(datasette, "cancer")
+    assert {row["nct_id"] for row in found} == CANCER_TRIALS
+    assert [row["score"] for row in found] == sorted((row["score"] for row in found), reverse=True)
+    assert all("**" in row["snippet"] and "cancer" in row["snippet"].lower() for row in found)
+    # ranked: a word in the brief title (NCT01126879, NCT04267848) outranks one only in the description
+    assert found[-1]["nct_id"] == "NCT04523987"
+
+
+def test_search_studies_is_offered_and_takes_q(datasette: str) -> None:
+    page = httpx.get(datasette + "/harvest/search_studies", timeout=30)
+    assert page.status_code == 200
+    assert 'name="q"' in page.text
+    assert canned(datasette, "") == []  # nothing typed: nothing found, no error
+
+
+def _matches(conn: sqlite3.Connection, expression: str) -> list[int]:
+    return [r[0] for r in conn.execute("SELECT rowid FROM t WHERE t MATCH ? ORDER BY rowid", (expression,))]
+
+
+PIECES = [*'ab c"*-\t', "sep", "tic", " shock", "é"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(PIECES), max_size=12).map("".join))
+def test_the_sql_form_of_plain_query_matches_the_same_rows(text: str) -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE VIRTUAL TABLE t USING fts5(a, tokenize='porter unicode61 remove_diacritics 2')")
+    documents = ["a b c", "septic shock", "sep tic", "a*", "shock a", "c b", "ab", "é", "abc septic"]
+    conn.executemany("INSERT INTO t (a) VALUES (?)", [(d,) for d in documents])
+    in_sql = conn.execute(PLAIN_QUERY_SQL + " SELECT fts FROM expression", {"q": text}).fetchone()[0]
+    try:
+        expected = _matches(conn, plain_query(text))
+    except QueryError:
+        expected = []  # nothing to search for
+    assert _matches(conn, in_sql) == expected
