@@ -14,7 +14,11 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
 # 4: the whole CT.gov record: row tables (arms, outcomes, MeSH, references, results...), new studies columns
-SCHEMA_VERSION = 4
+# 5: record history: study_versions, version_changes, history_queue (new tables only) and runs.versions
+SCHEMA_VERSION = 5
+# Files made before schema 4 lack the row tables, which only a re-parse of their stored payloads can fill; a file
+# of schema 4 or later has nothing to rebuild when it is upgraded (schema 5 adds tables the history fetch fills).
+REBUILD_BELOW = 4
 
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
@@ -24,6 +28,7 @@ ADDED_COLUMNS = {
     "source_records": {"raw_fingerprint": "TEXT"},
     "studies": STUDY_COLUMNS,
     "locations": LOCATION_COLUMNS,
+    "runs": {"versions": "INTEGER DEFAULT 0"},
 }
 
 
@@ -41,7 +46,7 @@ def install(db: Database) -> None:
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
-        if had_studies and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
+        if found < REBUILD_BELOW and had_studies and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
@@ -118,7 +123,7 @@ CREATE TABLE IF NOT EXISTS runs (
     fetched INTEGER DEFAULT 0, new INTEGER DEFAULT 0, changed INTEGER DEFAULT 0, unchanged INTEGER DEFAULT 0,
     failed INTEGER DEFAULT 0, skipped_robots INTEGER DEFAULT 0, unresolved INTEGER DEFAULT 0,
     requests INTEGER DEFAULT 0, retries INTEGER DEFAULT 0, throttled INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
-    watermark TEXT, error TEXT, pid INTEGER);
+    watermark TEXT, error TEXT, pid INTEGER, versions INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
     cursor_run_id INTEGER, updated_at TEXT);
 CREATE TABLE IF NOT EXISTS harvest_meta (key TEXT PRIMARY KEY, value TEXT);
@@ -128,6 +133,15 @@ CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, 
     error TEXT, raw BLOB, content_type TEXT, quarantined_at TEXT, PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS unresolved (source TEXT NOT NULL, url TEXT NOT NULL, title TEXT, reason TEXT,
     candidates TEXT, raw BLOB, content_type TEXT, seen_at TEXT, PRIMARY KEY (source, url));
+CREATE TABLE IF NOT EXISTS study_versions (
+    nct_id TEXT NOT NULL, version INTEGER NOT NULL, version_date TEXT NOT NULL, overall_status TEXT,
+    content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB, url TEXT, fetched_at TEXT, run_id INTEGER,
+    PRIMARY KEY (nct_id, version));
+CREATE TABLE IF NOT EXISTS version_changes (
+    nct_id TEXT NOT NULL, version INTEGER NOT NULL, version_date TEXT NOT NULL,
+    field TEXT NOT NULL, old TEXT, new TEXT, PRIMARY KEY (nct_id, version, field));
+CREATE INDEX IF NOT EXISTS version_changes_field ON version_changes (field, nct_id);
+CREATE TABLE IF NOT EXISTS history_queue (nct_id TEXT PRIMARY KEY, queued_at TEXT NOT NULL, run_id INTEGER);
 CREATE VIEW IF NOT EXISTS field_provenance AS
     SELECT s.nct_id, f.value AS field,
            substr(p.key, 1, instr(p.key, '|') - 1) AS source,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from harvest.store import fts
+from harvest.store.history_views import HISTORY_VIEWS
 
 
 def _joined(table: str, column: str) -> str:
@@ -80,6 +81,8 @@ VIEWS: dict[str, str] = {
                 WHERE t.nct_id = s.nct_id AND t.event_type = 'serious') AS serious_events
         FROM studies s
         WHERE EXISTS (SELECT 1 FROM result_groups g WHERE g.nct_id = s.nct_id)""",
+    # Record history: outcome switching, enrollment, completion slips, time in each status (store.history_views).
+    **HISTORY_VIEWS,
 }
 
 INDEXES: dict[str, str] = {
