@@ -1,11 +1,12 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import harvesting, mirrors, querying, reading
+from harvest.cli import harvesting, history, mirrors, querying, reading
 from harvest.cli.app import main
 
 for command in (
     harvesting.run,
     harvesting.fetch,
+    history.history,
     reading.show,
     reading.query,
     reading.runs,
@@ -19,6 +20,7 @@ for command in (
     querying.datasette_metadata,
     querying.reindex,
     mirrors.unresolved,
+    *history.ANALYSIS_COMMANDS.values(),
 ):
     main.add_command(command)
 

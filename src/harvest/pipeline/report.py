@@ -27,6 +27,7 @@ class RunReport:
     failed: int = 0
     unresolved: int = 0
     skipped_robots: int = 0
+    versions: int = 0  # past versions of trials fetched (record history)
     error: str | None = None
     error_exit: int = EXIT_CANNOT_RUN
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -60,6 +61,7 @@ class RunReport:
             "failed": self.failed,
             "unresolved": self.unresolved,
             "skipped_robots": self.skipped_robots,
+            "versions": self.versions,
             "requests": self.stats.requests,
             "retries": self.stats.retries,
             "throttled": self.stats.throttled,
@@ -83,6 +85,8 @@ class RunReport:
             parts.append(f"{self.unresolved:,} unresolved")
         if self.skipped_robots:
             parts.append(f"{self.skipped_robots:,} skipped by robots.txt")
+        if self.versions or self.command == "history":
+            parts.append(f"{self.versions:,} versions")
         parts.append(f"{self.stats.retries:,} retries ({self.stats.throttled:,} rate-limited)")
         parts.append(f"{_size(self.stats.bytes)} in {seconds:,.1f}s")
         line = f"harvest {self.command} {self.source} [{self.mode}] {head}: " + ", ".join(parts)
