@@ -13,6 +13,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
+from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -181,7 +182,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {
             "id": "Run number",
             "source": "Source harvested (comma-separated for a fetch from several)",
-            "command": "run, fetch, reparse, ...",
+            "command": "run, fetch, reparse, history, ...",
             "mode": "full, incremental, resume, one-off or offline",
             "since": "For incremental runs: the date asked for",
             "started_at": "Start (UTC)",
@@ -202,6 +203,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "watermark": "Watermark set by this run",
             "error": "Why the run failed, if it did",
             "pid": "Process id",
+            "versions": "Past versions of trials fetched (record history: harvest history, harvest run --history)",
         },
     ),
     "harvest_state": (
@@ -294,6 +296,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "recruiting_sites": "How many of them are RECRUITING",
         },
     ),
+    **HISTORY_TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 
@@ -338,6 +341,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     "quarantine": {"facets": ["source", "error_type"]},
     "unresolved": {"facets": ["source"]},
     "source_records": {"facets": ["source"]},
+    **HISTORY_OPTIONS,
 }
 
 
