@@ -62,10 +62,13 @@ def _failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None
                 kind="unresolved",
             )
             return
+        reason = item.error.one_line()
+        if reason.endswith(f" ({item.url})"):  # the line names the URL already
+            reason = reason[: -len(item.url) - 3]
         logs.event(
             log,
             logging.ERROR,
-            f"failed {source} {item.url}: {item.error.one_line()}",
+            f"failed {source} {item.url}: {reason}",
             source=source,
             url=item.url,
             error=type(item.error).__name__,
