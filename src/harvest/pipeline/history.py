@@ -13,6 +13,7 @@ changed, queued in the same transaction as their records.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 
@@ -24,7 +25,7 @@ from harvest.merge import diff_studies
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
 from harvest.sources.ctgov import ClinicalTrialsGov
-from harvest.sources.ctgov_history import SOURCE_LABEL, CtgovHistory
+from harvest.sources.ctgov_history import SOURCE_LABEL, CtgovHistory, FetchedVersion
 from harvest.store.database import Store
 from harvest.store.lock import RunLock
 from harvest.store.sql import iso
@@ -126,26 +127,53 @@ def _one_trial(reader: CtgovHistory, store: Store, nct: str, run_id: int | None)
         if prior is not None:
             before = previous[1] if previous is not None and previous[0] == prior else store.versions.study(nct, prior)
         fetched = reader.version(nct, entry.version)
-        study = fetched.study
-        if study.nct_id != nct:  # the version of a record filed under a number since retired
-            study = study.model_copy(update={"nct_id": nct})
-        record, digest = study.record_json()
-        changes = diff_studies(before, study) if before is not None else []
-        row = VersionRow(
-            nct_id=nct,
-            version=entry.version,
-            version_date=entry.date,
-            overall_status=entry.status or study.overall_status,
-            content_hash=digest,
-            record=record,
-            raw=fetched.raw,
-            url=fetched.url,
-            fetched_at=iso(fetched.fetched_at),
-            run_id=run_id,
-        )
         with store.transaction():
-            store.versions.save(row, changes)
+            study, digest = _save(store, fetched, entry.date, entry.status, before, run_id)
         stored[entry.version] = digest
         previous = (entry.version, study)
         added += 1
     return had, added
+
+
+def _save(
+    store: Store, fetched: FetchedVersion, date: str, status: str | None, before: Study | None, run_id: int | None
+) -> tuple[Study, str]:
+    """Write one version and what it changed against ``before`` (inside the caller's transaction)."""
+    study = fetched.study
+    if study.nct_id != fetched.nct_id:  # the version of a record filed under a number since retired
+        study = study.model_copy(update={"nct_id": fetched.nct_id})
+    record, digest = study.record_json()
+    row = VersionRow(
+        nct_id=fetched.nct_id,
+        version=fetched.version,
+        version_date=date,
+        overall_status=status or study.overall_status,
+        content_hash=digest,
+        record=record,
+        raw=fetched.raw,
+        url=fetched.url,
+        fetched_at=iso(fetched.fetched_at),
+        run_id=run_id,
+    )
+    store.versions.save(row, diff_studies(before, study) if before is not None else [])
+    return study, digest
+
+
+def reparse_versions(session: Session, store: Store, report: RunReport, callbacks: Callbacks) -> None:
+    """Every stored version parsed again from the body kept of it (``harvest reparse``), offline: records,
+    hashes and what each version changed follow today's parser. A body that no longer parses keeps its rows."""
+    reader = history_reader(session)
+    for nct in store.versions.trials():
+        before: Study | None = None
+        with store.transaction():
+            for row in store.versions.rows(nct):
+                fetched_at = dt.datetime.fromisoformat(row["fetched_at"].replace("Z", "+00:00"))
+                try:
+                    fetched = reader.parse_version(nct, row["version"], row["url"], row["raw"], fetched_at)
+                except (FetchError, ParseError) as exc:
+                    report.failed += 1
+                    if callbacks.on_failure:
+                        callbacks.on_failure(SOURCE_LABEL, Failure(row["url"], exc))
+                    before = store.versions.study(nct, row["version"])
+                    continue
+                before, _ = _save(store, fetched, row["version_date"], row["overall_status"], before, row["run_id"])

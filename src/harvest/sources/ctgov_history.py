@@ -18,7 +18,9 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from harvest.core.errors import LayoutChanged
+import orjson
+
+from harvest.core.errors import BadResponse, LayoutChanged
 from harvest.core.ids import normalize_nct
 from harvest.core.schema import Study
 from harvest.core.vocab import STATUS_WORDS, lookup
@@ -92,11 +94,26 @@ class CtgovHistory:
         """One version of one trial (one request), parsed as the API v2 record it holds."""
         url = self.version_url(nct_id, version)
         response, body = self.client.get_json(url)
+        # To the second, as the file keeps it: a re-parse from the stored row gives the very same record.
+        fetched_at = response.fetched_at.replace(microsecond=0)
+        return self._parsed(nct_id, version, url, body, response.content, fetched_at)
+
+    def parse_version(self, nct_id: str, version: int, url: str, raw: bytes, fetched_at: dt.datetime) -> FetchedVersion:
+        """A stored version body parsed again (``harvest reparse``), as ``version`` parsed it when fetched."""
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadResponse(f"version body is not valid JSON ({exc})", url=url) from None
+        return self._parsed(nct_id, version, url, body, raw, fetched_at)
+
+    def _parsed(
+        self, nct_id: str, version: int, url: str, body: Any, raw: bytes, fetched_at: dt.datetime
+    ) -> FetchedVersion:
         study = body.get("study") if isinstance(body, dict) else None
         if not isinstance(study, dict):
             raise LayoutChanged(["study"], url=url, source=SOURCE_LABEL)
-        parsed = self.source.parse_object(study, url, response.fetched_at)
-        return FetchedVersion(normalize_nct(nct_id), version, url, parsed, response.content, response.fetched_at)
+        parsed = self.source.parse_object(study, url, fetched_at)
+        return FetchedVersion(normalize_nct(nct_id), version, url, parsed, raw, fetched_at)
 
 
 def parse_version_list(body: Any, url: str) -> list[VersionEntry]:

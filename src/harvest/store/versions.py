@@ -8,7 +8,7 @@ like ``source_records.raw``. What a version changed is the pipeline's to work ou
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -75,17 +75,24 @@ class StudyVersions:
             [nct_id],
         ).fetchall()
 
-    def rows(self) -> Iterator[dict[str, Any]]:
-        """Every stored version with its body decompressed, trial by trial, oldest first (for re-parsing)."""
+    def trials(self) -> list[str]:
+        """Every trial with stored versions."""
+        return [row[0] for row in self._conn.execute("SELECT DISTINCT nct_id FROM study_versions ORDER BY nct_id")]
+
+    def rows(self, nct_id: str) -> list[dict[str, Any]]:
+        """A trial's stored versions with their bodies decompressed, oldest first (for re-parsing)."""
         cursor = self._conn.execute(
             "SELECT nct_id, version, version_date, overall_status, raw, url, fetched_at, run_id "
-            "FROM study_versions ORDER BY nct_id, version"
+            "FROM study_versions WHERE nct_id = ? ORDER BY version",
+            [nct_id],
         )
         names = [d[0] for d in cursor.description]
+        found = []
         for row in cursor:
             item = dict(zip(names, row, strict=True))
             item["raw"] = zlib.decompress(item["raw"]) if item["raw"] is not None else b""
-            yield item
+            found.append(item)
+        return found
 
     # -- writing (inside the caller's transaction) ----------------------------------------------
 
