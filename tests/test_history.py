@@ -125,6 +125,8 @@ def test_history_fills_the_tables_then_asks_once_per_trial(cli: Cli, db_path: Pa
     assert rows(db_path, "SELECT command, mode, outcome, versions FROM runs ORDER BY id DESC LIMIT 1") == [
         ("history", "one-off", "ok", 15)
     ]
+    listed = json.loads(cli("runs", "--json").stdout.splitlines()[0])
+    assert (listed["command"], listed["versions"]) == ("history", 15)
 
     ctgov_server.requests.clear()
     again = cli("history", *TRIALS)

@@ -138,6 +138,7 @@ def runs(obj: Context, limit: int, source_name: str | None, as_json: bool) -> No
         "changed",
         "unchanged",
         "failed",
+        "versions",
         "skipped_robots",
         "retries",
         "throttled",
