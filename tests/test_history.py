@@ -188,6 +188,23 @@ def test_a_version_without_study_stops_its_trial_and_the_next_command_resumes(
     assert scalar(db_path, "SELECT count(*) FROM study_versions") == 5
 
 
+def test_history_requests_are_retried_like_any_other(cli: Cli, db_path: Path, ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("status", r"/history/3$", status=503, times=1)
+    ctgov_server.add_fault("reset", r"NCT02210780\?history=true", times=1)
+    result = cli("history", "NCT02210780")
+    assert result.exit_code == 0, result.output
+    assert scalar(db_path, "SELECT retries FROM runs") == 2
+    assert scalar(db_path, "SELECT count(*) FROM study_versions") == 6
+
+
+def test_robots_txt_is_obeyed_for_the_history_endpoints(cli: Cli, db_path: Path, ctgov_site: CtgovSite) -> None:
+    ctgov_site.robots = "User-agent: *\nDisallow: /api/int/\n"
+    result = cli("history", "NCT02210780", "NCT01126879")
+    assert result.exit_code == 1
+    assert len(failures(result.stderr)) == 2 and "robots.txt forbids this URL" in result.stderr
+    assert scalar(db_path, "SELECT count(*) FROM study_versions") == 0
+
+
 def test_history_takes_the_lock(cli: Cli, db_path: Path, ctgov_server: ReplayServer) -> None:
     with RunLock(str(db_path), "harvest run"):
         result = cli("history", "NCT02210780")
