@@ -24,12 +24,14 @@ test: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
 
-## make bench: benchmarks with same-run baselines; writes bench/results.md
+## make bench: benchmarks with same-run baselines; writes bench/results.md and bench/history-results.md
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/history.py
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
+	$(BIN)/python bench/history.py --quick
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-* demo.db.lock .pytest_cache

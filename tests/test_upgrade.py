@@ -12,6 +12,7 @@ import pytest
 
 from harvest.core.schema import ROW_TABLES, Study
 from harvest.store.columns import FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
+from harvest.store.history_views import HISTORY_VIEWS
 from harvest.store.tables import SCHEMA_VERSION
 from tests.conftest import Cli, content, scalar
 
@@ -84,3 +85,39 @@ def test_an_old_file_upgrades_and_is_rebuilt_to_what_a_fresh_harvest_holds(
     assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
     assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0
     assert scalar(db_path, "SELECT count(*) FROM changes") == 0  # nothing changed upstream
+
+
+HISTORY_TABLES = ("study_versions", "version_changes", "history_queue")
+
+
+def downgrade_to_schema_4(db: Path) -> None:
+    """What schema 4 left on disk: no record-history tables or views, no runs.versions."""
+    conn = sqlite3.connect(db)
+    try:
+        for view in HISTORY_VIEWS:
+            conn.execute(f"DROP VIEW {view}")
+        for table in HISTORY_TABLES:
+            conn.execute(f"DROP TABLE {table}")
+        conn.execute("ALTER TABLE runs DROP COLUMN versions")
+        conn.execute("PRAGMA user_version = 4")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_a_schema_4_file_gains_the_history_tables_without_a_rebuild(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    before = content(db_path)
+    downgrade_to_schema_4(db_path)
+    assert scalar(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'study_versions'") == 0
+
+    result = cli("history", "NCT02210780")  # opens the file for writing: the upgrade runs first
+    assert result.exit_code == 0, result.output
+    assert "rebuilding" not in result.stderr
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
+    assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0  # nothing to re-parse: the tables are new
+    assert scalar(db_path, "SELECT count(*) FROM study_versions") == 6
+    assert scalar(db_path, "SELECT versions FROM runs ORDER BY id DESC LIMIT 1") == 6
+    assert scalar(db_path, "SELECT versions FROM runs ORDER BY id LIMIT 1") == 0  # a run from before the column
+    assert scalar(db_path, "SELECT count(*) FROM completion_slips") == 2
+    assert content(db_path) == before  # the rest of the file untouched

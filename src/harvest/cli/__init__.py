@@ -1,11 +1,12 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, mirrors, querying, reading
+from harvest.cli import compliance, harvesting, history, mirrors, querying, reading
 from harvest.cli.app import main
 
 for command in (
     harvesting.run,
     harvesting.fetch,
+    history.history,
     reading.show,
     reading.query,
     reading.runs,
@@ -20,6 +21,7 @@ for command in (
     querying.reindex,
     compliance.compliance,
     mirrors.unresolved,
+    *history.ANALYSIS_COMMANDS.values(),
 ):
     main.add_command(command)
 

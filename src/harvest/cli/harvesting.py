@@ -1,4 +1,5 @@
-"""The commands that fetch or re-parse: ``run``, ``fetch`` and ``reparse``; progress and run summaries."""
+"""The commands that fetch or re-parse: ``run``, ``fetch`` and ``reparse``; progress and run summaries (which
+``cli.history`` uses too)."""
 
 from __future__ import annotations
 
@@ -62,10 +63,13 @@ def _failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None
                 kind="unresolved",
             )
             return
+        reason = item.error.one_line()
+        if reason.endswith(f" ({item.url})"):  # the line names the URL already
+            reason = reason[: -len(item.url) - 3]
         logs.event(
             log,
             logging.ERROR,
-            f"failed {source} {item.url}: {item.error.one_line()}",
+            f"failed {source} {item.url}: {reason}",
             source=source,
             url=item.url,
             error=type(item.error).__name__,
@@ -127,15 +131,23 @@ def _finish(obj: Context, report: RunReport) -> None:
     default=None,
     help="For mirror sites: the page budget of this run (default: the source's polite nightly budget).",
 )
+@click.option(
+    "--history",
+    is_flag=True,
+    help="ClinicalTrials.gov: also fetch the record history (every past version) of the trials this run finds "
+    "new or changed. Opt-in: about one more request per version.",
+)
 @click.pass_obj
 @handle_errors
-def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages: int | None) -> None:
+def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages: int | None, history: bool) -> None:
     """The nightly harvest: fetch what changed since the last successful run and store it.
 
     The first run of a source harvests everything. Each page of results is
     committed with the position to resume from, so a run that is killed
     resumes where it stopped; the watermark only moves when a run completes.
-    Two runs on one file never overlap: the second exits 3.
+    Two runs on one file never overlap: the second exits 3. With --history,
+    the past versions of the trials it found new or changed are fetched too
+    (see `harvest history`).
 
     \b
     Cron, every night at 02:30, mail only on trouble:
@@ -150,6 +162,7 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
             since=parse_date(since),
             max_pages=max_pages,
             callbacks=_callbacks(obj, progress),
+            history=history,
         )
     finally:
         progress.close()

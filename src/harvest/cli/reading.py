@@ -157,6 +157,7 @@ RUN_TABLE_COLUMNS = [
     "changed",
     "unchanged",
     "failed",
+    "versions",
     "still_failing",
     "gone",
     "not_modified",

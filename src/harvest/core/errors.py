@@ -20,7 +20,7 @@ Each message is one line that says what went wrong and where; the CLI prints
     │   ├── RedirectRefused           a redirect to another host; not followed
     │   └── RobotsDisallowed          robots.txt forbids the URL; it was never requested
     ├── ParseError                    a page or record could not become a Study
-    │   ├── LayoutChanged             labels a study page must have are missing
+    │   ├── LayoutChanged             labels a study page must have are missing (or keys an endpoint's body must have)
     │   ├── NotAStudyPage             the page is something else (a search page, a translation, ...)
     │   ├── InvalidRecord             the canonical schema rejected a value (names the field)
     │   └── MissingIdentity           the page shows no NCT number (resolvable by title, maybe)
@@ -134,7 +134,11 @@ class ParseError(HarvestError):
 
 
 class LayoutChanged(ParseError):
-    """The page lacks labels every study page of this site has."""
+    """The page lacks labels every study page of this site has (or a JSON body the keys its endpoint gives).
+
+    CT.gov's undocumented record-history endpoints raise it for a body without ``history.changes`` or
+    ``study``: that one trial fails, not the run.
+    """
 
     def __init__(self, missing: list[str], *, url: str | None = None, source: str | None = None) -> None:
         self.missing = missing

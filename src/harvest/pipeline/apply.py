@@ -34,6 +34,8 @@ class ApplyResult:
     failed: list[Failure] = field(default_factory=list)  # refused as worse than the stored version
     # (url, since when) of pages failing the same way as when they were quarantined: not new trouble
     still_failing: list[tuple[str, str]] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    ncts: set[str] = field(default_factory=set)  # trials with a new or changed record written
 
 
 class _Degraded(HarvestError):
@@ -43,10 +45,15 @@ class _Degraded(HarvestError):
 class BatchWriter:
     """Applies batches to one store, merging with one precedence."""
 
-    def __init__(self, store: Store, precedence: Sequence[str], *, history: bool = True) -> None:
+    def __init__(
+        self, store: Store, precedence: Sequence[str], *, history: bool = True, queue_history: bool = False
+    ) -> None:
         self.store = store
         self.precedence = list(precedence)
         self.history = history  # record field changes in ``changes`` (not when re-parsing: nothing changed upstream)
+        # Queue the trials of new and changed records for their record history (``harvest run --history``), in
+        # the transaction that writes them: a run killed before it fetched their history leaves them queued.
+        self.queue_history = queue_history
 
     def apply(self, batch: Batch, *, source: str, run_id: int | None, save_cursor: bool = False) -> ApplyResult:
         """Write one batch in one transaction: records, merged studies, failures, page visits, cursor."""
@@ -63,6 +70,8 @@ class BatchWriter:
                 store.pages.save_unresolved(source, item)
             if batch.visits:
                 store.pages.save_visits(source, batch.visits)
+            if self.queue_history and result.ncts:
+                store.versions.enqueue(sorted(result.ncts), run_id)
             if save_cursor:
                 store.runs.set_cursor(source, batch.cursor, run_id)
         return result
@@ -177,6 +186,7 @@ class BatchWriter:
                 else:
                     result.new += 1
                 touched.setdefault(record.study.nct_id, {})
+                result.ncts.add(record.study.nct_id)
                 known_hashes[id(record.study)] = digest
                 writes.append(
                     RecordRow(

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from harvest.core.records import SourceRecord
 from harvest.pipeline import fetch, nightly, reparse
+from harvest.pipeline import history as record_history
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
 from harvest.sources.base import Source
@@ -27,8 +28,10 @@ class Harvester(Session):
         since: dt.date | None = None,
         max_pages: int | None = None,
         callbacks: Callbacks | None = None,
+        history: bool = False,
     ) -> RunReport:
-        """The nightly harvest of one source (see ``pipeline.nightly``).
+        """The nightly harvest of one source (see ``pipeline.nightly``); ``history``: and the record history of
+        the trials it found new or changed (``pipeline.history``).
 
         A file just upgraded from an older schema is first rebuilt from its stored payloads (``reparse``, no
         network), so the tables the upgrade added are filled for every trial, not only those fetched tonight.
@@ -36,7 +39,9 @@ class Harvester(Session):
         if self._rebuild_pending():
             log.warning("this file was made by an older harvest: rebuilding every table from the stored payloads")
             self.reparse(callbacks=callbacks)
-        return nightly.run(self, source_name, full=full, since=since, max_pages=max_pages, callbacks=callbacks)
+        return nightly.run(
+            self, source_name, full=full, since=since, max_pages=max_pages, callbacks=callbacks, history=history
+        )
 
     def _rebuild_pending(self) -> bool:
         store = self.open_store()
@@ -57,3 +62,7 @@ class Harvester(Session):
     def reparse(self, source_name: str | None = None, callbacks: Callbacks | None = None) -> RunReport:
         """Re-parse every stored payload offline (see ``pipeline.reparse``)."""
         return reparse.reparse(self, source_name, callbacks)
+
+    def history(self, nct_ids: Sequence[str], callbacks: Callbacks | None = None) -> RunReport:
+        """Fetch the record history of trials, what the file does not hold yet (see ``pipeline.history``)."""
+        return record_history.history(self, nct_ids, callbacks=callbacks)

@@ -2,7 +2,9 @@
 
 It knows no site. It takes the lock, asks the source for batches, refuses a batch that looks like a broken
 source (most records failing), commits each good batch with its resume cursor, and records the run. The
-watermark moves only when a run completes.
+watermark moves only when a run completes. With ``history`` (the registry only), the trials the run found new
+or changed are queued with their records and their record history is fetched after the batches
+(``pipeline.history``).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from harvest.core.errors import (
     ParseError,
     SanityCheckFailed,
 )
+from harvest.pipeline.history import fetch_queued
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
 from harvest.sources.base import HarvestPlan, Source
@@ -46,8 +49,11 @@ def run(
     since: dt.date | None = None,
     max_pages: int | None = None,
     callbacks: Callbacks | None = None,
+    history: bool = False,
 ) -> RunReport:
     source = session.source(source_name)
+    if history and not source.is_registry:
+        raise InputError(f"--history reads the registry's record history; {source_name} is a mirror of it")
     if (full or since) and not source.takes_since:
         raise InputError(
             f"{source_name} is harvested by its sitemap (new and changed pages first, then the least recently "
@@ -92,12 +98,14 @@ def run(
                 stored_fingerprints=lambda keys: store.records.fingerprints(source_name, keys),
             )
             resume = {"full": full, "since": since.isoformat() if since and not full else None, "began": began}
-            _run_batches(session, store, source, plan, report, callbacks, resume)
+            _run_batches(session, store, source, plan, report, callbacks, resume, history)
             if report.fetched == 0 and report.failed == 0 and full:
                 raise SanityCheckFailed(
                     f"{source_name} returned zero studies on a full run; nothing applied "
                     "(is the base URL right, or is the source down?)"
                 )
+            if history:
+                fetch_queued(session, store, report, callbacks)
             report.outcome = "partial" if report.failed else "ok"
             watermark = began
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts(), watermark=watermark)
@@ -126,6 +134,7 @@ def _run_batches(
     report: RunReport,
     callbacks: Callbacks,
     resume: dict[str, Any],
+    history: bool = False,
 ) -> None:
     # Python's cyclic collector is paused while batches are fetched, parsed and written, and run every few
     # batches instead. A page of studies is a million short-lived objects (none in cycles); with the
@@ -136,7 +145,7 @@ def _run_batches(
     gc.disable()
     gc.freeze()
     try:
-        _apply_batches(session, store, source, plan, report, callbacks, resume)
+        _apply_batches(session, store, source, plan, report, callbacks, resume, history)
     finally:
         gc.unfreeze()
         if collecting:
@@ -151,8 +160,9 @@ def _apply_batches(
     report: RunReport,
     callbacks: Callbacks,
     resume: dict[str, Any],
+    history: bool = False,
 ) -> None:
-    writer = session.writer(store)
+    writer = session.writer(store, queue_history=history)
     for page, batch in enumerate(source.harvest(plan), start=1):
         attempted = len(batch.records) + len(batch.failures) + batch.unchanged
         broken = [f for f in batch.failures if isinstance(f.error, ParseError | BadResponse)]

@@ -7,6 +7,7 @@ import datetime as dt
 from harvest.core.errors import FetchError, HarvestError, MissingIdentity, ParseError
 from harvest.core.records import Failure, SourceRecord
 from harvest.core.schema import Study
+from harvest.pipeline.history import reparse_versions
 from harvest.pipeline.remerge import remerge_all
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
@@ -21,7 +22,8 @@ def reparse(session: Session, source_name: str | None = None, callbacks: Callbac
 
     Kept pages are re-tried too: a quarantined page that now parses is stored, and an
     unresolved one that now shows its NCT number is resolved. What a re-parse changes is how harvest reads
-    the payloads, not what the registry said, so it records no ``changes``.
+    the payloads, not what the registry said, so it records no ``changes``. The registry's stored past versions
+    (``study_versions``) are parsed again too, and what each changed is worked out again.
     """
     callbacks = callbacks or Callbacks()
     names = [session.source(source_name).name] if source_name else list(session.sources)
@@ -33,6 +35,8 @@ def reparse(session: Session, source_name: str | None = None, callbacks: Callbac
             report.run_id = store.runs.start(report.source, "reparse", "offline")
             for name in names:
                 _reparse_source(session, store, session.sources[name], report, callbacks)
+            if session.registry.name in names:  # the registry's past versions are its payloads too
+                reparse_versions(session, store, report, callbacks)
             # Rows whose records did not change still follow today's merge policy (HARVEST_PRECEDENCE), and
             # every row is written again with its child tables: tables a schema upgrade added fill here even
             # for records whose canonical hash did not change.

@@ -30,6 +30,7 @@ class RunReport:
     gone: int = 0  # pages that answered 404/410 again: gone, not failing
     still_failing: int = 0  # pages failing the same way as the copy kept in quarantine: not new trouble
     still_since: str | None = None  # the earliest date those have failed since
+    versions: int = 0  # past versions of trials fetched (record history)
     error: str | None = None
     error_exit: int = EXIT_CANNOT_RUN
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -79,6 +80,7 @@ class RunReport:
             "unresolved": self.unresolved,
             "gone": self.gone,
             "skipped_robots": self.skipped_robots,
+            "versions": self.versions,
             "requests": self.stats.requests,
             "not_modified": self.stats.not_modified,
             "retries": self.stats.retries,
@@ -109,6 +111,8 @@ class RunReport:
             parts.append(f"{self.unresolved:,} unresolved")
         if self.skipped_robots:
             parts.append(f"{self.skipped_robots:,} skipped by robots.txt")
+        if self.versions or self.command == "history":
+            parts.append(f"{self.versions:,} versions")
         parts.append(f"{self.stats.retries:,} retries ({self.stats.throttled:,} rate-limited)")
         parts.append(f"{_size(self.stats.bytes)} in {seconds:,.1f}s")
         line = f"harvest {self.command} {self.source} [{self.mode}] {head}: " + ", ".join(parts)

@@ -32,8 +32,8 @@ class Session:
     def open_store(self) -> Store:
         return Store(self.db_path)
 
-    def writer(self, store: Store, *, history: bool = True) -> BatchWriter:
-        return BatchWriter(store, self.precedence, history=history)
+    def writer(self, store: Store, *, history: bool = True, queue_history: bool = False) -> BatchWriter:
+        return BatchWriter(store, self.precedence, history=history, queue_history=queue_history)
 
     def source(self, name: str) -> Source:
         if name not in self.sources:

@@ -14,6 +14,7 @@ from typing import Any
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
 from harvest.query import compliance_docs, record_docs, results_docs
+from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
 from harvest.query.search import SEARCH_STUDIES_SQL
 from harvest.store.fts import FTS_TABLE
 
@@ -186,7 +187,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {
             "id": "Run number",
             "source": "Source harvested (comma-separated for a fetch from several)",
-            "command": "run, fetch, reparse, ...",
+            "command": "run, fetch, reparse, history, ...",
             "mode": "full, incremental, resume, one-off or offline",
             "since": "For incremental runs: the date asked for",
             "started_at": "Start (UTC)",
@@ -210,6 +211,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "watermark": "Watermark set by this run",
             "error": "Why the run failed, if it did",
             "pid": "Process id",
+            "versions": "Past versions of trials fetched (record history: harvest history, harvest run --history)",
         },
     ),
     "harvest_state": (
@@ -337,6 +339,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     **record_docs.RECORD_TABLES,
     **results_docs.RESULT_TABLES,
     **compliance_docs.TABLES,
+    **HISTORY_TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 
@@ -384,6 +387,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     **record_docs.RECORD_OPTIONS,
     **results_docs.RESULT_OPTIONS,
     **compliance_docs.OPTIONS,
+    **HISTORY_OPTIONS,
 }
 
 

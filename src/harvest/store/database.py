@@ -3,7 +3,8 @@
 The store writes the rows it is given and reads back what it holds; deciding what to write (what changed,
 what a merge gives, what is worse than what is stored) is the pipeline's. Its verbs are grouped by what they
 keep: ``records`` (what each source said), ``aliases``, ``studies`` (merged rows, their children, conflicts and
-changes), ``runs`` (runs, cursor, watermark) and ``pages`` (mirror pages, quarantine, unresolved pages).
+changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages) and
+``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from harvest.store.pages import Pages
 from harvest.store.records import Aliases, SourceRecords
 from harvest.store.runs import Runs
 from harvest.store.studies import Studies
+from harvest.store.versions import StudyVersions
 
 
 class Store:
@@ -40,6 +42,7 @@ class Store:
         self.studies = Studies(handle, self.aliases)
         self.runs = Runs(handle)
         self.pages = Pages(handle)
+        self.versions = StudyVersions(handle)
 
     def close(self) -> None:
         self.db.close()

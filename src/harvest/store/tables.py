@@ -15,9 +15,11 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 # 3: source_records.raw_fingerprint
 # 4: the whole CT.gov record: row tables (arms, outcomes, MeSH, references, results...), new studies columns;
 #    pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
-# 5: views results_compliance and sponsor_compliance (no new table or column: nothing to rebuild)
+# 5: views results_compliance and sponsor_compliance; record history: study_versions, version_changes,
+#    history_queue (new tables only) and runs.versions
 SCHEMA_VERSION = 5
-# A file older than this lacks tables that only a re-parse of its stored payloads can fill.
+# Files made before schema 4 lack the row tables, which only a re-parse of their stored payloads can fill; a file
+# of schema 4 or later has nothing to rebuild when it is upgraded (schema 5 adds tables the history fetch fills).
 REBUILD_BELOW = 4
 
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
@@ -31,7 +33,12 @@ ADDED_COLUMNS: dict[str, dict[str, str]] = {
     "studies": STUDY_COLUMNS,
     "locations": LOCATION_COLUMNS,
     "pages": {"etag": "TEXT", "last_modified": "TEXT", "gone_since": "TEXT"},
-    "runs": {"not_modified": "INTEGER DEFAULT 0", "gone": "INTEGER DEFAULT 0", "still_failing": "INTEGER DEFAULT 0"},
+    "runs": {
+        "not_modified": "INTEGER DEFAULT 0",
+        "gone": "INTEGER DEFAULT 0",
+        "still_failing": "INTEGER DEFAULT 0",
+        "versions": "INTEGER DEFAULT 0",
+    },
 }
 
 
@@ -127,7 +134,8 @@ CREATE TABLE IF NOT EXISTS runs (
     failed INTEGER DEFAULT 0, skipped_robots INTEGER DEFAULT 0, unresolved INTEGER DEFAULT 0,
     requests INTEGER DEFAULT 0, retries INTEGER DEFAULT 0, throttled INTEGER DEFAULT 0, bytes INTEGER DEFAULT 0,
     watermark TEXT, error TEXT, pid INTEGER,
-    not_modified INTEGER DEFAULT 0, gone INTEGER DEFAULT 0, still_failing INTEGER DEFAULT 0);
+    not_modified INTEGER DEFAULT 0, gone INTEGER DEFAULT 0, still_failing INTEGER DEFAULT 0,
+    versions INTEGER DEFAULT 0);
 CREATE TABLE IF NOT EXISTS harvest_state (source TEXT PRIMARY KEY, watermark TEXT, cursor TEXT,
     cursor_run_id INTEGER, updated_at TEXT);
 CREATE TABLE IF NOT EXISTS harvest_meta (key TEXT PRIMARY KEY, value TEXT);
@@ -138,6 +146,15 @@ CREATE TABLE IF NOT EXISTS quarantine (source TEXT NOT NULL, url TEXT NOT NULL, 
     error TEXT, raw BLOB, content_type TEXT, quarantined_at TEXT, PRIMARY KEY (source, url));
 CREATE TABLE IF NOT EXISTS unresolved (source TEXT NOT NULL, url TEXT NOT NULL, title TEXT, reason TEXT,
     candidates TEXT, raw BLOB, content_type TEXT, seen_at TEXT, PRIMARY KEY (source, url));
+CREATE TABLE IF NOT EXISTS study_versions (
+    nct_id TEXT NOT NULL, version INTEGER NOT NULL, version_date TEXT NOT NULL, overall_status TEXT,
+    content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB, url TEXT, fetched_at TEXT, run_id INTEGER,
+    PRIMARY KEY (nct_id, version));
+CREATE TABLE IF NOT EXISTS version_changes (
+    nct_id TEXT NOT NULL, version INTEGER NOT NULL, version_date TEXT NOT NULL,
+    field TEXT NOT NULL, old TEXT, new TEXT, PRIMARY KEY (nct_id, version, field));
+CREATE INDEX IF NOT EXISTS version_changes_field ON version_changes (field, nct_id);
+CREATE TABLE IF NOT EXISTS history_queue (nct_id TEXT PRIMARY KEY, queued_at TEXT NOT NULL, run_id INTEGER);
 CREATE VIEW IF NOT EXISTS field_provenance AS
     SELECT s.nct_id, f.value AS field,
            substr(p.key, 1, instr(p.key, '|') - 1) AS source,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from harvest.store import compliance, fts
+from harvest.store.history_views import HISTORY_VIEWS
 
 
 def _joined(table: str, column: str) -> str:
@@ -83,6 +84,8 @@ VIEWS: dict[str, str] = {
     # FDAAA 801 results reporting as of today (`harvest compliance --as-of` runs the same SQL at any date).
     "results_compliance": compliance.results_sql("'now'"),
     "sponsor_compliance": compliance.sponsor_sql("results_compliance"),
+    # Record history: outcome switching, enrollment, completion slips, time in each status (store.history_views).
+    **HISTORY_VIEWS,
 }
 
 INDEXES: dict[str, str] = {

@@ -1,7 +1,8 @@
 """The ClinicalTrials.gov API v2, emulated over a folder of study JSON files (fixtures/ctgov).
 
 ``/studies/{id}`` (301 for aliases, 400/404 with text bodies), ``/studies`` paging with ``nextPageToken``,
-``filter.advanced`` date ranges, ``query.titles``, ``countTotal``, ``/version``.
+``filter.advanced`` date ranges, ``query.titles``, ``countTotal``, ``/version``; and beside them the internal
+record-history endpoints (``/api/int/...``, see ``testing.ctgov_history``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from harvest.testing.ctgov_history import HistoryArchive
 from harvest.testing.server import Reply, Site, json_reply, text_reply
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
@@ -39,6 +41,9 @@ class CtgovSite(Site):
         max_page_size: int = 1000,
     ) -> None:
         self.prefix = prefix
+        # The internal API beside the public one, as the history reader derives it: /api/v2 -> /api/int.
+        self.history_prefix = prefix.rstrip("/").rpartition("/")[0] + "/int"
+        self.history = HistoryArchive()
         self.max_page_size = max_page_size  # the real API silently caps pageSize at 1000
         self.data_timestamp = data_timestamp
         self.version_holder: str | None = None  # set to simulate a new data release
@@ -51,7 +56,8 @@ class CtgovSite(Site):
 
     @classmethod
     def from_dir(cls, folder: Path | str = FIXTURES / "ctgov", **kwargs: Any) -> CtgovSite:
-        """Every study in ``studies/*.json``, plus those inside the recorded list pages in ``lists/``."""
+        """Every study in ``studies/*.json``, plus those inside the recorded list pages in ``lists/``, and the
+        record histories in ``history/``."""
         folder = Path(folder)
         studies: dict[str, dict[str, Any]] = {}
         for path in sorted((folder / "lists").glob("*.json")):
@@ -60,7 +66,9 @@ class CtgovSite(Site):
         for path in sorted((folder / "studies").glob("*.json")):
             study = json.loads(path.read_text(encoding="utf-8"))
             studies[study["protocolSection"]["identificationModule"]["nctId"]] = study
-        return cls(list(studies.values()), **kwargs)
+        site = cls(list(studies.values()), **kwargs)
+        site.history = HistoryArchive.from_dir(folder / "history")
+        return site
 
     def put(self, study: dict[str, Any]) -> None:
         ident = study["protocolSection"]["identificationModule"]
@@ -68,6 +76,19 @@ class CtgovSite(Site):
             self.studies[ident["nctId"]] = study
             for alias in ident.get("nctIdAliases") or []:
                 self.aliases[alias] = ident["nctId"]
+
+    def add_version(self, study: dict[str, Any], date: str) -> int:
+        """A new version of a study upstream: its current record, and the newest version of its history."""
+        nct = study["protocolSection"]["identificationModule"]["nctId"]
+        with self._lock:
+            before = self.studies.get(nct)
+        number = self.history.add_version(nct, study, date, before)
+        self.put(study)
+        return number
+
+    def _current(self, nct: str) -> dict[str, Any] | None:
+        with self._lock:
+            return self.studies.get(nct)
 
     def remove(self, nct_id: str) -> None:
         with self._lock:
@@ -83,6 +104,8 @@ class CtgovSite(Site):
     def respond(self, path: str, query: dict[str, list[str]]) -> Reply:
         if path == "/robots.txt":
             return Reply(200, self.robots.encode(), {"Content-Type": "text/plain"})
+        if path.startswith(self.history_prefix + "/"):
+            return self.history.respond(path[len(self.history_prefix) :], query, self._current)
         if not path.startswith(self.prefix):
             return text_reply(404, "Not Found")
         route = path[len(self.prefix) :]
