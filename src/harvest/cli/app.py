@@ -8,11 +8,12 @@ a table); logs, progress and the run summary go to stderr, so ``harvest show NCT
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -69,6 +70,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:
+            raise  # the reader left: not an error (HarvestGroup ends the command)
         except HarvestError as exc:
             fail(exc.one_line(), exc.exit_code)
         except sqlite3.DatabaseError as exc:
@@ -81,7 +84,30 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _reader_left() -> NoReturn:
+    """The reader of stdout left (`harvest query … | head -1`): stop quietly, exit 0. Python's own recipe:
+    stdout goes to /dev/null so that the flush at exit, with output still buffered, cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_OK)
+
+
+class HarvestGroup(click.Group):
+    """The ``harvest`` group. A closed pipe on stdout ends any command quietly, with exit 0, whether it comes
+    while the command writes or when the last of its output is flushed."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_left()
+
+
 @click.group(
+    cls=HarvestGroup,
     epilog=EXIT_CODES
     + "\n\nExamples:\n\n\b\n  harvest run                      # nightly: incremental ClinicalTrials.gov harvest"
     "\n  harvest fetch NCT04268537        # one trial, now\n  harvest show NCT04268537         # what the file says"
