@@ -92,3 +92,68 @@ def test_a_reader_that_leaves_early_ends_the_command_quietly(small_db: Path, arg
     stderr = process.stderr.read()
     assert process.wait(timeout=60) == 0, stderr
     assert first and stderr == ""
+
+
+# -- 9. global options before or after the command ---------------------------------------------------
+
+
+def _copy(db: Path, folder: Path) -> Path:
+    """A copy a command may write to (the module's file stays as built)."""
+    target = folder / "copy.db"
+    Store(db, readonly=True).close()  # nothing pending in the -wal
+    target.write_bytes(db.read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("command", sorted(__import__("harvest.cli", fromlist=["main"]).main.commands))
+def test_every_command_takes_the_global_options(command: str) -> None:
+    result = harvest(command, "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ("--db PATH", "-q, --quiet", "-v, --verbose", "--log-json"):
+        assert option in result.stdout
+
+
+def test_db_after_the_command_names_the_file(small_db: Path, tmp_path: Path) -> None:
+    before = harvest("--db", str(small_db), "runs", "--json")
+    after = harvest("runs", "--json", "--db", str(small_db))
+    assert before.returncode == after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    # after the command, --db wins over HARVEST_DB (and over a --db before it)
+    elsewhere = {"HARVEST_DB": str(tmp_path / "no-such.db")}
+    assert harvest("runs", "--json", "--db", str(small_db), env=elsewhere).stdout == before.stdout
+    assert harvest("--db", "x.db", "runs", "--json", "--db", str(small_db)).stdout == before.stdout
+    # a --db before the command wins over HARVEST_DB, as it always did
+    assert harvest("--db", str(small_db), "runs", "--json", env=elsewhere).stdout == before.stdout
+    # `harvest run --db x.db` writes where it is told: here a folder that does not exist, exit 3 naming it
+    missing = str(tmp_path / "no" / "such" / "x.db")
+    first, second = harvest("--db", missing, "run"), harvest("run", "--db", missing)
+    assert first.returncode == second.returncode == 3 and first.stderr == second.stderr
+    assert "does not exist" in second.stderr and str(tmp_path / "no" / "such") in second.stderr
+
+
+def test_quiet_after_the_command(small_db: Path) -> None:
+    loud = harvest("--db", str(small_db), "export", "--format", "csv")
+    assert loud.returncode == 0 and "exported 3 rows" in loud.stderr
+    for args in (["--quiet", "export"], ["export", "--quiet"], ["export", "-q"]):
+        result = harvest("--db", str(small_db), *args, "--format", "csv")
+        assert result.returncode == 0 and result.stderr == "" and result.stdout == loud.stdout
+
+
+def test_log_json_after_the_command(small_db: Path, tmp_path: Path) -> None:
+    db = _copy(small_db, tmp_path)
+    for args in (["--log-json", "reparse"], ["reparse", "--log-json"]):
+        result = harvest("--db", str(db), *args)
+        lines = result.stderr.splitlines()
+        assert lines and all(line.startswith("{") for line in lines), result.stderr
+        assert '"event": "summary"' in lines[-1]
+
+
+def test_verbose_after_the_command(tmp_path: Path) -> None:
+    """-v shows the retries (an INFO line); nothing listens on 127.0.0.1:9, so every attempt is refused."""
+    env = {"HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2", "HARVEST_RETRIES": "1", "HARVEST_BACKOFF": "0.01"}
+    db = str(tmp_path / "v.db")
+    plain = harvest("--db", db, "fetch", "NCT00000001", env=env)
+    assert plain.returncode == 1 and "retrying" not in plain.stderr
+    for args in (["-v", "fetch", "NCT00000001"], ["fetch", "NCT00000001", "-v"], ["fetch", "-v", "NCT00000001"]):
+        result = harvest("--db", db, *args, env=env)
+        assert result.returncode == 1 and "retrying" in result.stderr, result.stderr

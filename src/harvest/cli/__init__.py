@@ -1,7 +1,7 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
 from harvest.cli import harvesting, mirrors, querying, reading
-from harvest.cli.app import main
+from harvest.cli.app import global_options, main
 
 for command in (
     harvesting.run,
@@ -20,6 +20,6 @@ for command in (
     querying.reindex,
     mirrors.unresolved,
 ):
-    main.add_command(command)
+    main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
 
 __all__ = ["main"]

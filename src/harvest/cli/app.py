@@ -16,6 +16,7 @@ from functools import wraps
 from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from harvest import __version__
 from harvest.cli import logs
@@ -33,6 +34,7 @@ from harvest.sources.base import registry_name
 from harvest.store.database import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=click.Command)
 
 EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr;
 for fetch: a target that could not be fetched or stored); {EXIT_BAD_INPUT} bad input (invalid NCT number,
@@ -41,11 +43,23 @@ disk failure; for run: source unreachable, or a run refused by its sanity checks
 
 
 class Context:
-    def __init__(self, db: str, quiet: bool, log_json: bool) -> None:
-        self.db = db
-        self.quiet = quiet
-        self.log_json = log_json
+    """What every command gets: the file, how loud to be, and today's settings."""
+
+    def __init__(self) -> None:
+        self.db = DEFAULT_DB
+        self.quiet = False
+        self.verbose = 0
+        self.log_json = False
         self.settings = Settings()
+
+    def apply(self, db: str | None = None, quiet: bool = False, verbose: int = 0, log_json: bool = False) -> None:
+        """Take the global options given in one place (before the command, or after it) on top of the others."""
+        if db:
+            self.db = db
+        self.quiet = self.quiet or quiet
+        self.verbose += verbose
+        self.log_json = self.log_json or log_json
+        logs.setup(self.verbose, self.quiet, self.log_json)
 
     def harvester(self) -> Harvester:
         return Harvester(self.db, self.settings)
@@ -106,6 +120,54 @@ class HarvestGroup(click.Group):
             _reader_left()
 
 
+GLOBAL_OPTIONS = ("db", "quiet", "verbose", "log_json")
+
+
+def _global_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--db"],
+            default=None,
+            envvar="HARVEST_DB",
+            show_envvar=True,
+            metavar="PATH",
+            help=f"SQLite file to write and read [default: {DEFAULT_DB}]",
+        ),
+        click.Option(["-q", "--quiet"], is_flag=True, help="Print nothing unless something went wrong (for cron)."),
+        click.Option(["-v", "--verbose"], count=True, help="More detail on stderr (-vv for HTTP debugging)."),
+        click.Option(["--log-json"], is_flag=True, help="Log to stderr as JSON lines (for log collectors)."),
+    ]
+
+
+def global_options(command: C) -> C:
+    """Give a command (the group, and every command registered on it) ``--db``, ``-q``, ``-v`` and
+    ``--log-json``, so ``harvest runs --quiet`` works as ``harvest --quiet runs`` does.
+
+    The group's values come first; a command's are applied on top: its ``--db`` wins, ``-q`` and
+    ``--log-json`` switch on, ``-v`` adds up (``harvest -v run -v`` is ``-vv``). Only the group reads the
+    environment (``HARVEST_DB``): after the command, only what was typed counts.
+    """
+    callback = command.callback
+    assert callback is not None
+
+    @wraps(callback)
+    def apply_then_run(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        values = {name: kwargs.pop(name) for name in GLOBAL_OPTIONS}
+        counted = {ParameterSource.COMMANDLINE} | ({ParameterSource.ENVIRONMENT} if ctx.parent is None else set())
+        obj = ctx.find_object(Context)
+        if obj is None:
+            obj = ctx.obj = Context()
+        obj.apply(**{name: v for name, v in values.items() if ctx.get_parameter_source(name) in counted})
+        return callback(*args, **kwargs)
+
+    command.params.extend(_global_options())
+    command.callback = apply_then_run
+    return command
+
+
+@click.version_option(__version__, prog_name="harvest")
+@global_options
 @click.group(
     cls=HarvestGroup,
     epilog=EXIT_CODES
@@ -114,20 +176,7 @@ class HarvestGroup(click.Group):
     '\n  harvest query "SELECT overall_status, count(*) FROM studies GROUP BY 1"',
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option(
-    "--db",
-    default=None,
-    envvar="HARVEST_DB",
-    show_envvar=True,
-    metavar="PATH",
-    help=f"SQLite file to write and read [default: {DEFAULT_DB}]",
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something went wrong (for cron).")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for HTTP debugging).")
-@click.option("--log-json", is_flag=True, help="Log to stderr as JSON lines (for log collectors).")
-@click.version_option(__version__, prog_name="harvest")
-@click.pass_context
-def main(ctx: click.Context, db: str | None, quiet: bool, verbose: int, log_json: bool) -> None:
+def main() -> None:
     """Harvest clinical-trial records from ClinicalTrials.gov and its mirror sites into one SQLite file.
 
     One row per trial in `studies`, keyed by NCT number, merged from every source
@@ -135,12 +184,12 @@ def main(ctx: click.Context, db: str | None, quiet: bool, verbose: int, log_json
     `source_records`. Query the file with `harvest query`, sqlite3, sqlite-utils
     or Datasette.
 
+    Global options (--db, -q, -v, --log-json) go before the command or after it.
+
     Sources' base URLs and request rates come from the environment:
     HARVEST_<SOURCE>_URL, HARVEST_<SOURCE>_RPS (0 = unlimited),
     HARVEST_CONTACT (put your URL or e-mail in the User-Agent).
     """
-    logs.setup(verbose, quiet, log_json)
-    ctx.obj = Context(db or DEFAULT_DB, quiet, log_json)
 
 
 def parse_date(value: str | None) -> dt.date | None:
