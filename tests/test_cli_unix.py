@@ -4,6 +4,7 @@ files that are not what `--db` promises. Every test runs `python -m harvest` as 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
 import subprocess
 import sys
@@ -157,3 +158,19 @@ def test_verbose_after_the_command(tmp_path: Path) -> None:
     for args in (["-v", "fetch", "NCT00000001"], ["fetch", "NCT00000001", "-v"], ["fetch", "-v", "NCT00000001"]):
         result = harvest("--db", db, *args, env=env)
         assert result.returncode == 1 and "retrying" in result.stderr, result.stderr
+
+
+# -- 10. one JSON document ------------------------------------------------------------------------------
+
+
+def test_show_of_several_trials_prints_one_json_array(small_db: Path) -> None:
+    several = harvest("--db", str(small_db), "show", "NCT00000002", "NCT00000001")
+    assert several.returncode == 0, several.stderr
+    shown = json.loads(several.stdout)  # one document: json.loads refuses two objects one after the other
+    assert [study["nct_id"] for study in shown] == ["NCT00000002", "NCT00000001"]
+    one = harvest("--db", str(small_db), "show", "NCT00000001")
+    assert one.returncode == 0 and json.loads(one.stdout) == shown[1]
+    # one missing: the array holds those found; the missing one is named on stderr, exit 1
+    partly = harvest("--db", str(small_db), "show", "NCT00000001", "NCT09999999")
+    assert partly.returncode == 1 and "NCT09999999" in partly.stderr
+    assert [study["nct_id"] for study in json.loads(partly.stdout)] == ["NCT00000001"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import click
 
@@ -25,9 +26,13 @@ from harvest.store.sql import refuses_writes
 @click.pass_obj
 @handle_errors
 def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
-    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number."""
+    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number.
+
+    One NCT number prints one object; several print one array (of those found), so `| jq` reads one document.
+    """
     ids = [normalize_nct(n) for n in nct_ids]
     store = obj.readonly_store()
+    found_studies: list[dict[str, Any]] = []
     missing = []
     try:
         for nct in ids:
@@ -40,9 +45,13 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             data["sources"] = merged.sources
             if provenance:
                 data["field_sources"] = field_sources
-            click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+            found_studies.append(data)
     finally:
         store.close()
+    if len(ids) > 1:
+        click.echo(json.dumps(found_studies, indent=2, ensure_ascii=False))
+    elif found_studies:
+        click.echo(json.dumps(found_studies[0], indent=2, ensure_ascii=False))
     if missing:
         fail(f"not in {obj.db}: {', '.join(missing)} (use `harvest fetch` to get them)", EXIT_PARTIAL)
 
