@@ -174,3 +174,30 @@ def test_show_of_several_trials_prints_one_json_array(small_db: Path) -> None:
     partly = harvest("--db", str(small_db), "show", "NCT00000001", "NCT09999999")
     assert partly.returncode == 1 and "NCT09999999" in partly.stderr
     assert [study["nct_id"] for study in json.loads(partly.stdout)] == ["NCT00000001"]
+
+
+# -- 11. settings that mean nothing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HARVEST_CTGOV_RPS", "nan"), ("HARVEST_VEEVA_RPS", "inf"), ("HARVEST_ICHGCP_RPS", "-inf")],
+)
+def test_a_request_rate_that_is_not_finite_is_refused(name: str, value: str) -> None:
+    result = harvest("sources", env={name: value})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and name in result.stderr and result.stdout == ""
+
+
+def test_a_request_rate_of_0_means_no_throttle() -> None:
+    result = harvest("sources", env={"HARVEST_CTGOV_RPS": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "0.0" in next(line for line in result.stdout.splitlines() if line.startswith("ctgov "))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_a_timeout_that_is_not_above_0_or_not_finite_is_refused(value: str, tmp_path: Path) -> None:
+    env = {"HARVEST_TIMEOUT": value, "HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2", "HARVEST_RETRIES": "0"}
+    result = harvest("--db", str(tmp_path / "t.db"), "run", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "HARVEST_TIMEOUT" in result.stderr
