@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -201,3 +202,52 @@ def test_a_timeout_that_is_not_above_0_or_not_finite_is_refused(value: str, tmp_
     result = harvest("--db", str(tmp_path / "t.db"), "run", env=env)
     assert result.returncode == 2, result.stderr
     assert result.stderr.count("\n") == 1 and "HARVEST_TIMEOUT" in result.stderr
+
+
+# -- 12. --db naming something that is not a harvest database ------------------------------------------
+
+OFFLINE = {"HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2", "HARVEST_RETRIES": "0"}
+EVERY_USE = [
+    ["query", "SELECT 1"],
+    ["show", "NCT00000001"],
+    ["export"],
+    ["stats"],
+    ["runs"],
+    ["run"],
+    ["fetch", "NCT00000001"],
+    ["reparse"],
+    ["reindex"],
+]
+EVERY_USE_IDS = [args[0] for args in EVERY_USE]
+
+
+@pytest.mark.parametrize("args", EVERY_USE, ids=EVERY_USE_IDS)
+def test_db_naming_a_directory_says_so(args: list[str], tmp_path: Path) -> None:
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    result = harvest("--db", str(folder), *args, env=OFFLINE)
+    assert result.returncode == 3
+    assert result.stderr == f"harvest: {folder} is a directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trials"]  # no trials.lock beside it
+
+
+@pytest.mark.parametrize("args", EVERY_USE, ids=EVERY_USE_IDS)
+def test_db_naming_a_file_that_is_not_sqlite_says_so(args: list[str], tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database, just notes\n" * 100)
+    result = harvest("--db", str(notes), *args, env=OFFLINE)
+    assert result.returncode == 3
+    assert result.stderr == f"harvest: {notes} is not a harvest database\n"
+    assert notes.read_text() == "not a database, just notes\n" * 100
+
+
+@pytest.mark.parametrize("args", [["query", "SELECT 1"], ["runs"], ["stats"]], ids=["query", "runs", "stats"])
+def test_reading_a_sqlite_file_that_is_not_ours_says_so(args: list[str], tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    result = harvest("--db", str(other), *args)
+    assert result.returncode == 3
+    assert result.stderr == f"harvest: {other} is not a harvest database\n"

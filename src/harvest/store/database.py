@@ -29,9 +29,12 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self.readonly = readonly
+        refuse_directory(self.path)
         try:
             self.db = _open_readonly(self.path) if readonly else _open_for_writing(self.path)
         except sqlite3.DatabaseError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+                raise DatabaseUnavailable(f"{self.path} is not a harvest database") from None
             raise DatabaseUnavailable(f"cannot open {self.path}: {exc}") from None
         self.conn = self.db.conn
         self.records = SourceRecords(self)
@@ -53,6 +56,12 @@ class Store:
         self.db.close()
 
 
+def refuse_directory(path: str) -> None:
+    """``--db`` naming a folder: say so (SQLite would say "disk I/O error"), before any file is created beside it."""
+    if Path(path).is_dir():
+        raise DatabaseUnavailable(f"{path} is a directory")
+
+
 def _open_readonly(path: str) -> Database:
     if not Path(path).exists():
         raise DatabaseUnavailable(f"{path} does not exist (run `harvest run` or `harvest fetch` first)")
@@ -62,6 +71,10 @@ def _open_readonly(path: str) -> Database:
     # Read-only means read-only: no ATTACH (which would create files) and no writes at all.
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
+    # A file that is not SQLite fails here (SQLITE_NOTADB); one that is SQLite but not ours has no studies.
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
+        conn.close()
+        raise DatabaseUnavailable(f"{path} is not a harvest database")
     return Database(conn)
 
 
