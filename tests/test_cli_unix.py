@@ -17,7 +17,7 @@ from harvest.core.records import SourceRecord
 from harvest.core.schema import Study
 from harvest.sources.base import Batch
 from harvest.store.database import Store
-from tests.conftest import ROOT, apply
+from tests.conftest import ROOT, apply, scalar
 
 NCTS = ["NCT00000001", "NCT00000002", "NCT00000003"]
 FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
@@ -251,3 +251,34 @@ def test_reading_a_sqlite_file_that_is_not_ours_says_so(args: list[str], tmp_pat
     result = harvest("--db", str(other), *args)
     assert result.returncode == 3
     assert result.stderr == f"harvest: {other} is not a harvest database\n"
+
+
+# -- 13. writes through `harvest query` -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "PRAGMA journal_mode=DELETE",
+        "PRAGMA user_version = 7",
+        "PRAGMA query_only = OFF",
+        "UPDATE studies SET brief_title = 'x'",
+        "DELETE FROM studies",
+        "VACUUM",
+        "ATTACH 'other.db' AS other",
+    ],
+)
+def test_a_write_through_query_says_the_file_is_opened_read_only(sql: str, small_db: Path, tmp_path: Path) -> None:
+    db = _copy(small_db, tmp_path)
+    before = db.read_bytes()
+    result = harvest("--db", str(db), "query", sql)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "opens the file read-only" in result.stderr, result.stderr
+    assert db.read_bytes() == before
+    assert scalar(db, "PRAGMA journal_mode") == "wal"
+
+
+def test_pragmas_that_only_read_still_work(small_db: Path) -> None:
+    for sql in ("PRAGMA table_info(studies)", "PRAGMA journal_mode", "SELECT name FROM pragma_table_info('studies')"):
+        result = harvest("--db", str(small_db), "query", sql, "--json")
+        assert result.returncode == 0 and result.stdout, (sql, result.stderr)

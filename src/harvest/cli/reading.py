@@ -106,7 +106,7 @@ def query(
 def _sql_message(exc: sqlite3.Error) -> str:
     text = str(exc)
     if refuses_writes(exc):
-        return "harvest query is read-only: the statement tries to write"
+        return "harvest query opens the file read-only: it cannot write, set a PRAGMA, ATTACH or VACUUM"
     if "one statement at a time" in text:
         return "one statement at a time, please"
     return f"SQL error: {text}"

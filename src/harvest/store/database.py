@@ -75,7 +75,37 @@ def _open_readonly(path: str) -> Database:
     if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
         conn.close()
         raise DatabaseUnavailable(f"{path} is not a harvest database")
-    return Database(conn)
+    db = Database(conn)  # before the authorizer: sqlite-utils sets a PRAGMA of its own
+    conn.set_authorizer(_reads_only)
+    return db
+
+
+# PRAGMAs whose argument only says what to read; any other PRAGMA given a value would set something.
+_READING_PRAGMAS = frozenset(
+    {
+        "foreign_key_check",
+        "foreign_key_list",
+        "index_info",
+        "index_list",
+        "index_xinfo",
+        "integrity_check",
+        "quick_check",
+        "table_info",
+        "table_list",
+        "table_xinfo",
+    }
+)
+
+
+def _reads_only(action: int, arg1: str | None, arg2: str | None, schema: str | None, trigger: str | None) -> int:
+    """Refuse, before it runs, what a read-only file would otherwise fail on with an unrelated error: setting a
+    PRAGMA (``journal_mode=DELETE`` fails as "disk I/O error") and ATTACH or VACUUM. Both then fail as
+    "not authorized", which ``refuses_writes`` recognises. (Other writes already fail as read-only ones.)"""
+    if action == sqlite3.SQLITE_ATTACH:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in _READING_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def _open_for_writing(path: str) -> Database:
