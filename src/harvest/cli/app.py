@@ -39,7 +39,8 @@ C = TypeVar("C", bound=click.Command)
 EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr;
 for fetch: a target that could not be fetched or stored); {EXIT_BAD_INPUT} bad input (invalid NCT number,
 unknown source, bad option or setting, bad SQL); {EXIT_CANNOT_RUN} could not run (lock held, missing file,
-disk failure; for run: source unreachable, or a run refused by its sanity checks); 130 interrupted."""
+a directory or a file that is not a harvest database, disk failure; for run: source unreachable, or a run
+refused by its sanity checks); 130 interrupted."""
 
 
 class Context:
