@@ -1,7 +1,7 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
 from harvest.cli import compliance, harvesting, history, mirrors, querying, reading
-from harvest.cli.app import main
+from harvest.cli.app import global_options, main
 
 for command in (
     harvesting.run,
@@ -23,6 +23,6 @@ for command in (
     mirrors.unresolved,
     *history.ANALYSIS_COMMANDS.values(),
 ):
-    main.add_command(command)
+    main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
 
 __all__ = ["main"]

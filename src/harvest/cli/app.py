@@ -8,13 +8,15 @@ a table); logs, progress and the run summary go to stderr, so ``harvest show NCT
 from __future__ import annotations
 
 import datetime as dt
+import os
 import sqlite3
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 from harvest import __version__
 from harvest.cli import logs
@@ -32,19 +34,34 @@ from harvest.sources.base import registry_name
 from harvest.store.database import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=click.Command)
 
-EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but some records failed (listed on stderr;
-for fetch: a target that could not be fetched or stored); {EXIT_BAD_INPUT} bad input (invalid NCT number,
+EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but something failed anew (listed on
+stderr; a page failing as it did on the last run, or gone, does not count; for fetch: a target that could not be
+fetched or stored); {EXIT_BAD_INPUT} bad input (invalid NCT number,
 unknown source, bad option or setting, bad SQL); {EXIT_CANNOT_RUN} could not run (lock held, missing file,
-disk failure; for run: source unreachable, or a run refused by its sanity checks); 130 interrupted."""
+a directory or a file that is not a harvest database, disk failure; for run: source unreachable, or a run
+refused by its sanity checks); 130 interrupted."""
 
 
 class Context:
-    def __init__(self, db: str, quiet: bool, log_json: bool) -> None:
-        self.db = db
-        self.quiet = quiet
-        self.log_json = log_json
+    """What every command gets: the file, how loud to be, and today's settings."""
+
+    def __init__(self) -> None:
+        self.db = DEFAULT_DB
+        self.quiet = False
+        self.verbose = 0
+        self.log_json = False
         self.settings = Settings()
+
+    def apply(self, db: str | None = None, quiet: bool = False, verbose: int = 0, log_json: bool = False) -> None:
+        """Take the global options given in one place (before the command, or after it) on top of the others."""
+        if db:
+            self.db = db
+        self.quiet = self.quiet or quiet
+        self.verbose += verbose
+        self.log_json = self.log_json or log_json
+        logs.setup(self.verbose, self.quiet, self.log_json)
 
     def harvester(self) -> Harvester:
         return Harvester(self.db, self.settings)
@@ -69,6 +86,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:
+            raise  # the reader left: not an error (HarvestGroup ends the command)
         except HarvestError as exc:
             fail(exc.one_line(), exc.exit_code)
         except sqlite3.DatabaseError as exc:
@@ -81,27 +100,85 @@ def handle_errors(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def _reader_left() -> NoReturn:
+    """The reader of stdout left (`harvest query … | head -1`): stop quietly, exit 0. Python's own recipe:
+    stdout goes to /dev/null so that the flush at exit, with output still buffered, cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(EXIT_OK)
+
+
+class HarvestGroup(click.Group):
+    """The ``harvest`` group. A closed pipe on stdout ends any command quietly, with exit 0, whether it comes
+    while the command writes or when the last of its output is flushed."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            try:
+                return super().invoke(ctx)
+            finally:
+                sys.stdout.flush()
+        except BrokenPipeError:
+            _reader_left()
+
+
+GLOBAL_OPTIONS = ("db", "quiet", "verbose", "log_json")
+
+
+def _global_options() -> list[click.Option]:
+    return [
+        click.Option(
+            ["--db"],
+            default=None,
+            envvar="HARVEST_DB",
+            show_envvar=True,
+            metavar="PATH",
+            help=f"SQLite file to write and read [default: {DEFAULT_DB}]",
+        ),
+        click.Option(["-q", "--quiet"], is_flag=True, help="Print nothing unless something went wrong (for cron)."),
+        click.Option(["-v", "--verbose"], count=True, help="More detail on stderr (-vv for HTTP debugging)."),
+        click.Option(["--log-json"], is_flag=True, help="Log to stderr as JSON lines (for log collectors)."),
+    ]
+
+
+def global_options(command: C) -> C:
+    """Give a command (the group, and every command registered on it) ``--db``, ``-q``, ``-v`` and
+    ``--log-json``, so ``harvest runs --quiet`` works as ``harvest --quiet runs`` does.
+
+    The group's values come first; a command's are applied on top: its ``--db`` wins, ``-q`` and
+    ``--log-json`` switch on, ``-v`` adds up (``harvest -v run -v`` is ``-vv``). Only the group reads the
+    environment (``HARVEST_DB``): after the command, only what was typed counts.
+    """
+    callback = command.callback
+    assert callback is not None
+
+    @wraps(callback)
+    def apply_then_run(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        values = {name: kwargs.pop(name) for name in GLOBAL_OPTIONS}
+        counted = {ParameterSource.COMMANDLINE} | ({ParameterSource.ENVIRONMENT} if ctx.parent is None else set())
+        obj = ctx.find_object(Context)
+        if obj is None:
+            obj = ctx.obj = Context()
+        obj.apply(**{name: v for name, v in values.items() if ctx.get_parameter_source(name) in counted})
+        return callback(*args, **kwargs)
+
+    command.params.extend(_global_options())
+    command.callback = apply_then_run
+    return command
+
+
+@click.version_option(__version__, prog_name="harvest")
+@global_options
 @click.group(
+    cls=HarvestGroup,
     epilog=EXIT_CODES
     + "\n\nExamples:\n\n\b\n  harvest run                      # nightly: incremental ClinicalTrials.gov harvest"
     "\n  harvest fetch NCT04268537        # one trial, now\n  harvest show NCT04268537         # what the file says"
     '\n  harvest query "SELECT overall_status, count(*) FROM studies GROUP BY 1"',
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.option(
-    "--db",
-    default=None,
-    envvar="HARVEST_DB",
-    show_envvar=True,
-    metavar="PATH",
-    help=f"SQLite file to write and read [default: {DEFAULT_DB}]",
-)
-@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something went wrong (for cron).")
-@click.option("-v", "--verbose", count=True, help="More detail on stderr (-vv for HTTP debugging).")
-@click.option("--log-json", is_flag=True, help="Log to stderr as JSON lines (for log collectors).")
-@click.version_option(__version__, prog_name="harvest")
-@click.pass_context
-def main(ctx: click.Context, db: str | None, quiet: bool, verbose: int, log_json: bool) -> None:
+def main() -> None:
     """Harvest clinical-trial records from ClinicalTrials.gov and its mirror sites into one SQLite file.
 
     One row per trial in `studies`, keyed by NCT number, merged from every source
@@ -109,12 +186,12 @@ def main(ctx: click.Context, db: str | None, quiet: bool, verbose: int, log_json
     `source_records`. Query the file with `harvest query`, sqlite3, sqlite-utils
     or Datasette.
 
+    Global options (--db, -q, -v, --log-json) go before the command or after it.
+
     Sources' base URLs and request rates come from the environment:
     HARVEST_<SOURCE>_URL, HARVEST_<SOURCE>_RPS (0 = unlimited),
     HARVEST_CONTACT (put your URL or e-mail in the User-Agent).
     """
-    logs.setup(verbose, quiet, log_json)
-    ctx.obj = Context(db or DEFAULT_DB, quiet, log_json)
 
 
 def parse_date(value: str | None) -> dt.date | None:

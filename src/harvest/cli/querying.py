@@ -53,13 +53,6 @@ def _choice(enum: type[StrEnum]) -> click.Choice:
     return _Word([member.value for member in enum])
 
 
-def _quiet_broken_pipe() -> None:
-    """`harvest export | head`: the reader left; stop quietly instead of printing a traceback."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(0)
-
-
 # -- search ---------------------------------------------------------------------------------------
 
 
@@ -163,11 +156,9 @@ def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -
     with _reading(obj) as store:
         conn = store.db.conn
         if output == "-":
-            try:
-                count = export_mod.export(conn, sys.stdout, table=table, fmt=fmt, where=where)
-                sys.stdout.flush()
-            except BrokenPipeError:
-                _quiet_broken_pipe()
+            # `harvest export | head`: a closed pipe ends the command quietly (see cli.app.HarvestGroup).
+            count = export_mod.export(conn, sys.stdout, table=table, fmt=fmt, where=where)
+            sys.stdout.flush()
         else:
             # Checked (and the query prepared) before the file is touched: bad input leaves no empty file.
             columns, rows = export_mod.open_rows(conn, table, where)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from typing import Any
 
 import click
 
@@ -30,9 +31,12 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
 
     With --provenance, `field_sources` says which record gave each field (and `gone_since` when that page
     now answers 404/410), and `gone_pages` lists the trial's pages that are gone: their records still count.
+
+    One NCT number prints one object; several print one array (of those found), so `| jq` reads one document.
     """
     ids = [normalize_nct(n) for n in nct_ids]
     store = obj.readonly_store()
+    found_studies: list[dict[str, Any]] = []
     missing = []
     try:
         for nct in ids:
@@ -40,9 +44,13 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             if found is None:
                 missing.append(nct)
                 continue
-            click.echo(json.dumps(found.as_json(provenance=provenance), indent=2, ensure_ascii=False))
+            found_studies.append(found.as_json(provenance=provenance))
     finally:
         store.close()
+    if len(ids) > 1:
+        click.echo(json.dumps(found_studies, indent=2, ensure_ascii=False))
+    elif found_studies:
+        click.echo(json.dumps(found_studies[0], indent=2, ensure_ascii=False))
     if missing:
         fail(f"not in {obj.db}: {', '.join(missing)} (use `harvest fetch` to get them)", EXIT_PARTIAL)
 
@@ -97,7 +105,7 @@ def query(
 def _sql_message(exc: sqlite3.Error) -> str:
     text = str(exc)
     if refuses_writes(exc):
-        return "harvest query is read-only: the statement tries to write"
+        return "harvest query opens the file read-only: it cannot write, set a PRAGMA, ATTACH or VACUUM"
     if "one statement at a time" in text:
         return "one statement at a time, please"
     return f"SQL error: {text}"

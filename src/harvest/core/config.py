@@ -9,6 +9,7 @@ Global: ``HARVEST_DB``, ``HARVEST_CONTACT``, ``HARVEST_USER_AGENT``,
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -20,7 +21,9 @@ DEFAULT_DB = "harvest.db"
 DEFAULT_CONTACT = "https://github.com/harvest-trials/harvest"
 
 
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, *, above_zero: bool = False) -> float:
+    """A setting that is a number: finite (``nan`` and ``inf`` parse as floats, but mean nothing here), not
+    negative, and above 0 when 0 would mean nothing either (a timeout)."""
     raw = env.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -28,8 +31,12 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
         value = float(raw)
     except ValueError:
         raise InputError(f"{name}={raw!r} is not a number") from None
+    if not math.isfinite(value):
+        raise InputError(f"{name}={raw!r} is not a finite number")
     if value < 0:
         raise InputError(f"{name}={raw!r} must not be negative")
+    if above_zero and value == 0:
+        raise InputError(f"{name}={raw!r} must be more than 0")
     return value
 
 
@@ -53,7 +60,7 @@ class Settings:
         agent = self.env.get("HARVEST_USER_AGENT") or f"harvest/{__version__} (+{contact})"
         return HttpSettings(
             user_agent=agent,
-            timeout=_number(self.env, "HARVEST_TIMEOUT", 30.0),
+            timeout=_number(self.env, "HARVEST_TIMEOUT", 30.0, above_zero=True),
             max_bytes=int(_number(self.env, "HARVEST_MAX_BYTES", 256 * 1024 * 1024)),
             attempts=max(1, int(_number(self.env, "HARVEST_RETRIES", 4)) + 1),
             backoff=_number(self.env, "HARVEST_BACKOFF", 1.0),

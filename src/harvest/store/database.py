@@ -30,9 +30,12 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self.readonly = readonly
+        refuse_directory(self.path)
         try:
             self.db = _open_readonly(self.path) if readonly else _open_for_writing(self.path)
         except sqlite3.DatabaseError as exc:
+            if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+                raise DatabaseUnavailable(f"{self.path} is not a harvest database") from None
             raise DatabaseUnavailable(f"cannot open {self.path}: {exc}") from None
         self.conn = self.db.conn
         handle = Handle(self.path, self.db)
@@ -48,6 +51,12 @@ class Store:
         self.db.close()
 
 
+def refuse_directory(path: str) -> None:
+    """``--db`` naming a folder: say so (SQLite would say "disk I/O error"), before any file is created beside it."""
+    if Path(path).is_dir():
+        raise DatabaseUnavailable(f"{path} is a directory")
+
+
 def _open_readonly(path: str) -> Database:
     if not Path(path).exists():
         raise DatabaseUnavailable(f"{path} does not exist (run `harvest run` or `harvest fetch` first)")
@@ -57,7 +66,41 @@ def _open_readonly(path: str) -> Database:
     # Read-only means read-only: no ATTACH (which would create files) and no writes at all.
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
-    return Database(conn)
+    # A file that is not SQLite fails here (SQLITE_NOTADB); one that is SQLite but not ours has no studies.
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
+        conn.close()
+        raise DatabaseUnavailable(f"{path} is not a harvest database")
+    db = Database(conn)  # before the authorizer: sqlite-utils sets a PRAGMA of its own
+    conn.set_authorizer(_reads_only)
+    return db
+
+
+# PRAGMAs whose argument only says what to read; any other PRAGMA given a value would set something.
+_READING_PRAGMAS = frozenset(
+    {
+        "foreign_key_check",
+        "foreign_key_list",
+        "index_info",
+        "index_list",
+        "index_xinfo",
+        "integrity_check",
+        "quick_check",
+        "table_info",
+        "table_list",
+        "table_xinfo",
+    }
+)
+
+
+def _reads_only(action: int, arg1: str | None, arg2: str | None, schema: str | None, trigger: str | None) -> int:
+    """Refuse, before it runs, what a read-only file would otherwise fail on with an unrelated error: setting a
+    PRAGMA (``journal_mode=DELETE`` fails as "disk I/O error") and ATTACH or VACUUM. Both then fail as
+    "not authorized", which ``refuses_writes`` recognises. (Other writes already fail as read-only ones.)"""
+    if action == sqlite3.SQLITE_ATTACH:
+        return sqlite3.SQLITE_DENY
+    if action == sqlite3.SQLITE_PRAGMA and arg2 is not None and (arg1 or "").lower() not in _READING_PRAGMAS:
+        return sqlite3.SQLITE_DENY
+    return sqlite3.SQLITE_OK
 
 
 def _open_for_writing(path: str) -> Database:

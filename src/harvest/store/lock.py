@@ -18,17 +18,20 @@ from types import TracebackType
 
 from harvest.core.dates import utcnow
 from harvest.core.errors import DatabaseUnavailable, LockHeld
+from harvest.store.database import refuse_directory
 
 log = logging.getLogger("harvest.lock")
 
 
 class RunLock:
     def __init__(self, db_path: str, command: str) -> None:
+        self.db_path = db_path
         self.path = Path(f"{db_path}.lock")
         self.command = command
         self._fd: int | None = None
 
     def acquire(self) -> RunLock:
+        refuse_directory(self.db_path)
         parent = self.path.resolve().parent
         if not parent.is_dir():
             raise DatabaseUnavailable(f"cannot use {self.path.name[:-5]}: directory {parent} does not exist")

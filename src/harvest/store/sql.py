@@ -28,6 +28,9 @@ def iso(value: dt.datetime) -> str:
 
 
 def refuses_writes(exc: sqlite3.Error) -> bool:
-    """Whether SQLite refused a statement because the file is open read-only (user SQL that writes)."""
+    """Whether SQLite refused a statement because the file is open read-only: user SQL that writes, or that
+    the read-only store's authorizer refused ("not authorized", "authorization denied": a PRAGMA that sets
+    something, ATTACH, VACUUM)."""
     text = str(exc)
-    return "readonly" in text or "read-only" in text or "query_only" in text
+    refused = ("readonly", "read-only", "query_only", "not authorized", "authorization denied")
+    return any(word in text for word in refused)

@@ -1,0 +1,284 @@
+"""The command line as a Unix tool: pipes, options in any place, one JSON document, refused settings, and
+files that are not what `--db` promises. Every test runs `python -m harvest` as a real process."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harvest.core.records import SourceRecord
+from harvest.core.schema import Study
+from harvest.sources.base import Batch
+from harvest.store.database import Store
+from tests.conftest import ROOT, apply, scalar
+
+NCTS = ["NCT00000001", "NCT00000002", "NCT00000003"]
+FETCHED = dt.datetime(2026, 11, 21, 12, 0, tzinfo=dt.UTC)
+# Each study carries 100 KB of text, so `show` and `export` of them fill a pipe's buffer (64 KB on Linux).
+LONG_TEXT = "word " * 20_000
+MANY_ROWS = "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200000) SELECT i FROM n"
+
+
+@pytest.fixture(scope="module")
+def small_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Three mirror records, written as a run writes them."""
+    db = tmp_path_factory.mktemp("unix") / "harvest.db"
+    store = Store(db)
+    for nct in NCTS:
+        url = f"https://veeva.example/study/{nct}"
+        study = Study(
+            nct_id=nct,
+            brief_title=f"Trial {nct}",
+            detailed_description=LONG_TEXT,
+            provenance={"source": "veeva", "url": url, "fetched_at": FETCHED},
+        )
+        record = SourceRecord("veeva", f"/study/{nct}", url, study, b"<html></html>", "text/html")
+        apply(store, Batch(records=[record]), source="veeva", run_id=None)
+    store.close()
+    return db
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HARVEST_")}
+    env.update(extra or {})
+    return env
+
+
+def harvest(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "harvest", *args],
+        env=_env(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+# -- 8. pipes -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", MANY_ROWS],
+        ["query", MANY_ROWS, "--csv"],
+        ["query", MANY_ROWS, "--table"],
+        ["show", *NCTS],
+        ["export", "--format", "jsonl"],
+        ["export", "--format", "csv"],
+    ],
+    ids=["query-json", "query-csv", "query-table", "show", "export-jsonl", "export-csv"],
+)
+def test_a_reader_that_leaves_early_ends_the_command_quietly(small_db: Path, args: list[str]) -> None:
+    """`harvest query … | head -1`: the reader takes one line and closes the pipe; harvest stops, exit 0, silent."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harvest", "--db", str(small_db), *args],
+        env=_env(),
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    stderr = process.stderr.read()
+    assert process.wait(timeout=60) == 0, stderr
+    assert first and stderr == ""
+
+
+# -- 9. global options before or after the command ---------------------------------------------------
+
+
+def _copy(db: Path, folder: Path) -> Path:
+    """A copy a command may write to (the module's file stays as built)."""
+    target = folder / "copy.db"
+    Store(db, readonly=True).close()  # nothing pending in the -wal
+    target.write_bytes(db.read_bytes())
+    return target
+
+
+@pytest.mark.parametrize("command", sorted(__import__("harvest.cli", fromlist=["main"]).main.commands))
+def test_every_command_takes_the_global_options(command: str) -> None:
+    result = harvest(command, "--help")
+    assert result.returncode == 0, result.stderr
+    for option in ("--db PATH", "-q, --quiet", "-v, --verbose", "--log-json"):
+        assert option in result.stdout
+
+
+def test_db_after_the_command_names_the_file(small_db: Path, tmp_path: Path) -> None:
+    before = harvest("--db", str(small_db), "runs", "--json")
+    after = harvest("runs", "--json", "--db", str(small_db))
+    assert before.returncode == after.returncode == 0, after.stderr
+    assert after.stdout == before.stdout
+    # after the command, --db wins over HARVEST_DB (and over a --db before it)
+    elsewhere = {"HARVEST_DB": str(tmp_path / "no-such.db")}
+    assert harvest("runs", "--json", "--db", str(small_db), env=elsewhere).stdout == before.stdout
+    assert harvest("--db", "x.db", "runs", "--json", "--db", str(small_db)).stdout == before.stdout
+    # a --db before the command wins over HARVEST_DB, as it always did
+    assert harvest("--db", str(small_db), "runs", "--json", env=elsewhere).stdout == before.stdout
+    # `harvest run --db x.db` writes where it is told: here a folder that does not exist, exit 3 naming it
+    missing = str(tmp_path / "no" / "such" / "x.db")
+    first, second = harvest("--db", missing, "run"), harvest("run", "--db", missing)
+    assert first.returncode == second.returncode == 3 and first.stderr == second.stderr
+    assert "does not exist" in second.stderr and str(tmp_path / "no" / "such") in second.stderr
+
+
+def test_quiet_after_the_command(small_db: Path) -> None:
+    loud = harvest("--db", str(small_db), "export", "--format", "csv")
+    assert loud.returncode == 0 and "exported 3 rows" in loud.stderr
+    for args in (["--quiet", "export"], ["export", "--quiet"], ["export", "-q"]):
+        result = harvest("--db", str(small_db), *args, "--format", "csv")
+        assert result.returncode == 0 and result.stderr == "" and result.stdout == loud.stdout
+
+
+def test_log_json_after_the_command(small_db: Path, tmp_path: Path) -> None:
+    db = _copy(small_db, tmp_path)
+    for args in (["--log-json", "reparse"], ["reparse", "--log-json"]):
+        result = harvest("--db", str(db), *args)
+        lines = result.stderr.splitlines()
+        assert lines and all(line.startswith("{") for line in lines), result.stderr
+        assert '"event": "summary"' in lines[-1]
+
+
+def test_verbose_after_the_command(tmp_path: Path) -> None:
+    """-v shows the retries (an INFO line); nothing listens on 127.0.0.1:9, so every attempt is refused."""
+    env = {"HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2", "HARVEST_RETRIES": "1", "HARVEST_BACKOFF": "0.01"}
+    db = str(tmp_path / "v.db")
+    plain = harvest("--db", db, "fetch", "NCT00000001", env=env)
+    assert plain.returncode == 1 and "retrying" not in plain.stderr
+    for args in (["-v", "fetch", "NCT00000001"], ["fetch", "NCT00000001", "-v"], ["fetch", "-v", "NCT00000001"]):
+        result = harvest("--db", db, *args, env=env)
+        assert result.returncode == 1 and "retrying" in result.stderr, result.stderr
+
+
+# -- 10. one JSON document ------------------------------------------------------------------------------
+
+
+def test_show_of_several_trials_prints_one_json_array(small_db: Path) -> None:
+    several = harvest("--db", str(small_db), "show", "NCT00000002", "NCT00000001")
+    assert several.returncode == 0, several.stderr
+    shown = json.loads(several.stdout)  # one document: json.loads refuses two objects one after the other
+    assert [study["nct_id"] for study in shown] == ["NCT00000002", "NCT00000001"]
+    one = harvest("--db", str(small_db), "show", "NCT00000001")
+    assert one.returncode == 0 and json.loads(one.stdout) == shown[1]
+    # one missing: the array holds those found; the missing one is named on stderr, exit 1
+    partly = harvest("--db", str(small_db), "show", "NCT00000001", "NCT09999999")
+    assert partly.returncode == 1 and "NCT09999999" in partly.stderr
+    assert [study["nct_id"] for study in json.loads(partly.stdout)] == ["NCT00000001"]
+
+
+# -- 11. settings that mean nothing ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("HARVEST_CTGOV_RPS", "nan"), ("HARVEST_VEEVA_RPS", "inf"), ("HARVEST_ICHGCP_RPS", "-inf")],
+)
+def test_a_request_rate_that_is_not_finite_is_refused(name: str, value: str) -> None:
+    result = harvest("sources", env={name: value})
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and name in result.stderr and result.stdout == ""
+
+
+def test_a_request_rate_of_0_means_no_throttle() -> None:
+    result = harvest("sources", env={"HARVEST_CTGOV_RPS": "0"})
+    assert result.returncode == 0, result.stderr
+    assert "0.0" in next(line for line in result.stdout.splitlines() if line.startswith("ctgov "))
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "inf"])
+def test_a_timeout_that_is_not_above_0_or_not_finite_is_refused(value: str, tmp_path: Path) -> None:
+    env = {"HARVEST_TIMEOUT": value, "HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2", "HARVEST_RETRIES": "0"}
+    result = harvest("--db", str(tmp_path / "t.db"), "run", env=env)
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.count("\n") == 1 and "HARVEST_TIMEOUT" in result.stderr
+
+
+# -- 12. --db naming something that is not a harvest database ------------------------------------------
+
+OFFLINE = {"HARVEST_CTGOV_URL": "http://127.0.0.1:9/api/v2", "HARVEST_RETRIES": "0"}
+EVERY_USE = [
+    ["query", "SELECT 1"],
+    ["show", "NCT00000001"],
+    ["export"],
+    ["stats"],
+    ["runs"],
+    ["run"],
+    ["fetch", "NCT00000001"],
+    ["reparse"],
+    ["reindex"],
+]
+EVERY_USE_IDS = [args[0] for args in EVERY_USE]
+
+
+@pytest.mark.parametrize("args", EVERY_USE, ids=EVERY_USE_IDS)
+def test_db_naming_a_directory_says_so(args: list[str], tmp_path: Path) -> None:
+    folder = tmp_path / "trials"
+    folder.mkdir()
+    result = harvest("--db", str(folder), *args, env=OFFLINE)
+    assert result.returncode == 3
+    assert result.stderr == f"harvest: {folder} is a directory\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["trials"]  # no trials.lock beside it
+
+
+@pytest.mark.parametrize("args", EVERY_USE, ids=EVERY_USE_IDS)
+def test_db_naming_a_file_that_is_not_sqlite_says_so(args: list[str], tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not a database, just notes\n" * 100)
+    result = harvest("--db", str(notes), *args, env=OFFLINE)
+    assert result.returncode == 3
+    assert result.stderr == f"harvest: {notes} is not a harvest database\n"
+    assert notes.read_text() == "not a database, just notes\n" * 100
+
+
+@pytest.mark.parametrize("args", [["query", "SELECT 1"], ["runs"], ["stats"]], ids=["query", "runs", "stats"])
+def test_reading_a_sqlite_file_that_is_not_ours_says_so(args: list[str], tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.commit()
+    conn.close()
+    result = harvest("--db", str(other), *args)
+    assert result.returncode == 3
+    assert result.stderr == f"harvest: {other} is not a harvest database\n"
+
+
+# -- 13. writes through `harvest query` -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "PRAGMA journal_mode=DELETE",
+        "PRAGMA user_version = 7",
+        "PRAGMA query_only = OFF",
+        "UPDATE studies SET brief_title = 'x'",
+        "DELETE FROM studies",
+        "VACUUM",
+        "ATTACH 'other.db' AS other",
+    ],
+)
+def test_a_write_through_query_says_the_file_is_opened_read_only(sql: str, small_db: Path, tmp_path: Path) -> None:
+    db = _copy(small_db, tmp_path)
+    before = db.read_bytes()
+    result = harvest("--db", str(db), "query", sql)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "opens the file read-only" in result.stderr, result.stderr
+    assert db.read_bytes() == before
+    assert scalar(db, "PRAGMA journal_mode") == "wal"
+
+
+def test_pragmas_that_only_read_still_work(small_db: Path) -> None:
+    for sql in ("PRAGMA table_info(studies)", "PRAGMA journal_mode", "SELECT name FROM pragma_table_info('studies')"):
+        result = harvest("--db", str(small_db), "query", sql, "--json")
+        assert result.returncode == 0 and result.stdout, (sql, result.stderr)
