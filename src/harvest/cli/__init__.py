@@ -1,6 +1,6 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, mirrors, querying, reading
+from harvest.cli import compliance, harvesting, mirrors, querying, reading, serve
 from harvest.cli.app import main
 
 for command in (
@@ -20,6 +20,7 @@ for command in (
     querying.reindex,
     compliance.compliance,
     mirrors.unresolved,
+    serve.serve,
 ):
     main.add_command(command)
 

@@ -1,0 +1,75 @@
+"""The Datasette plugin `harvest serve` registers: template data for the home page and the trial page.
+
+Only `extra_template_vars`: it reads, with Datasette's read-only connection, and writes nothing. Imported
+only when serving (it needs datasette installed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode
+
+from harvest.web import HOME
+from harvest.web.trial import trial
+
+
+async def _names(db: Any) -> set[str]:
+    return set(await db.table_names()) | set(await db.view_names())
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + dot.strip()
+
+
+async def _home(datasette: Any) -> dict[str, Any]:
+    names = list(datasette.databases)
+    name = next((n for n in names if n != "_internal"), None)
+    if name is None:
+        return {}
+    db = datasette.get_database(name)
+    present = await _names(db)
+    described = datasette.metadata(database=name) or {}
+    tables = described.get("tables", {})
+    queries = described.get("queries", {})
+    sections = []
+    for heading, entries in HOME:
+        links = []
+        for entry, kind in entries:
+            if kind == "query" and entry in queries:
+                text = queries[entry].get("title", "")
+            elif kind == "table" and entry in present:
+                text = tables.get(entry, {}).get("description", "")
+            else:
+                continue
+            url = datasette.urls.table(name, entry) if kind == "table" else datasette.urls.query(name, entry)
+            links.append({"name": entry, "url": url, "description": _first_sentence(text)})
+        if links:
+            sections.append({"heading": heading, "links": links})
+    return {
+        "harvest_home": {
+            "database": name,
+            "search_url": datasette.urls.query(name, "search_studies"),
+            "database_url": datasette.urls.database(name),
+            "sections": sections,
+        }
+    }
+
+
+@hookimpl
+def extra_template_vars(
+    template: str, database: str | None, table: str | None, view_name: str, request: Any, datasette: Any
+) -> Any:
+    async def inner() -> dict[str, Any]:
+        if view_name == "index":
+            return await _home(datasette)
+        if view_name == "row" and table == "studies" and database and request is not None:
+            pks = request.url_vars.get("pks", "")
+            db = datasette.get_database(database)
+            page = await trial(db.execute, tilde_decode(pks), await _names(db))
+            return {"trial": page} if page else {}
+        return {}
+
+    return inner
