@@ -72,16 +72,20 @@ def serve(obj: Context, port: int, host: str, open_browser: bool) -> None:
         click.echo(
             f"harvest: warning: --host {host} serves the file to every machine that can reach this one", err=True
         )
-    if not pm.is_registered(plugin):
-        pm.register(plugin, name="harvest-site")
     name = Path(obj.db).stem
-    with tempfile.TemporaryDirectory(prefix="harvest-serve-") as tmp:
-        metadata_path = Path(tmp) / "metadata.json"
-        metadata_path.write_text(json.dumps(site_metadata(name, registered()), ensure_ascii=False), "utf-8")
-        if not obj.quiet:
-            click.echo(f"harvest: serving {obj.db} (read-only) at http://{host}:{port}/", err=True)
-        try:
+    registered_here = not pm.is_registered(plugin)
+    if registered_here:  # for this serve only: a Datasette used in-process elsewhere stays plain
+        pm.register(plugin, name="harvest-site")
+    try:
+        with tempfile.TemporaryDirectory(prefix="harvest-serve-") as tmp:
+            metadata_path = Path(tmp) / "metadata.json"
+            metadata_path.write_text(json.dumps(site_metadata(name, registered()), ensure_ascii=False), "utf-8")
+            if not obj.quiet:
+                click.echo(f"harvest: serving {obj.db} (read-only) at http://{host}:{port}/", err=True)
             datasette_cli.main(["serve", *datasette_args(obj.db, metadata_path, host, port, open_browser)],
                                prog_name="harvest serve", standalone_mode=False)  # fmt: skip
-        except click.ClickException as exc:
-            fail(exc.format_message(), EXIT_BAD_INPUT)
+    except click.ClickException as exc:
+        fail(exc.format_message(), EXIT_BAD_INPUT)
+    finally:
+        if registered_here:
+            pm.unregister(plugin)

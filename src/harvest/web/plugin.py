@@ -1,15 +1,18 @@
 """The Datasette plugin `harvest serve` registers: template data for the home page and the trial page.
 
-Only `extra_template_vars`: it reads, with Datasette's read-only connection, and writes nothing. Imported
+`extra_template_vars` and `render_cell` (in query results, an NCT number links to its trial page and a
+search snippet's **words** are marked): it reads, with Datasette's read-only connection, and writes nothing. Imported
 only when serving (it needs datasette installed).
 """
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode
+from markupsafe import Markup, escape
 
 from harvest.web import HOME
 from harvest.web.trial import trial
@@ -73,3 +76,19 @@ def extra_template_vars(
         return {}
 
     return inner
+
+
+NCT = re.compile(r"NCT\d{8}")
+MARKED = re.compile(r"\*\*(.+?)\*\*")
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """In a query's results (no table): NCT numbers link to the trial page; snippets show their marks."""
+    if table is not None or not isinstance(value, str):
+        return None
+    if column == "nct_id" and NCT.fullmatch(value):
+        return Markup(f'<a href="{escape(datasette.urls.row(database, "studies", value))}">{escape(value)}</a>')
+    if column == "snippet" and "**" in value:
+        return Markup(MARKED.sub(r"<mark>\1</mark>", str(escape(value))))
+    return None
