@@ -8,9 +8,10 @@ older schema, no compliance views) simply has no such section. Sections with no 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
+
+from harvest.web import markdown
 
 Execute = Callable[[str, dict[str, Any]], Awaitable[Any]]
 
@@ -86,14 +87,6 @@ def _json_list(text: Any) -> list[Any]:
     return value if isinstance(value, list) else ([] if value is None else [value])
 
 
-_ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>&|~])")
-
-
-def plain_markdown(text: str | None) -> str | None:
-    """The registry's Markdown as text to read: backslash escapes (``\\[``, ``\\>``) undone, lines kept."""
-    return None if text is None else _ESCAPED.sub(r"\1", text)
-
-
 def _value(text: Any) -> Any:
     """A conflict's value as a person reads it: JSON strings without their quotes."""
     try:
@@ -113,8 +106,8 @@ async def trial(execute: Execute, nct_id: str, names: Collection[str]) -> dict[s
     study = found[0]
     study["phases"] = _json_list(study["phases"])
     study["sources"] = _json_list(study["sources"])
-    study["eligibility_criteria"] = plain_markdown(study["eligibility_criteria"])
-    study["brief_summary"] = plain_markdown(study["brief_summary"])
+    study["criteria_html"] = markdown.render(study["eligibility_criteria"])
+    study["summary_html"] = markdown.render(study["brief_summary"])
     page: dict[str, Any] = {"study": study, "url": f"https://clinicaltrials.gov/study/{nct_id}"}
     for section, (table, sql) in SECTIONS.items():
         if table in names:
