@@ -52,6 +52,7 @@ SETTINGS = {
     "truncate_cells_html": 200,  # long text is cut in table views; the trial page shows it whole
     "suggest_facets": "off",  # the configured facets are the low-cardinality ones: status, phase, type, results
     "facet_time_limit_ms": 500,
+    "default_facet_size": 6,  # the rest behind the facet's "…" link: the first rows stay on the first screen
 }
 
 STUDY_FACETS: list[Any] = ["overall_status", {"array": "phases"}, "study_type", "has_results"]
