@@ -8,11 +8,8 @@ process with datasette's entry point replaced, so they start no server.
 from __future__ import annotations
 
 import re
-import socket
 import sqlite3
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,15 +20,10 @@ import pytest
 from harvest.core.errors import EXIT_CANNOT_RUN
 from harvest.web import HIDDEN, SETTINGS, site_metadata
 from tests.query_helpers import assert_one_line_error, cli, harvested_db
+from tests.serve_helpers import serving
 
 WITH_RESULTS = "NCT02210780"  # dupilumab and vaccine responses: 42 sites, results posted
 MANY_SITES = "NCT02513394"  # PALLAS: 437 sites, results posted
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,34 +34,8 @@ def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def site(harvest_db: Path) -> Iterator[str]:
     """The base URL of `harvest serve` on the harvest; stopped after the module."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harvest", "--db", str(harvest_db), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"harvest serve did not start: {process.communicate()[0]}")
-            time.sleep(0.2)
+    with serving(harvest_db) as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def page(base: str, path: str, **params: Any) -> str:

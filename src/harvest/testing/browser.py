@@ -133,6 +133,14 @@ class Browser:
         self._wait_for("Page.loadEventFired")
         return self
 
+    def submit(self, expression: str) -> Browser:
+        """Run ``expression`` (one that submits a form or follows a link) and wait for the next page to load."""
+        self.requested = []
+        self._events.clear()
+        self.evaluate(expression)
+        self._wait_for("Page.loadEventFired")
+        return self
+
     def evaluate(self, expression: str) -> Any:
         result = self.call("Runtime.evaluate", expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in result:
