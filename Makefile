@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test lint bench bench-quick screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ demo: $(VENV)/.installed
 ## make test: the whole test suite (no network: fixtures are served on 127.0.0.1)
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+## make screenshots: PNGs of the home, search, studies and trial pages of `harvest serve` over demo.db, in docs/
+screenshots: $(VENV)/.installed
+	test -f demo.db || $(MAKE) demo
+	$(BIN)/python scripts/screenshots.py demo.db docs
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts

@@ -66,4 +66,8 @@ def site_metadata(database: str, sources: Sequence[str] = ()) -> dict[str, Any]:
     for name in HIDDEN:
         tables.setdefault(name, {})["hidden"] = True
     tables["studies"]["facets"] = STUDY_FACETS
+    queries = document["databases"][database]["queries"]
+    search = queries["search_studies"] = dict(queries["search_studies"])
+    search["hide_sql"] = True  # a search page, not 60 lines of SQL ("show" brings it back)
+    search["description"] = search["description"].replace("marks the words **like this**", "marks the words")
     return document
