@@ -8,7 +8,9 @@ scripts and lays them out at 1280 x 800, and the tests read the rendered page an
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,6 +21,7 @@ from tests.query_helpers import cli, harvested_db
 from tests.serve_helpers import serving
 
 CHROMIUM = find()
+TILES = re.compile(r"https://[abc]\.tile\.openstreetmap\.org/")
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -130,8 +133,25 @@ def test_the_first_row_of_studies_is_on_the_first_screen(browser: Browser, site:
 def test_no_request_leaves_127_0_0_1(browser: Browser, site: str, path: str) -> None:
     browser.open(site + path)
     assert browser.requested and browser.requested[0] == site + path
-    elsewhere = [url for url in browser.requested if not url.startswith(site + "/") and not url.startswith("data:")]
+    elsewhere = [
+        url
+        for url in browser.requested
+        if not url.startswith((site + "/", "data:")) and not TILES.match(url)  # map tiles are the one exception
+    ]
     assert elsewhere == []
+
+
+def test_the_locations_map_draws_its_markers_with_the_sites_own_scripts(browser: Browser, site: str) -> None:
+    browser.open(site + "/harvest/locations?nct_id=NCT02513394")
+    scripts = [url for url in browser.requested if url.endswith(".js")]
+    assert any("datasette-cluster-map" in url for url in scripts) and any("leaflet" in url for url in scripts)
+    assert all(url.startswith(site + "/") for url in scripts)
+    deadline = time.monotonic() + 20
+    while (
+        not browser.evaluate("document.querySelectorAll('.leaflet-marker-icon').length") and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    assert browser.evaluate("document.querySelectorAll('.leaflet-marker-icon').length") > 0
 
 
 def test_a_delete_through_the_sql_box_is_refused_and_changes_nothing(
