@@ -181,13 +181,20 @@ def test_other_row_pages_keep_datasettes_row_page(site: str) -> None:
     assert "locations:" in location and 'class="badge' not in location
 
 
+def test_the_charts_page_draws_starts_by_status_and_due_vs_overdue(site: str) -> None:
+    charts = page(site, "/-/charts")
+    assert charts.count("<svg") == 2
+    assert "Trials by start year, stacked by status" in charts and "due vs. overdue" in charts
+    assert 'href="/-/charts"' in page(site, "/")
+
+
 # -- what the pages load, and what they cannot do ---------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "path",
     ["/", "/harvest", "/harvest/studies", "/harvest/search_studies?q=cancer", f"/harvest/studies/{MANY_SITES}",
-     "/harvest?sql=select+1"],
+     "/harvest?sql=select+1", "/-/charts"],
 )  # fmt: skip
 def test_no_script_or_style_comes_from_another_host(site: str, path: str) -> None:
     text = page(site, path)

@@ -1,8 +1,8 @@
 """The Datasette plugin `harvest serve` registers: template data for the home page and the trial page.
 
-`extra_template_vars` and `render_cell` (in query results, an NCT number links to its trial page and a
-search snippet's **words** are marked): it reads, with Datasette's read-only connection, and writes nothing. Imported
-only when serving (it needs datasette installed).
+`extra_template_vars`, `render_cell` (in query results, an NCT number links to its trial page and a search
+snippet's **words** are marked) and one route, ``/-/charts`` (SVG drawn here): it reads, with Datasette's
+read-only connection, and writes nothing. Imported only when serving (it needs datasette installed).
 """
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ from typing import Any
 
 from datasette import hookimpl
 from datasette.utils import tilde_decode
+from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from harvest.web import HOME
+from harvest.web import HOME, charts
 from harvest.web.trial import trial
 
 
 async def _names(db: Any) -> set[str]:
     return set(await db.table_names()) | set(await db.view_names())
+
+
+def _database(datasette: Any) -> str | None:
+    return next((n for n in datasette.databases if n != "_internal"), None)
 
 
 def _first_sentence(text: str) -> str:
@@ -28,8 +33,7 @@ def _first_sentence(text: str) -> str:
 
 
 async def _home(datasette: Any) -> dict[str, Any]:
-    names = list(datasette.databases)
-    name = next((n for n in names if n != "_internal"), None)
+    name = _database(datasette)
     if name is None:
         return {}
     db = datasette.get_database(name)
@@ -57,6 +61,7 @@ async def _home(datasette: Any) -> dict[str, Any]:
             "search_url": datasette.urls.query(name, "search_studies"),
             "database_url": datasette.urls.database(name),
             "sections": sections,
+            "charts_url": datasette.urls.path("/-/charts"),
         }
     }
 
@@ -92,3 +97,33 @@ def render_cell(value: Any, column: str, table: str | None, database: str, datas
     if column == "snippet" and "**" in value:
         return Markup(MARKED.sub(r"<mark>\1</mark>", str(escape(value))))
     return None
+
+
+async def charts_page(datasette: Any, request: Any) -> Any:
+    """Trials by start year stacked by status, and (with the compliance views) due vs. overdue per sponsor."""
+    name = _database(datasette)
+    pictures = []
+    if name is not None:
+        db = datasette.get_database(name)
+        present = await _names(db)
+        if "studies" in present:
+            starts = [tuple(row) for row in await db.execute(charts.STARTS_SQL)]
+            if starts:  # every year from the first to the last, so the gaps show
+                first, last = int(starts[0][0]), int(starts[-1][0])
+                starts = sorted(starts + [(str(year), "UNKNOWN", 0) for year in range(first, last + 1)])
+            title = "Trials by start year, stacked by status"
+            pictures.append({"title": title, "svg": charts.stacked_columns(starts, title)})
+        if "sponsor_compliance" in present:
+            rows = [tuple(row) for row in await db.execute(charts.SPONSORS_SQL)]
+            if rows:
+                title = "Results due vs. overdue, per lead sponsor (FDAAA 801; the 20 with most overdue)"
+                pictures.append({"title": title, "svg": charts.paired_bars(rows, ("due", "overdue"), title)})
+    html = await datasette.render_template(
+        "harvest_charts.html", {"pictures": pictures, "database": name}, request=request, view_name="charts"
+    )
+    return Response.html(html)
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [(r"^/-/charts$", charts_page)]
