@@ -166,3 +166,17 @@ def test_a_delete_through_the_sql_box_is_refused_and_changes_nothing(
     page = browser.evaluate("document.body.innerText")
     assert "Statement must be a SELECT" in page
     assert _one(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies") == before
+
+
+def test_the_trial_page_maps_its_sites(browser: Browser, site: str, harvest_db: Path) -> None:
+    browser.open(f"{site}/harvest/studies/NCT02513394")
+    ((located,),) = _one(
+        harvest_db, "SELECT count(*) FROM locations WHERE nct_id = 'NCT02513394' AND latitude IS NOT NULL"
+    )
+    deadline = time.monotonic() + 20
+    while browser.evaluate("document.getElementById('trial-map').dataset.drawn") is None:
+        assert time.monotonic() < deadline, "the map was not drawn"
+        time.sleep(0.2)
+    assert browser.evaluate("document.querySelectorAll('#trial-map path.leaflet-interactive').length") == located
+    scripts = [url for url in browser.requested if url.endswith(".js")]
+    assert any("leaflet" in url for url in scripts) and all(url.startswith(site + "/") for url in scripts)

@@ -56,6 +56,11 @@ SECTIONS: dict[str, tuple[str, str]] = {
         "SELECT facility, city, state, country, status FROM locations WHERE nct_id = :id ORDER BY country, city,"
         f" position LIMIT {SITES_LISTED}",
     ),
+    "points": (
+        "locations",
+        "SELECT latitude AS lat, longitude AS lon, coalesce(facility, city, '') AS name FROM locations"
+        " WHERE nct_id = :id AND latitude IS NOT NULL AND longitude IS NOT NULL",
+    ),
     "references": (
         "study_references",
         "SELECT pmid, reference_type, citation FROM study_references WHERE nct_id = :id ORDER BY position",
