@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-quick screenshots clean
+.PHONY: demo test lint bench bench-quick bench-web screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ bench: $(VENV)/.installed
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
+
+## make bench-web [DB=file]: server-side time of the trial and search pages, harvest serve vs. plain Datasette
+bench-web: $(VENV)/.installed
+	$(BIN)/python bench/web.py $(or $(DB),demo.db)
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-* demo.db.lock .pytest_cache
