@@ -25,7 +25,7 @@ from harvest.web import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES, plugin, site_
 
 LOADS = 20
 TARGET_MS = 300
-WORDS = "breast cancer"
+WORDS = "cancer"  # a common word: thousands of hits at 100k
 
 
 def trial_id(db: Path) -> str:

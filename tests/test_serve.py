@@ -96,6 +96,8 @@ def test_the_metadata_hides_the_bookkeeping_and_keeps_the_descriptions() -> None
     assert not tables["studies"].get("hidden")
     assert tables["studies"]["columns"]["overall_status"].startswith("Recruitment status")
     assert tables["studies"]["facets"] == ["overall_status", {"array": "phases"}, "study_type", "has_results"]
+    search = site_metadata("x")["databases"]["x"]["queries"]["search_studies"]
+    assert search["hide_sql"] and search["sql"].endswith(" LIMIT 100")  # the best 100: snippets for those only
 
 
 # -- search ---------------------------------------------------------------------------------------

@@ -55,6 +55,8 @@ SETTINGS = {
     "default_facet_size": 6,  # the rest behind the facet's "…" link: the first rows stay on the first screen
 }
 
+SEARCH_HITS = 100  # the search page's hits, best first
+
 STUDY_FACETS: list[Any] = ["overall_status", {"array": "phases"}, "study_type", "has_results"]
 
 
@@ -69,5 +71,9 @@ def site_metadata(database: str, sources: Sequence[str] = ()) -> dict[str, Any]:
     queries = document["databases"][database]["queries"]
     search = queries["search_studies"] = dict(queries["search_studies"])
     search["hide_sql"] = True  # a search page, not 60 lines of SQL ("show" brings it back)
-    search["description"] = search["description"].replace("marks the words **like this**", "marks the words")
+    search["description"] = search["description"].replace("marks the words **like this**", "marks the words") + (
+        f" The best {SEARCH_HITS} are shown (harvest search WORDS --limit N for more)."
+    )
+    # SQLite computes the snippets of the rows it keeps only: 20 ms instead of 200 for 2,000 hits at 20k studies
+    search["sql"] = f"{search['sql']} LIMIT {SEARCH_HITS}"
     return document
