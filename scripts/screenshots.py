@@ -1,4 +1,4 @@
-"""`make screenshots`: PNGs of the home, search, studies, trial and charts pages of `harvest serve` over demo.db, in docs/.
+"""`make screenshots`: PNGs of the home, search, studies, trial and charts pages of `harvest serve`, in docs/.
 
 Serves the file with `harvest serve` on a free 127.0.0.1 port and loads each page in headless chromium
 (harvest.testing.browser) at 1280 x 800; the trial page is taken down to 4,000 px.
