@@ -3,14 +3,14 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-quick clean
+.PHONY: demo test lint bench bench-quick bench-web screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,bench]'
+	$(BIN)/python -m pip install -q -e '.[test,bench,web]'
 	touch $@
 
 ## make demo: harvest the bundled fixtures from a local replay server into demo.db, then query it
@@ -20,6 +20,11 @@ demo: $(VENV)/.installed
 ## make test: the whole test suite (no network: fixtures are served on 127.0.0.1)
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest
+
+## make screenshots: PNGs of the home, search, studies and trial pages of `harvest serve` over demo.db, in docs/
+screenshots: $(VENV)/.installed
+	test -f demo.db || $(MAKE) demo
+	$(BIN)/python scripts/screenshots.py demo.db docs
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
@@ -32,6 +37,10 @@ bench: $(VENV)/.installed
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/history.py --quick
+
+## make bench-web [DB=file]: server-side time of the trial and search pages, harvest serve vs. plain Datasette
+bench-web: $(VENV)/.installed
+	$(BIN)/python bench/web.py $(or $(DB),demo.db)
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-* demo.db.lock .pytest_cache

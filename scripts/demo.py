@@ -43,6 +43,7 @@ def main() -> int:
         harvest(env, "query", "--table", "SELECT source, count(*) AS records FROM source_records GROUP BY source")
         harvest(env, "query", "--table", EXAMPLE_QUERY)
         print(f"\nDone: {db} holds the harvest. Try: .venv/bin/harvest --db {db} show NCT04268537 --provenance")
+        print(f"Browse it: .venv/bin/harvest --db {db} serve   (then open http://127.0.0.1:8001/)")
         return 0 if worst <= 1 else worst
     finally:
         for server in servers.values():

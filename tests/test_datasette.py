@@ -95,7 +95,7 @@ def test_metadata_gives_default_facets_descriptions_and_sources(harvest_db: Path
         "/harvest/study_overview.json?_shape=objects&_size=max",
         with_metadata=True,
     )
-    assert set(facets.json()["facet_results"]) >= {"overall_status", "study_type", "phases", "lead_sponsor"}
+    assert set(facets.json()["facet_results"]) >= {"overall_status", "study_type", "phases", "has_results"}
     assert facet(facets, "overall_status") == CANCER_STATUSES
     assert "ClinicalTrials.gov" in page.text and "clinicaltrials.gov/about-site/terms-conditions" in page.text
     assert 'data-column-description="Recruitment status' in page.text

@@ -1,6 +1,6 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, history, mirrors, querying, reading
+from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, serve
 from harvest.cli.app import global_options, main
 
 for command in (
@@ -22,6 +22,7 @@ for command in (
     compliance.compliance,
     mirrors.unresolved,
     *history.ANALYSIS_COMMANDS.values(),
+    serve.serve,
 ):
     main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
 

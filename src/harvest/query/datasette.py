@@ -343,7 +343,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 
-_STUDY_FACETS: list[Any] = ["overall_status", "study_type", {"array": "phases"}, "lead_sponsor"]
+_STUDY_FACETS: list[Any] = ["overall_status", "study_type", {"array": "phases"}, "has_results"]
 _SORTABLE = [
     "nct_id",
     "brief_title",

@@ -1,0 +1,129 @@
+"""The Datasette plugin `harvest serve` registers: template data for the home page and the trial page.
+
+`extra_template_vars`, `render_cell` (in query results, an NCT number links to its trial page and a search
+snippet's **words** are marked) and one route, ``/-/charts`` (SVG drawn here): it reads, with Datasette's
+read-only connection, and writes nothing. Imported only when serving (it needs datasette installed).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from datasette import hookimpl
+from datasette.utils import tilde_decode
+from datasette.utils.asgi import Response
+from markupsafe import Markup, escape
+
+from harvest.web import HOME, charts
+from harvest.web.trial import trial
+
+
+async def _names(db: Any) -> set[str]:
+    return set(await db.table_names()) | set(await db.view_names())
+
+
+def _database(datasette: Any) -> str | None:
+    return next((n for n in datasette.databases if n != "_internal"), None)
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + dot.strip()
+
+
+async def _home(datasette: Any) -> dict[str, Any]:
+    name = _database(datasette)
+    if name is None:
+        return {}
+    db = datasette.get_database(name)
+    present = await _names(db)
+    described = datasette.metadata(database=name) or {}
+    tables = described.get("tables", {})
+    queries = described.get("queries", {})
+    sections = []
+    for heading, entries in HOME:
+        links = []
+        for entry, kind in entries:
+            if kind == "query" and entry in queries:
+                text = queries[entry].get("title", "")
+            elif kind == "table" and entry in present:
+                text = tables.get(entry, {}).get("description", "")
+            else:
+                continue
+            url = datasette.urls.table(name, entry) if kind == "table" else datasette.urls.query(name, entry)
+            links.append({"name": entry, "url": url, "description": _first_sentence(text)})
+        if links:
+            sections.append({"heading": heading, "links": links})
+    return {
+        "harvest_home": {
+            "database": name,
+            "search_url": datasette.urls.query(name, "search_studies"),
+            "database_url": datasette.urls.database(name),
+            "sections": sections,
+            "charts_url": datasette.urls.path("/-/charts"),
+        }
+    }
+
+
+@hookimpl
+def extra_template_vars(
+    template: str, database: str | None, table: str | None, view_name: str, request: Any, datasette: Any
+) -> Any:
+    async def inner() -> dict[str, Any]:
+        if view_name == "index":
+            return await _home(datasette)
+        if view_name == "row" and table == "studies" and database and request is not None:
+            pks = request.url_vars.get("pks", "")
+            db = datasette.get_database(database)
+            page = await trial(db.execute, tilde_decode(pks), await _names(db))
+            return {"trial": page} if page else {}
+        return {}
+
+    return inner
+
+
+NCT = re.compile(r"NCT\d{8}")
+MARKED = re.compile(r"\*\*(.+?)\*\*")
+
+
+@hookimpl
+def render_cell(value: Any, column: str, table: str | None, database: str, datasette: Any) -> Any:
+    """In a query's results (no table): NCT numbers link to the trial page; snippets show their marks."""
+    if table is not None or not isinstance(value, str):
+        return None
+    if column == "nct_id" and NCT.fullmatch(value):
+        return Markup(f'<a href="{escape(datasette.urls.row(database, "studies", value))}">{escape(value)}</a>')
+    if column == "snippet" and "**" in value:
+        return Markup(MARKED.sub(r"<mark>\1</mark>", str(escape(value))))
+    return None
+
+
+async def charts_page(datasette: Any, request: Any) -> Any:
+    """Trials by start year stacked by status, and (with the compliance views) due vs. overdue per sponsor."""
+    name = _database(datasette)
+    pictures = []
+    if name is not None:
+        db = datasette.get_database(name)
+        present = await _names(db)
+        if "studies" in present:
+            starts = [tuple(row) for row in await db.execute(charts.STARTS_SQL)]
+            if starts:  # every year from the first to the last, so the gaps show
+                first, last = int(starts[0][0]), int(starts[-1][0])
+                starts = sorted(starts + [(str(year), "UNKNOWN", 0) for year in range(first, last + 1)])
+            title = "Trials by start year, stacked by status"
+            pictures.append({"title": title, "svg": charts.stacked_columns(starts, title)})
+        if "sponsor_compliance" in present:
+            rows = [tuple(row) for row in await db.execute(charts.SPONSORS_SQL)]
+            if rows:
+                title = "Results due vs. overdue, per lead sponsor (FDAAA 801; the 20 with most overdue)"
+                pictures.append({"title": title, "svg": charts.paired_bars(rows, ("due", "overdue"), title)})
+    html = await datasette.render_template(
+        "harvest_charts.html", {"pictures": pictures, "database": name}, request=request, view_name="charts"
+    )
+    return Response.html(html)
+
+
+@hookimpl
+def register_routes() -> list[tuple[str, Any]]:
+    return [(r"^/-/charts$", charts_page)]

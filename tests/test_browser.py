@@ -1,0 +1,182 @@
+"""The site in a real browser: Debian's headless Chromium, driven over the DevTools protocol on a pipe.
+
+`harvest serve` runs as a subprocess over a harvest of the fixtures; the browser loads its pages, runs their
+scripts and lays them out at 1280 x 800, and the tests read the rendered page and every request it made.
+`.ci/run` installs chromium; where none can be found the tests are skipped, saying so.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harvest.testing.browser import HEIGHT, Browser, find
+from tests.query_helpers import cli, harvested_db
+from tests.serve_helpers import serving
+
+CHROMIUM = find()
+TILES = re.compile(r"https://[abc]\.tile\.openstreetmap\.org/")
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        CHROMIUM is None, reason="no chromium on PATH (apt-get install chromium; .ci/run installs it as root)"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return harvested_db(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def site(harvest_db: Path) -> Iterator[str]:
+    with serving(harvest_db) as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    assert CHROMIUM
+    with Browser(CHROMIUM) as opened:
+        yield opened
+
+
+def js(expression: str) -> str:
+    return f"(() => {{ {expression} }})()"
+
+
+def texts(browser: Browser, selector: str) -> list[str]:
+    return browser.evaluate(
+        js(f"return [...document.querySelectorAll({json.dumps(selector)})].map(e => e.textContent.trim());")
+    )
+
+
+def test_home_page_search_box_first_then_the_tables_in_order(browser: Browser, site: str) -> None:
+    browser.open(site + "/")
+    first_field = browser.evaluate(js("return document.querySelector('section.content input').name;"))
+    assert first_field == "q"
+    names = texts(browser, ".harvest-tables a")
+    wanted = ["study_overview", "search_studies", "studies", "conditions", "interventions", "locations",
+              "results_overview", "changes"]  # fmt: skip
+    assert [n for n in names if n in wanted] == wanted
+    assert not {"harvest_state", "pages", "quarantine", "runs"} & set(names)
+
+
+def test_a_search_from_the_home_page_box_finds_the_best_match_first(
+    browser: Browser, site: str, harvest_db: Path
+) -> None:
+    expected = json.loads(cli(harvest_db, "search", "septic shock", "--limit", "1", "--json").stdout)["nct_id"]
+    browser.open(site + "/")
+    browser.submit(js("document.querySelector('#harvest-q').value = 'septic shock';"
+                      " document.querySelector('form.harvest-search').submit();"))  # fmt: skip
+    hits = texts(browser, "td.col-nct_id")
+    assert hits and hits[0] == expected
+    browser.submit(js("document.querySelector('td.col-nct_id a').click();"))
+    assert texts(browser, ".trial-header a.nct") == [expected]
+
+
+def _one(db: Path, sql: str, *args: str) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("nct_id", ["NCT02210780", "NCT02513394"])
+def test_the_trial_page_of_a_real_record(browser: Browser, site: str, harvest_db: Path, nct_id: str) -> None:
+    browser.open(f"{site}/harvest/studies/{nct_id}")
+    ((title, status),) = _one(harvest_db, "SELECT title, overall_status FROM studies WHERE nct_id = ?", nct_id)
+    assert texts(browser, ".trial-header h1") == [title]
+    assert texts(browser, ".badge")[0] == status.replace("_", " ").lower()
+    conditions = [c for (c,) in _one(harvest_db, "SELECT name FROM conditions WHERE nct_id = ?", nct_id)]
+    assert texts(browser, "li.condition") == conditions
+    ((sites,),) = _one(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
+    assert texts(browser, ".site-count") == [f"{sites:,}"]
+    primary = _one(
+        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'PRIMARY'", nct_id
+    )
+    shown = texts(browser, "li.primary-outcome")
+    assert len(shown) == len(primary) and all(s.startswith(m) for s, (m,) in zip(shown, primary, strict=True))
+    # the folded site list is closed: the page is not 437 rows long
+    assert browser.evaluate(js("return document.querySelector('#sites details').open;")) is False
+
+
+def test_a_trial_with_results_shows_them_in_brief(browser: Browser, site: str, harvest_db: Path) -> None:
+    browser.open(f"{site}/harvest/studies/NCT02210780")
+    ((outcome,),) = _one(harvest_db, "SELECT primary_outcome FROM results_overview WHERE nct_id = 'NCT02210780'")
+    (summary,) = texts(browser, "dd.results-primary")
+    assert summary.startswith(outcome)
+    assert "Results in brief" in texts(browser, "#results h2")
+
+
+def test_the_first_row_of_studies_is_on_the_first_screen(browser: Browser, site: str) -> None:
+    browser.open(site + "/harvest/studies")
+    top = browser.evaluate(
+        js("return document.querySelector('table.rows-and-columns tbody tr').getBoundingClientRect().top;")
+    )
+    assert 0 < top < HEIGHT - 40
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/harvest", "/harvest/studies", "/harvest/search_studies?q=cancer", "/harvest/studies/NCT02513394",
+     "/harvest/locations"],
+)  # fmt: skip
+def test_no_request_leaves_127_0_0_1(browser: Browser, site: str, path: str) -> None:
+    browser.open(site + path)
+    assert browser.requested and browser.requested[0] == site + path
+    elsewhere = [
+        url
+        for url in browser.requested
+        if not url.startswith((site + "/", "data:")) and not TILES.match(url)  # map tiles are the one exception
+    ]
+    assert elsewhere == []
+
+
+def test_the_locations_map_draws_its_markers_with_the_sites_own_scripts(browser: Browser, site: str) -> None:
+    browser.open(site + "/harvest/locations?nct_id=NCT02513394")
+    scripts = [url for url in browser.requested if url.endswith(".js")]
+    assert any("datasette-cluster-map" in url for url in scripts) and any("leaflet" in url for url in scripts)
+    assert all(url.startswith(site + "/") for url in scripts)
+    deadline = time.monotonic() + 20
+    while (
+        not browser.evaluate("document.querySelectorAll('.leaflet-marker-icon').length") and time.monotonic() < deadline
+    ):
+        time.sleep(0.2)
+    assert browser.evaluate("document.querySelectorAll('.leaflet-marker-icon').length") > 0
+
+
+def test_a_delete_through_the_sql_box_is_refused_and_changes_nothing(
+    browser: Browser, site: str, harvest_db: Path
+) -> None:
+    before = _one(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies")
+    browser.open(site + "/harvest")
+    browser.submit(js("const box = document.querySelector('.CodeMirror');"
+                      " if (box) { box.CodeMirror.setValue('DELETE FROM studies'); box.CodeMirror.save(); }"
+                      " else { document.querySelector('textarea[name=sql]').value = 'DELETE FROM studies'; }"
+                      " document.querySelector('form.sql').submit();"))  # fmt: skip
+    page = browser.evaluate("document.body.innerText")
+    assert "Statement must be a SELECT" in page
+    assert _one(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies") == before
+
+
+def test_the_trial_page_maps_its_sites(browser: Browser, site: str, harvest_db: Path) -> None:
+    browser.open(f"{site}/harvest/studies/NCT02513394")
+    ((located,),) = _one(
+        harvest_db, "SELECT count(*) FROM locations WHERE nct_id = 'NCT02513394' AND latitude IS NOT NULL"
+    )
+    deadline = time.monotonic() + 20
+    while browser.evaluate("document.getElementById('trial-map').dataset.drawn") is None:
+        assert time.monotonic() < deadline, "the map was not drawn"
+        time.sleep(0.2)
+    assert browser.evaluate("document.querySelectorAll('#trial-map path.leaflet-interactive').length") == located
+    scripts = [url for url in browser.requested if url.endswith(".js")]
+    assert any("leaflet" in url for url in scripts) and all(url.startswith(site + "/") for url in scripts)

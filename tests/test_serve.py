@@ -1,0 +1,277 @@
+"""`harvest serve` over a real socket: `harvest --db harvest.db serve` runs as a subprocess on a free 127.0.0.1
+port over a harvest of the fixtures, and the tests read its pages with httpx, as a browser would fetch them.
+
+The command line's own choices (arguments, the 0.0.0.0 warning, missing datasette or file) are checked in
+process with datasette's entry point replaced, so they start no server.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from harvest.core.errors import EXIT_CANNOT_RUN
+from harvest.web import HIDDEN, SETTINGS, site_metadata
+from tests.query_helpers import assert_one_line_error, cli, harvested_db
+from tests.serve_helpers import serving
+
+WITH_RESULTS = "NCT02210780"  # dupilumab and vaccine responses: 42 sites, results posted
+MANY_SITES = "NCT02513394"  # PALLAS: 437 sites, results posted
+
+
+@pytest.fixture(scope="module")
+def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return harvested_db(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def site(harvest_db: Path) -> Iterator[str]:
+    """The base URL of `harvest serve` on the harvest; stopped after the module."""
+    with serving(harvest_db) as base:
+        yield base
+
+
+def page(base: str, path: str, **params: Any) -> str:
+    response = httpx.get(base + path, params=params, timeout=30)
+    assert response.status_code == 200, (path, response.status_code, response.text[:500])
+    return response.text
+
+
+def rows(db: Path, sql: str, *args: Any) -> list[tuple]:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return conn.execute(sql, args).fetchall()
+    finally:
+        conn.close()
+
+
+def positions(text: str, *needles: str) -> list[int]:
+    found = [text.find(needle) for needle in needles]
+    assert -1 not in found, [n for n, at in zip(needles, found, strict=True) if at == -1]
+    return found
+
+
+# -- home page ------------------------------------------------------------------------------------
+
+
+def test_home_page_starts_with_a_search_box_then_the_tables_in_a_readers_order(site: str) -> None:
+    home = page(site, "/")
+    order = positions(
+        home,
+        'action="/harvest/search_studies"',
+        'href="/harvest/study_overview"',
+        'href="/harvest/search_studies"',
+        'href="/harvest/studies"',
+        'href="/harvest/conditions"',
+        'href="/harvest/interventions"',
+        'href="/harvest/locations"',
+        'href="/harvest/results_overview"',
+        'href="/harvest/changes"',
+    )
+    assert order == sorted(order)
+    assert 'name="q"' in home
+    for name in ("harvest_state", "pages", "quarantine", "runs", "studies_fts"):
+        assert f'href="/harvest/{name}"' not in home
+
+
+def test_bookkeeping_is_hidden_from_the_lists_and_still_reachable_by_url(site: str) -> None:
+    listing = page(site, "/harvest")
+    for name in ("harvest_state", "harvest_meta", "pages", "quarantine", "runs", "unresolved", "studies_fts_data"):
+        assert f'href="/harvest/{name}"' not in listing, name
+    assert 'href="/harvest/studies"' in listing
+    assert "harvest_state" in page(site, "/harvest/harvest_state")
+    assert "<h1" in page(site, "/harvest/runs")
+
+
+def test_the_metadata_hides_the_bookkeeping_and_keeps_the_descriptions() -> None:
+    tables = site_metadata("x")["databases"]["x"]["tables"]
+    assert all(tables[name]["hidden"] for name in HIDDEN)
+    assert not tables["studies"].get("hidden")
+    assert tables["studies"]["columns"]["overall_status"].startswith("Recruitment status")
+    assert tables["studies"]["facets"] == ["overall_status", {"array": "phases"}, "study_type", "has_results"]
+    search = site_metadata("x")["databases"]["x"]["queries"]["search_studies"]
+    assert search["hide_sql"] and search["sql"].endswith(" LIMIT 100")  # the best 100: snippets for those only
+
+
+# -- search ---------------------------------------------------------------------------------------
+
+
+def test_the_search_box_finds_the_best_match_first_linked_to_its_trial_page(site: str, harvest_db: Path) -> None:
+    found = cli(harvest_db, "search", "septic shock", "--limit", "1", "--json")
+    first = re.search(r'"nct_id": "(NCT\d{8})"', found.stdout)
+    assert first, found.stdout
+    results = page(site, "/harvest/search_studies", q="septic shock")
+    cells = re.findall(r'<td class="col-nct_id"><a href="/harvest/studies/(NCT\d{8})">', results)
+    assert cells and cells[0] == first.group(1)
+    assert "<mark>" in results  # the snippet shows where the words matched
+
+
+# -- table pages ----------------------------------------------------------------------------------
+
+
+def test_a_table_page_folds_its_column_notes_truncates_cells_and_facets_few_columns(site: str) -> None:
+    studies = page(site, "/harvest/studies")
+    notes, first_row = positions(studies, '<details class="column-notes">', '<table class="rows-and-columns">')
+    assert notes < first_row  # folded, so the data is still near the top
+    descriptions = studies.index('<dl class="column-descriptions">')
+    assert notes < descriptions < studies.index("</details>", descriptions)  # the notes are inside the fold
+    facets = set(re.findall(r'class="facet-info facet-harvest-studies-(\w+)"', studies))
+    assert facets == {"overall_status", "phases", "study_type", "has_results"}
+    assert "suggested-facets" not in studies
+    longest = max(
+        len(cell) for cell in re.findall(r'<td class="col-brief_summary[^"]*"[^>]*>(.*?)</td>', studies, re.S)
+    )
+    assert longest < 400  # summaries are thousands of characters; cells are cut at 200
+
+
+# -- the trial page -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("nct_id", [WITH_RESULTS, MANY_SITES])
+def test_the_trial_page_shows_the_record(site: str, harvest_db: Path, nct_id: str) -> None:
+    trial = page(site, f"/harvest/studies/{nct_id}")
+    ((title, status),) = rows(harvest_db, "SELECT title, overall_status FROM studies WHERE nct_id = ?", nct_id)
+    assert f"<h1>{title}</h1>" in trial
+    assert f'href="https://clinicaltrials.gov/study/{nct_id}"' in trial
+    assert f'class="badge status-{status}"' in trial
+    conditions = [name for (name,) in rows(harvest_db, "SELECT name FROM conditions WHERE nct_id = ?", nct_id)]
+    assert conditions
+    for condition in conditions:
+        assert f'<li class="condition">{condition}</li>' in trial
+    ((sites,),) = rows(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
+    assert f'<span class="site-count">{sites:,}</span>' in trial
+    primary = rows(
+        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'PRIMARY'", nct_id
+    )
+    assert primary
+    for (measure,) in primary:
+        assert measure.replace("'", "&#39;").replace('"', "&#34;") in trial
+    assert "Links from other tables" not in trial  # a page, not a one-row table
+
+
+def test_a_trial_with_results_shows_them_in_brief(site: str, harvest_db: Path) -> None:
+    trial = page(site, f"/harvest/studies/{WITH_RESULTS}")
+    ((outcome, serious),) = rows(
+        harvest_db, "SELECT primary_outcome, serious_events FROM results_overview WHERE nct_id = ?", WITH_RESULTS
+    )
+    results = trial[trial.index('id="results"') :]
+    assert "Results in brief" in results
+    assert outcome in results.replace("&#39;", "'")
+    assert serious in results
+
+
+def test_a_trial_with_437_sites_folds_the_list_and_counts_per_country(site: str, harvest_db: Path) -> None:
+    trial = page(site, f"/harvest/studies/{MANY_SITES}")
+    sites = trial[trial.index('id="sites"') :]
+    assert '<span class="site-count">437</span>' in sites
+    assert sites.index("<details>") < sites.index("</details>")
+    for country, count in rows(
+        harvest_db, "SELECT country, count(*) FROM locations WHERE nct_id = ? GROUP BY 1", MANY_SITES
+    ):
+        assert f"<tr><td>{country}</td><td>{count}</td></tr>" in sites
+
+
+def test_other_row_pages_keep_datasettes_row_page(site: str) -> None:
+    location = page(site, f"/harvest/locations/{MANY_SITES},0")
+    assert "locations:" in location and 'class="badge' not in location
+
+
+def test_the_charts_page_draws_starts_by_status_and_due_vs_overdue(site: str) -> None:
+    charts = page(site, "/-/charts")
+    assert charts.count("<svg") == 2
+    assert "Trials by start year, stacked by status" in charts and "due vs. overdue" in charts
+    assert 'href="/-/charts"' in page(site, "/")
+
+
+# -- what the pages load, and what they cannot do ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/", "/harvest", "/harvest/studies", "/harvest/search_studies?q=cancer", f"/harvest/studies/{MANY_SITES}",
+     "/harvest?sql=select+1", "/-/charts"],
+)  # fmt: skip
+def test_no_script_or_style_comes_from_another_host(site: str, path: str) -> None:
+    text = page(site, path)
+    loaded = re.findall(r"<script[^>]*\ssrc=\"([^\"]+)\"", text) + re.findall(r"<link[^>]*\shref=\"([^\"]+)\"", text)
+    assert loaded
+    elsewhere = [url for url in loaded if re.match(r"(https?:)?//", url) and not url.startswith(site + "/")]
+    assert elsewhere == []
+    assert "/harvest-static/site.css" in loaded
+
+
+@pytest.mark.parametrize(
+    "sql",
+    ["DELETE FROM studies", "WITH x AS (SELECT 1) DELETE FROM studies", "DROP TABLE conditions",
+     "UPDATE studies SET title = 'x'"],
+)  # fmt: skip
+def test_the_sql_box_refuses_a_write_and_changes_nothing(site: str, harvest_db: Path, sql: str) -> None:
+    before = rows(harvest_db, "SELECT count(*), max(title) FROM studies")
+    response = httpx.get(site + "/harvest", params={"sql": sql}, timeout=30)
+    assert response.status_code >= 400
+    assert rows(harvest_db, "SELECT count(*), max(title) FROM studies") == before
+    assert rows(harvest_db, "SELECT count(*) FROM conditions")[0][0] > 0
+    post = httpx.post(site + "/harvest/studies/-/insert", json={"row": {"nct_id": "NCT99999999"}}, timeout=30)
+    assert post.status_code >= 400
+    assert rows(harvest_db, "SELECT count(*) FROM studies WHERE nct_id = 'NCT99999999'") == [(0,)]
+
+
+# -- the command line -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def datasette_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
+    """Replace datasette's entry point: record the arguments `harvest serve` gives it, start nothing."""
+    from datasette.cli import cli as datasette_cli
+
+    calls: list[list[str]] = []
+
+    def fake_main(args: list[str], **_: Any) -> None:
+        metadata = Path(args[args.index("--metadata") + 1])
+        assert '"hidden": true' in metadata.read_text(encoding="utf-8").replace(": True", ": true")
+        calls.append(args)
+
+    monkeypatch.setattr(datasette_cli, "main", fake_main)
+    return calls
+
+
+def test_serve_binds_localhost_read_only_with_its_settings(harvest_db: Path, datasette_calls: list[list[str]]) -> None:
+    result = cli(harvest_db, "serve")
+    assert result.exit_code == 0, result.stderr
+    ((args),) = datasette_calls
+    assert args[:2] == ["serve", str(harvest_db)]
+    assert args[args.index("--host") + 1] == "127.0.0.1" and args[args.index("--port") + 1] == "8001"
+    assert "-i" not in args and "--immutable" not in args and "--open" not in args
+    settings = {args[i + 1]: args[i + 2] for i, arg in enumerate(args) if arg == "--setting"}
+    assert settings == {name: str(value) for name, value in SETTINGS.items()}
+    assert settings["sql_time_limit_ms"] == "2000"
+    assert "warning" not in result.stderr
+    from datasette.plugins import pm
+
+    from harvest.web import plugin
+
+    assert not pm.is_registered(plugin)  # registered for the serve only
+
+
+def test_serve_warns_when_it_binds_every_address(harvest_db: Path, datasette_calls: list[list[str]]) -> None:
+    result = cli(harvest_db, "serve", "--host", "0.0.0.0", "--port", "9000", "--open")
+    assert result.exit_code == 0, result.stderr
+    assert "warning: --host 0.0.0.0" in result.stderr
+    assert "--open" in datasette_calls[0]
+
+
+def test_serve_without_datasette_is_one_line_and_exit_3(harvest_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "datasette.cli", None)  # `import datasette.cli` now raises ImportError
+    assert_one_line_error(cli(harvest_db, "serve"), EXIT_CANNOT_RUN, "pip install 'harvest[web]'")
+
+
+def test_serve_a_missing_file_is_one_line_and_exit_3(tmp_path: Path, datasette_calls: list[list[str]]) -> None:
+    assert_one_line_error(cli(tmp_path / "none.db", "serve"), EXIT_CANNOT_RUN, "does not exist")
+    assert datasette_calls == []
