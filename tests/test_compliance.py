@@ -218,6 +218,8 @@ def test_an_act_overdue_real_nct03418623(tmp_path: Path, source: ClinicalTrialsG
         "status_discrepancy": 0,
         "late_certificate": 0,
         "flags_absent": 0,
+        "became_act_on": None,  # no record history stored
+        "completion_moved_after_due": None,
         "as_of": "2025-01-01",
     }
 
@@ -529,6 +531,8 @@ def test_cli_csv(compliance_db: Path) -> None:
             "0",
             "0",
             "0",
+            "",
+            "",
             "2025-01-01",
         ]
     ]
@@ -648,3 +652,65 @@ def test_a_schema_4_file_gains_the_views_without_a_rebuild(tmp_path: Path) -> No
         assert conn.execute("SELECT value FROM harvest_meta WHERE key = ?", (REBUILD_KEY,)).fetchall() == []
     finally:
         conn.close()
+
+
+# -- with the record history ----------------------------------------------------------------------------------
+
+
+def _version(store: Store, nct: str, version: int, day: str, record: Record, source: ClinicalTrialsGov) -> None:
+    study = parse_ctgov(source, record)
+    text, digest = study.record_json()
+    store.conn.execute(
+        "INSERT INTO study_versions (nct_id, version, version_date, overall_status, content_hash, record) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (nct, version, day, study.overall_status, digest, text),
+    )
+
+
+def test_history_says_when_a_trial_became_an_act_and_whether_its_completion_moved_once_due(
+    tmp_path: Path, source: ClinicalTrialsGov
+) -> None:
+    """Built from NCT03418623 (an ACT, primary completion 2020-03-13, due 2021-04-12): its first version had no
+    FDA flag (no ACT yet), the second set it; a version dated 2021-06-01, after the due date, moved the date."""
+    current = load_study("NCT03418623")
+    store = store_of(tmp_path / "h.db", source, current)
+    try:
+        with store.transaction():
+            _version(store, "NCT03418623", 0, "2018-01-25", built("NCT03418623", fda_flags(False, False)), source)
+            _version(store, "NCT03418623", 1, "2019-06-01", current, source)
+            store.conn.execute(
+                "INSERT INTO version_changes (nct_id, version, version_date, field, old, new) VALUES (?,?,?,?,?,?)",
+                ("NCT03418623", 2, "2021-06-01", "primary_completion_date",
+                 '{"type": "ESTIMATED", "value": "2020-03-13"}', '{"type": "ACTUAL", "value": "2020-09-30"}'),
+            )  # fmt: skip
+        rows = {
+            as_of: dict(zip(compliance.RESULT_COLUMNS, row, strict=True))
+            for as_of in (dt.date(2019, 1, 1), dt.date(2021, 5, 1), dt.date(2025, 1, 1))
+            for row in compliance.trials(store.db.conn, as_of)
+        }
+    finally:
+        store.close()
+    seen = {day: (r["became_act_on"], r["completion_moved_after_due"]) for day, r in rows.items()}
+    assert seen == {
+        dt.date(2019, 1, 1): (None, 0),  # only the flag-less version existed then
+        dt.date(2021, 5, 1): ("2019-06-01", 0),  # due, but not moved yet
+        dt.date(2025, 1, 1): ("2019-06-01", 1),  # moved seven weeks after it fell due
+    }
+
+
+def test_a_move_before_the_due_date_is_not_flagged(tmp_path: Path, source: ClinicalTrialsGov) -> None:
+    current = load_study("NCT03418623")
+    store = store_of(tmp_path / "h.db", source, current)
+    try:
+        with store.transaction():
+            _version(store, "NCT03418623", 0, "2019-06-01", current, source)
+            store.conn.execute(
+                "INSERT INTO version_changes (nct_id, version, version_date, field, old, new) VALUES (?,?,?,?,?,?)",
+                ("NCT03418623", 1, "2020-06-01", "primary_completion_date",
+                 '{"type": "ESTIMATED", "value": "2020-03"}', '{"type": "ACTUAL", "value": "2020-03-13"}'),
+            )  # fmt: skip
+        (row,) = compliance.trials(store.db.conn, dt.date(2025, 1, 1))
+    finally:
+        store.close()
+    judged_row = dict(zip(compliance.RESULT_COLUMNS, row, strict=True))
+    assert (judged_row["became_act_on"], judged_row["completion_moved_after_due"]) == ("2019-06-01", 0)

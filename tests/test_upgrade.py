@@ -91,10 +91,10 @@ HISTORY_TABLES = ("study_versions", "version_changes", "history_queue")
 
 
 def downgrade_to_schema_4(db: Path) -> None:
-    """What schema 4 left on disk: no record-history tables or views, no runs.versions."""
+    """What schema 4 left on disk: no record-history tables or views, no compliance views, no runs.versions."""
     conn = sqlite3.connect(db)
     try:
-        for view in HISTORY_VIEWS:
+        for view in (*HISTORY_VIEWS, "sponsor_compliance", "results_compliance"):
             conn.execute(f"DROP VIEW {view}")
         for table in HISTORY_TABLES:
             conn.execute(f"DROP TABLE {table}")

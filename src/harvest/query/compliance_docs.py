@@ -28,6 +28,10 @@ RESULTS_COLUMNS: dict[str, str] = {
     + ")",
     "late_certificate": _FLAG + "the certificate of delay was filed more than a year after the completion date",
     "flags_absent": _FLAG + "the record has neither FDA-regulation flag (a pACT counted without them)",
+    "became_act_on": "Date of the first stored version (record history: harvest history) that met the ACT rules, "
+    "up to the as-of date; NULL without stored versions or if none did",
+    "completion_moved_after_due": "1 when a version dated after the trial was due (by the date it replaced) moved "
+    "its primary completion date, 0 when the stored versions show no such move; NULL without stored versions",
     "as_of": "The date the row is judged at (today, UTC, in the view)",
 }
 

@@ -70,6 +70,8 @@ RESULT_COLUMNS = (
     "status_discrepancy",
     "late_certificate",
     "flags_absent",
+    "became_act_on",
+    "completion_moved_after_due",
     "as_of",
 )
 
@@ -99,6 +101,31 @@ def _last_day(column: str) -> str:
         f"WHEN 7 THEN date({column} || '-01', '+1 month', '-1 day') "
         f"WHEN 4 THEN date({column} || '-12-31') END"
     )
+
+
+def _became_act(nct: str) -> str:
+    """The date of the first stored version (record history) that met the ACT rules, up to the as-of date."""
+    field = "json_extract(v.record, '$.{}')".format
+    start = _last_day(field("start_date.value"))
+    return f"""(SELECT min(v.version_date) FROM study_versions v
+        WHERE v.nct_id = {nct} AND v.version_date <= as_of
+          AND {field("study_type")} = 'INTERVENTIONAL'
+          AND ({field("is_fda_regulated_drug")} = 1 OR {field("is_fda_regulated_device")} = 1)
+          AND coalesce({field("overall_status")}, '') <> 'WITHDRAWN'
+          AND coalesce({field("primary_purpose")}, '') <> 'DEVICE_FEASIBILITY'
+          AND EXISTS (SELECT 1 FROM json_each(v.record, '$.phases') WHERE value IN ({_words(QUALIFYING_PHASES)}))
+          AND NOT EXISTS (SELECT 1 FROM json_each(v.record, '$.phases') WHERE value IN ({_words(EXCLUDED_PHASES)}))
+          AND {start} >= '{EFFECTIVE_DATE}')"""
+
+
+def _moved_after_due(nct: str) -> str:
+    """1 when a version dated after the trial was due (by the date it replaced) moved its primary completion
+    date, 0 when the stored versions show no such move, NULL when the file holds no versions of the trial."""
+    old = _last_day("json_extract(c.old, '$.value')")
+    return f"""CASE WHEN EXISTS (SELECT 1 FROM study_versions v WHERE v.nct_id = {nct}) THEN
+        EXISTS (SELECT 1 FROM version_changes c WHERE c.nct_id = {nct} AND c.field = 'primary_completion_date'
+                AND c.version_date <= as_of AND json_extract(c.old, '$.value') IS NOT NULL
+                AND c.version_date > date({old}, '+1 year', '+30 days')) END"""
 
 
 def results_sql(as_of: str = "'now'") -> str:
@@ -169,6 +196,8 @@ SELECT nct_id, act_kind, lead_sponsor, overall_status,
                  AND overall_status IN ({_words(ONGOING_STATUSES)}) THEN 1 ELSE 0 END AS status_discrepancy,
        CASE WHEN certificate_day > date(used_day, '+1 year') THEN 1 ELSE 0 END AS late_certificate,
        drug IS NULL AND device IS NULL AS flags_absent,
+       {_became_act("judged.nct_id")} AS became_act_on,
+       {_moved_after_due("judged.nct_id")} AS completion_moved_after_due,
        as_of
 FROM judged
 ORDER BY nct_id"""
