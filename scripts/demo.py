@@ -15,6 +15,7 @@ from pathlib import Path
 
 from harvest.testing import base_url_env, default_sites, serve_fixtures
 
+HISTORIES = ("NCT02210780", "NCT01126879", "NCT00763412")
 EXAMPLE_QUERY = (
     "SELECT nct_id, overall_status, phases, enrollment, substr(title, 1, 60) AS title "
     "FROM studies WHERE overall_status IN ('RECRUITING', 'NOT_YET_RECRUITING') ORDER BY nct_id"
@@ -39,6 +40,8 @@ def main() -> int:
         worst = 0
         for name in servers:  # ctgov first: the registry, then the mirrors merge onto it
             worst = max(worst, harvest(env, "run", "--source", name))
+        # the registry's past versions of the trials whose history is recorded (fixtures/ctgov/history)
+        worst = max(worst, harvest(env, "history", *HISTORIES))
         harvest(env, "runs")
         harvest(env, "query", "--table", "SELECT source, count(*) AS records FROM source_records GROUP BY source")
         harvest(env, "query", "--table", EXAMPLE_QUERY)

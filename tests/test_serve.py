@@ -7,6 +7,8 @@ process with datasette's entry point replaced, so they start no server.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 import sqlite3
 import sys
@@ -18,7 +20,9 @@ import httpx
 import pytest
 
 from harvest.core.errors import EXIT_CANNOT_RUN
-from harvest.web import HIDDEN, SETTINGS, site_metadata
+from harvest.testing import CtgovSite, ReplayServer, base_url_env
+from harvest.web import HIDDEN, SEARCH_HITS, SETTINGS, TEMPLATES, site_metadata
+from tests.conftest import TEST_ENV, Cli
 from tests.query_helpers import assert_one_line_error, cli, harvested_db
 from tests.serve_helpers import serving
 
@@ -28,7 +32,12 @@ MANY_SITES = "NCT02513394"  # PALLAS: 437 sites, results posted
 
 @pytest.fixture(scope="module")
 def harvest_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return harvested_db(tmp_path_factory)
+    """The fixtures harvested, and the registry's past versions of WITH_RESULTS (MANY_SITES has none)."""
+    db = harvested_db(tmp_path_factory)
+    with ReplayServer(CtgovSite.from_dir()) as server:
+        fetched = Cli({**TEST_ENV, **base_url_env({"ctgov": server}), "HARVEST_DB": str(db)})("history", WITH_RESULTS)
+    assert fetched.exit_code == 0, fetched.output
+    return db
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +99,12 @@ def test_bookkeeping_is_hidden_from_the_lists_and_still_reachable_by_url(site: s
     assert "<h1" in page(site, "/harvest/runs")
 
 
+def test_the_metadata_can_be_built_twice_in_one_process() -> None:
+    first, second = site_metadata("harvest"), site_metadata("harvest")
+    assert first == second  # the shared description of the queries is copied, not changed in place
+    assert first["databases"]["harvest"]["queries"]["search_studies"]["sql"].count("LIMIT") == 1
+
+
 def test_the_metadata_hides_the_bookkeeping_and_keeps_the_descriptions() -> None:
     tables = site_metadata("x")["databases"]["x"]["tables"]
     assert all(tables[name]["hidden"] for name in HIDDEN)
@@ -111,6 +126,47 @@ def test_the_search_box_finds_the_best_match_first_linked_to_its_trial_page(site
     cells = re.findall(r'<td class="col-nct_id"><a href="/harvest/studies/(NCT\d{8})">', results)
     assert cells and cells[0] == first.group(1)
     assert "<mark>" in results  # the snippet shows where the words matched
+
+
+def test_the_search_page_speaks_of_trials_not_sql(site: str, harvest_db: Path) -> None:
+    results = page(site, "/harvest/search_studies", q="septic shock")
+    found = cli(harvest_db, "search", "septic shock", "--limit", "1000", "--json").stdout.splitlines()
+    count = len(found)
+    assert 0 < count < SEARCH_HITS
+    assert f"{count} trial{'' if count == 1 else 's'}, best match first." in results
+    assert 'value="septic shock"' in results  # the words stay in the box, to refine them
+    for wording in ("Custom SQL query", "Query parameters", "Run SQL"):
+        assert wording not in results
+    first = json.loads(found[0])
+    title = f'<a href="/harvest/studies/{first["nct_id"]}">{first["brief_title"]}</a>'
+    assert title.replace("'", "&#39;") in results  # the title links to the trial page too
+    assert f'class="badge status-{first["overall_status"]}"' in results
+    assert "<pre" not in results and "_show_sql=1" in results  # the SQL is one click away, not in the way
+
+
+def test_a_search_with_no_hit_says_so_and_the_empty_page_is_a_search_box(site: str) -> None:
+    nothing = page(site, "/harvest/search_studies", q="zzyzx qwertyuiop")
+    assert "No trial matches every one of these words." in nothing
+    assert "<table" not in nothing
+    empty = page(site, "/harvest/search_studies")
+    assert '<input type="search" id="harvest-q" name="q" value=""' in empty
+    assert "No trial matches" not in empty
+
+
+def test_the_search_page_says_when_it_shows_only_the_best(harvest_db: Path) -> None:
+    """With the page keeping 2 hits (the fixtures hold fewer than 100 matches of anything), in process."""
+    from datasette.app import Datasette
+
+    hits = cli(harvest_db, "search", "study", "--limit", "1000", "--json").stdout.splitlines()
+    assert len(hits) > 2
+    ds = Datasette([str(harvest_db)], metadata=site_metadata("harvest", search_hits=2), template_dir=str(TEMPLATES))
+    shown = asyncio.run(ds.client.get("/harvest/search_studies?q=study")).text
+    assert "The best 2 trials, best match first" in shown and '<code>harvest search "study" --limit N</code>' in shown
+    assert [json.loads(hit)["nct_id"] for hit in hits[:2]] == re.findall(r'<td class="col-nct_id">(NCT\d{8})', shown)
+
+
+def test_other_queries_keep_datasettes_query_page(site: str) -> None:
+    assert "Custom SQL query" in page(site, "/harvest", sql="select 1")
 
 
 # -- table pages ----------------------------------------------------------------------------------
@@ -176,6 +232,31 @@ def test_a_trial_with_437_sites_folds_the_list_and_counts_per_country(site: str,
         harvest_db, "SELECT country, count(*) FROM locations WHERE nct_id = ? GROUP BY 1", MANY_SITES
     ):
         assert f"<tr><td>{country}</td><td>{count}</td></tr>" in sites
+
+
+def test_the_trial_page_shows_the_registrys_versions_and_what_moved(site: str, harvest_db: Path) -> None:
+    trial = page(site, f"/harvest/studies/{WITH_RESULTS}")
+    history = trial[trial.index('id="history"') :]
+    versions = rows(harvest_db, "SELECT version, version_date FROM study_versions WHERE nct_id = ? ORDER BY 1", WITH_RESULTS)
+    assert len(versions) == 6  # fixtures/ctgov/history/NCT02210780: v0 .. v5
+    assert f'<span class="version-count">6</span> versions, {versions[0][1]} to {versions[-1][1]}' in history
+    assert history.count('<tr class="version">') == 6
+    # v1 reworded the primary outcome after the start (the fixture README's account of the versions)
+    change = history[history.index('class="outcome-change"') :]
+    assert "Primary outcome changed in version 1 (2015-01-12), <strong>after the trial started</strong>" in change
+    assert "<q>Response to Tetanus Toxoid (Adacel) Vaccine</q> [Week 12]" in change
+    slips = rows(harvest_db, "SELECT old_date, new_date FROM completion_slips WHERE nct_id = ?", WITH_RESULTS)
+    assert slips == [("2015-04", "2015-07"), ("2015-07", "2015-09")]
+    assert "Primary completion date moved 2 times: 2015-04 → 2015-07" in history and "+153 days in all" in history
+    assert "Enrollment: 180 <span class=\"muted\">estimated</span> (v0) → 194" in history
+    assert "<td>5</td><td>2020-04-23</td><td>completed</td><td class=\"muted\">results posted (" in history
+    assert "last_update_posted" not in history.split("Changes harvest saw")[0]  # routine stamps left out
+
+
+def test_a_trial_without_stored_versions_has_no_history_list_and_says_how_to_get_it(site: str) -> None:
+    trial = page(site, f"/harvest/studies/{MANY_SITES}")
+    assert 'id="versions"' not in trial
+    assert f"<code>harvest history {MANY_SITES}</code>" in trial
 
 
 def test_other_row_pages_keep_datasettes_row_page(site: str) -> None:

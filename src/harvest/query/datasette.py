@@ -440,7 +440,7 @@ def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str
                 "title": "Clinical trials",
                 "description": "Start with study_overview, or search studies (search_studies ranks the matches).",
                 "tables": tables,
-                "queries": QUERIES,
+                "queries": {name: dict(query) for name, query in QUERIES.items()},  # the caller's to change
             }
         },
     }

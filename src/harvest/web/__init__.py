@@ -60,7 +60,7 @@ SEARCH_HITS = 100  # the search page's hits, best first
 STUDY_FACETS: list[Any] = ["overall_status", {"array": "phases"}, "study_type", "has_results"]
 
 
-def site_metadata(database: str, sources: Sequence[str] = ()) -> dict[str, Any]:
+def site_metadata(database: str, sources: Sequence[str] = (), search_hits: int = SEARCH_HITS) -> dict[str, Any]:
     """The metadata `harvest serve` gives Datasette: ``metadata()`` plus hidden bookkeeping and the stylesheet."""
     document = metadata(database, sources)
     document["extra_css_urls"] = [f"/{STATIC_MOUNT}/site.css"]
@@ -69,11 +69,12 @@ def site_metadata(database: str, sources: Sequence[str] = ()) -> dict[str, Any]:
         tables.setdefault(name, {})["hidden"] = True
     tables["studies"]["facets"] = STUDY_FACETS
     queries = document["databases"][database]["queries"]
-    search = queries["search_studies"] = dict(queries["search_studies"])
+    search = queries["search_studies"]
+    search["hits"] = search_hits  # the search page says "the best 100" when it shows that many
     search["hide_sql"] = True  # a search page, not 60 lines of SQL ("show" brings it back)
     search["description"] = search["description"].replace("marks the words **like this**", "marks the words") + (
-        f" The best {SEARCH_HITS} are shown (harvest search WORDS --limit N for more)."
+        f" The best {search_hits} are shown (harvest search WORDS --limit N for more)."
     )
     # SQLite computes the snippets of the rows it keeps only: 20 ms instead of 200 for 2,000 hits at 20k studies
-    search["sql"] = f"{search['sql']} LIMIT {SEARCH_HITS}"
+    search["sql"] = f"{search['sql']} LIMIT {search_hits:d}"
     return document

@@ -11,6 +11,8 @@ import json
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
+from harvest.core import results as results_rows
+from harvest.core.schema import ROW_TABLES
 from harvest.web import markdown
 
 Execute = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -24,6 +26,18 @@ STUDY = """SELECT nct_id, title, brief_title, official_title, acronym, overall_s
   masking, sex, minimum_age, maximum_age, healthy_volunteers, eligibility_criteria, brief_summary, has_results,
   sources, provenance, first_seen_at, updated_at
 FROM studies WHERE nct_id = :id"""
+
+# Fields every new version changes (the update stamps): left out of "what changed" in the version list.
+ROUTINE_FIELDS = ("last_update_posted", "last_update_submitted", "status_verified_date")
+
+# The fields a version with newly posted results changes by the dozen: named together in the version list.
+RESULTS_FIELDS = frozenset(
+    {name for name, model in ROW_TABLES.items() if model.__module__ == results_rows.__name__}
+    | {"has_results", "results_first_submitted", "results_first_submitted_qc", "results_first_posted",
+       "limitations_and_caveats", "baseline_population", "participant_flow_recruitment_details",
+       "participant_flow_pre_assignment_details", "reported_events_time_frame", "reported_events_description",
+       "reported_events_frequency_threshold"}
+)  # fmt: skip
 
 # section -> (table it needs, SQL)
 SECTIONS: dict[str, tuple[str, str]] = {
@@ -71,6 +85,28 @@ SECTIONS: dict[str, tuple[str, str]] = {
         "changes",
         "SELECT changed_at, field, old, new FROM changes WHERE nct_id = :id ORDER BY id DESC LIMIT 100",
     ),
+    "versions": (
+        "study_versions",
+        "SELECT v.version, v.version_date, v.overall_status, (SELECT group_concat(c.field, ', ') FROM version_changes c"
+        " WHERE c.nct_id = v.nct_id AND c.version = v.version AND c.field NOT IN"
+        f" ({', '.join(repr(f) for f in ROUTINE_FIELDS)})) AS fields"
+        " FROM study_versions v WHERE v.nct_id = :id ORDER BY v.version DESC",
+    ),
+    "primary_outcome_changes": (
+        "outcome_changes",
+        "SELECT version, version_date, change, old_measure, new_measure, old_time_frame, new_time_frame, after_start"
+        " FROM outcome_changes WHERE nct_id = :id AND outcome_type = 'PRIMARY' ORDER BY version",
+    ),
+    "completion_slips": (
+        "completion_slips",
+        "SELECT version, version_date, old_date, new_date, days, total_days FROM completion_slips WHERE nct_id = :id"
+        " ORDER BY version",
+    ),
+    "enrollment_history": (
+        "enrollment_history",
+        "SELECT version, version_date, enrollment, enrollment_type FROM enrollment_history WHERE nct_id = :id"
+        " ORDER BY version",
+    ),
     "source_records": (
         "source_records",
         "SELECT source, url, first_fetched_at, fetched_at, changed_at FROM source_records WHERE nct_id = :id"
@@ -90,6 +126,16 @@ def _json_list(text: Any) -> list[Any]:
     except ValueError:
         return [text]
     return value if isinstance(value, list) else ([] if value is None else [value])
+
+
+def _what_changed(fields: str | None) -> str:
+    """A version's changed fields as a person reads them: the results named once, not field by field."""
+    names = fields.split(", ") if fields else []
+    results = [name for name in names if name in RESULTS_FIELDS]
+    rest = [name for name in names if name not in RESULTS_FIELDS]
+    if results:
+        rest.append(f"results {'posted' if 'has_results' in results else 'changed'} ({len(results)} fields)")
+    return ", ".join(rest)
 
 
 def _value(text: Any) -> Any:
@@ -125,6 +171,8 @@ async def trial(execute: Execute, nct_id: str, names: Collection[str]) -> dict[s
     page["sites_cut"] = page["site_count"] > SITES_LISTED
     for conflict in page.get("conflicts", []):
         conflict["value"] = _value(conflict["value"])
+    for version in page.get("versions", []):
+        version["fields"] = _what_changed(version["fields"])
     if "results" in page:
         page["results"] = page["results"][0]
     if "compliance" in page:
