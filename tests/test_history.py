@@ -550,8 +550,10 @@ def test_the_tables_and_views_are_described_for_datasette(harvested: Path) -> No
 
 def test_reparse_parses_the_stored_versions_again(cli: Cli, db_path: Path, ctgov_server: ReplayServer) -> None:
     assert cli("history", *TRIALS).exit_code == 0
-    fresh = content(db_path), rows(db_path, "SELECT * FROM study_versions ORDER BY 1, 2"), rows(
-        db_path, "SELECT * FROM version_changes ORDER BY 1, 2, 4"
+    fresh = (
+        content(db_path),
+        rows(db_path, "SELECT * FROM study_versions ORDER BY 1, 2"),
+        rows(db_path, "SELECT * FROM version_changes ORDER BY 1, 2, 4"),
     )
     conn = sqlite3.connect(db_path)  # what an older parser made of them: other records, no changes worked out
     conn.execute("UPDATE study_versions SET record = '{}', content_hash = 'old'")
@@ -562,7 +564,9 @@ def test_reparse_parses_the_stored_versions_again(cli: Cli, db_path: Path, ctgov
     result = cli("reparse")
     assert result.exit_code == 0, result.output
     assert ctgov_server.requests == []  # offline
-    again = content(db_path), rows(db_path, "SELECT * FROM study_versions ORDER BY 1, 2"), rows(
-        db_path, "SELECT * FROM version_changes ORDER BY 1, 2, 4"
+    again = (
+        content(db_path),
+        rows(db_path, "SELECT * FROM study_versions ORDER BY 1, 2"),
+        rows(db_path, "SELECT * FROM version_changes ORDER BY 1, 2, 4"),
     )
     assert again == fresh

@@ -237,7 +237,9 @@ def test_a_trial_with_437_sites_folds_the_list_and_counts_per_country(site: str,
 def test_the_trial_page_shows_the_registrys_versions_and_what_moved(site: str, harvest_db: Path) -> None:
     trial = page(site, f"/harvest/studies/{WITH_RESULTS}")
     history = trial[trial.index('id="history"') :]
-    versions = rows(harvest_db, "SELECT version, version_date FROM study_versions WHERE nct_id = ? ORDER BY 1", WITH_RESULTS)
+    versions = rows(
+        harvest_db, "SELECT version, version_date FROM study_versions WHERE nct_id = ? ORDER BY 1", WITH_RESULTS
+    )
     assert len(versions) == 6  # fixtures/ctgov/history/NCT02210780: v0 .. v5
     assert f'<span class="version-count">6</span> versions, {versions[0][1]} to {versions[-1][1]}' in history
     assert history.count('<tr class="version">') == 6
@@ -248,8 +250,8 @@ def test_the_trial_page_shows_the_registrys_versions_and_what_moved(site: str, h
     slips = rows(harvest_db, "SELECT old_date, new_date FROM completion_slips WHERE nct_id = ?", WITH_RESULTS)
     assert slips == [("2015-04", "2015-07"), ("2015-07", "2015-09")]
     assert "Primary completion date moved 2 times: 2015-04 → 2015-07" in history and "+153 days in all" in history
-    assert "Enrollment: 180 <span class=\"muted\">estimated</span> (v0) → 194" in history
-    assert "<td>5</td><td>2020-04-23</td><td>completed</td><td class=\"muted\">results posted (" in history
+    assert 'Enrollment: 180 <span class="muted">estimated</span> (v0) → 194' in history
+    assert '<td>5</td><td>2020-04-23</td><td>completed</td><td class="muted">results posted (' in history
     assert "last_update_posted" not in history.split("Changes harvest saw")[0]  # routine stamps left out
 
 

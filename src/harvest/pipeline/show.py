@@ -51,7 +51,5 @@ def merged_study(store: Store, nct_id: str, precedence: Sequence[str]) -> Shown 
             entry["gone_since"] = gone[(record.source, record.url)]
         for field_name in fields:
             field_sources[field_name] = entry
-    gone_pages = [
-        {"source": source, "url": url, "gone_since": since} for (source, url), since in sorted(gone.items())
-    ]
+    gone_pages = [{"source": source, "url": url, "gone_since": since} for (source, url), since in sorted(gone.items())]
     return Shown(merged, dict(sorted(field_sources.items())), gone_pages)

@@ -23,7 +23,8 @@ RESULTS_COLUMNS: dict[str, str] = {
     "results_submitted": "Results first submitted (on or before the as-of date), else empty",
     "outcome": "not_yet_due, reported_on_time, reported_late or overdue, at the as-of date",
     "days_overdue": "Days from the due date to the results (reported_late) or to the as-of date (overdue); else 0",
-    "status_discrepancy": _FLAG + "both completion dates passed but the status still says ongoing ("
+    "status_discrepancy": _FLAG
+    + "both completion dates passed but the status still says ongoing ("
     + ", ".join(ONGOING_STATUSES)
     + ")",
     "late_certificate": _FLAG + "the certificate of delay was filed more than a year after the completion date",
@@ -61,8 +62,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         RESULTS_COLUMNS,
     ),
     "sponsor_compliance": (
-        "results_compliance counted per lead sponsor: due, reported on time or late, overdue, days overdue."
-        + _RULES,
+        "results_compliance counted per lead sponsor: due, reported on time or late, overdue, days overdue." + _RULES,
         SPONSOR_DESCRIPTIONS,
     ),
 }

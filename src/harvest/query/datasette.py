@@ -398,7 +398,7 @@ QUERIES: dict[str, dict[str, Any]] = {
         "title": "Search trials, best match first",
         "description": (
             "The studies `harvest search WORDS` finds, in its order: every word must match (in titles, acronym, "
-            "summaries, conditions, interventions, keywords or lead sponsor), stemmed; \"double quotes\" make a "
+            'summaries, conditions, interventions, keywords or lead sponsor), stemmed; "double quotes" make a '
             "phrase and a trailing * a prefix. The snippet marks the words **like this**."
         ),
         "sql": SEARCH_STUDIES_SQL,

@@ -74,8 +74,7 @@ def _ranked(select: str, expression: str, where: str = "") -> str:
 
 _PHASES = "(SELECT group_concat(value, '; ') FROM json_each(s.phases))"
 _CONDITIONS = (
-    "(SELECT group_concat(name, '; ') FROM (SELECT name FROM conditions c WHERE c.nct_id = s.nct_id "
-    "ORDER BY position))"
+    "(SELECT group_concat(name, '; ') FROM (SELECT name FROM conditions c WHERE c.nct_id = s.nct_id ORDER BY position))"
 )
 _RESULT_SELECT = (
     f"s.nct_id, round(-f.rank, 2) AS score, s.overall_status, {_PHASES} AS phases, s.study_type, s.brief_title, "
@@ -115,7 +114,6 @@ PLAIN_QUERY_SQL = """WITH RECURSIVE
       ' '), '""')
     FROM (SELECT term, prefix FROM terms WHERE term != '' ORDER BY n)
   )"""
-
 
 
 def _snippet_sql() -> str:

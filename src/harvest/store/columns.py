@@ -95,8 +95,10 @@ def _row_getter(table: str) -> Callable[[Any], tuple[Any, ...]]:
 
 
 def _is_list(hint: Any) -> bool:
-    return hint is list or typing.get_origin(hint) is list or any(
-        typing.get_origin(arg) is list for arg in typing.get_args(hint)
+    return (
+        hint is list
+        or typing.get_origin(hint) is list
+        or any(typing.get_origin(arg) is list for arg in typing.get_args(hint))
     )
 
 
