@@ -29,18 +29,20 @@ screenshots: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
 
-## make bench: benchmarks with same-run baselines; writes bench/results.md and bench/history-results.md
+## make bench: benchmarks with same-run baselines; writes bench/results.md, history-results.md, web-results.md
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/web.py --studies 100000
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/history.py --quick
+	$(BIN)/python bench/web.py --quick
 
-## make bench-web [DB=file]: server-side time of the trial and search pages, harvest serve vs. plain Datasette
+## make bench-web [DB=file]: the page times alone, on a 100k-study file (or on DB=file as it is)
 bench-web: $(VENV)/.installed
-	$(BIN)/python bench/web.py $(or $(DB),demo.db)
+	$(BIN)/python bench/web.py $(or $(DB),--studies 100000)
 
 clean:
 	rm -rf $(VENV) demo.db demo.db-* demo.db.lock .pytest_cache

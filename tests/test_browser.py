@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from harvest.testing.browser import HEIGHT, Browser, find
 from tests.query_helpers import cli, harvested_db
-from tests.serve_helpers import serving
+from tests.serve_helpers import rows, serving
 
 CHROMIUM = find()
 TILES = re.compile(r"https://[abc]\.tile\.openstreetmap\.org/")
@@ -82,25 +81,17 @@ def test_a_search_from_the_home_page_box_finds_the_best_match_first(
     assert texts(browser, ".trial-header a.nct") == [expected]
 
 
-def _one(db: Path, sql: str, *args: str) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
-
-
 @pytest.mark.parametrize("nct_id", ["NCT02210780", "NCT02513394"])
 def test_the_trial_page_of_a_real_record(browser: Browser, site: str, harvest_db: Path, nct_id: str) -> None:
     browser.open(f"{site}/harvest/studies/{nct_id}")
-    ((title, status),) = _one(harvest_db, "SELECT title, overall_status FROM studies WHERE nct_id = ?", nct_id)
+    ((title, status),) = rows(harvest_db, "SELECT title, overall_status FROM studies WHERE nct_id = ?", nct_id)
     assert texts(browser, ".trial-header h1") == [title]
     assert texts(browser, ".badge")[0] == status.replace("_", " ").lower()
-    conditions = [c for (c,) in _one(harvest_db, "SELECT name FROM conditions WHERE nct_id = ?", nct_id)]
+    conditions = [c for (c,) in rows(harvest_db, "SELECT name FROM conditions WHERE nct_id = ?", nct_id)]
     assert texts(browser, "li.condition") == conditions
-    ((sites,),) = _one(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
+    ((sites,),) = rows(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
     assert texts(browser, ".site-count") == [f"{sites:,}"]
-    primary = _one(
+    primary = rows(
         harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'PRIMARY'", nct_id
     )
     shown = texts(browser, "li.primary-outcome")
@@ -111,7 +102,7 @@ def test_the_trial_page_of_a_real_record(browser: Browser, site: str, harvest_db
 
 def test_a_trial_with_results_shows_them_in_brief(browser: Browser, site: str, harvest_db: Path) -> None:
     browser.open(f"{site}/harvest/studies/NCT02210780")
-    ((outcome,),) = _one(harvest_db, "SELECT primary_outcome FROM results_overview WHERE nct_id = 'NCT02210780'")
+    ((outcome,),) = rows(harvest_db, "SELECT primary_outcome FROM results_overview WHERE nct_id = 'NCT02210780'")
     (summary,) = texts(browser, "dd.results-primary")
     assert summary.startswith(outcome)
     assert "Results in brief" in texts(browser, "#results h2")
@@ -157,7 +148,7 @@ def test_the_locations_map_draws_its_markers_with_the_sites_own_scripts(browser:
 def test_a_delete_through_the_sql_box_is_refused_and_changes_nothing(
     browser: Browser, site: str, harvest_db: Path
 ) -> None:
-    before = _one(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies")
+    before = rows(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies")
     browser.open(site + "/harvest")
     browser.submit(js("const box = document.querySelector('.CodeMirror');"
                       " if (box) { box.CodeMirror.setValue('DELETE FROM studies'); box.CodeMirror.save(); }"
@@ -165,12 +156,12 @@ def test_a_delete_through_the_sql_box_is_refused_and_changes_nothing(
                       " document.querySelector('form.sql').submit();"))  # fmt: skip
     page = browser.evaluate("document.body.innerText")
     assert "Statement must be a SELECT" in page
-    assert _one(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies") == before
+    assert rows(harvest_db, "SELECT count(*), group_concat(nct_id) FROM studies") == before
 
 
 def test_the_trial_page_maps_its_sites(browser: Browser, site: str, harvest_db: Path) -> None:
     browser.open(f"{site}/harvest/studies/NCT02513394")
-    ((located,),) = _one(
+    ((located,),) = rows(
         harvest_db, "SELECT count(*) FROM locations WHERE nct_id = 'NCT02513394' AND latitude IS NOT NULL"
     )
     deadline = time.monotonic() + 20

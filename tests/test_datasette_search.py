@@ -8,11 +8,8 @@ prints, over a harvest of the CT.gov fixtures; the test asks it over HTTP (httpx
 from __future__ import annotations
 
 import json
-import socket
 import sqlite3
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,14 +21,9 @@ from hypothesis import strategies as st
 from harvest.core.errors import QueryError
 from harvest.query.search import PLAIN_QUERY_SQL, plain_query
 from tests.query_helpers import CANCER_TRIALS, cli, harvested_db
+from tests.serve_helpers import running
 
 QUERIES = ["cancer", "septic shock", '"septic shock"', "covid*", "trial", "lung OR", "randomized placebo"]
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,35 +38,10 @@ def datasette(harvest_db: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     printed = cli(harvest_db, "datasette-metadata")
     assert printed.exit_code == 0, printed.stderr
     metadata.write_text(printed.stdout, encoding="utf-8")
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "datasette", "serve", str(harvest_db), "--metadata", str(metadata),
-         "--host", "127.0.0.1", "--port", str(port), "--setting", "sql_time_limit_ms", "10000"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/-/versions.json", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                process.kill()
-                raise AssertionError(f"datasette did not start: {process.communicate()[0]}")
-            time.sleep(0.2)
+    command = [sys.executable, "-m", "datasette", "serve", str(harvest_db), "--metadata", str(metadata),
+               "--host", "127.0.0.1", "--setting", "sql_time_limit_ms", "10000"]  # fmt: skip
+    with running(lambda port: [*command, "--port", str(port)], "datasette") as base:
         yield base
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def canned(base: str, words: str) -> list[dict]:

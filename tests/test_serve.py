@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,7 +23,7 @@ from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from harvest.web import HIDDEN, SEARCH_HITS, SETTINGS, TEMPLATES, site_metadata
 from tests.conftest import TEST_ENV, Cli
 from tests.query_helpers import assert_one_line_error, cli, harvested_db
-from tests.serve_helpers import serving
+from tests.serve_helpers import rows, serving
 
 WITH_RESULTS = "NCT02210780"  # dupilumab and vaccine responses: 42 sites, results posted
 MANY_SITES = "NCT02513394"  # PALLAS: 437 sites, results posted
@@ -51,14 +50,6 @@ def page(base: str, path: str, **params: Any) -> str:
     response = httpx.get(base + path, params=params, timeout=30)
     assert response.status_code == 200, (path, response.status_code, response.text[:500])
     return response.text
-
-
-def rows(db: Path, sql: str, *args: Any) -> list[tuple]:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        return conn.execute(sql, args).fetchall()
-    finally:
-        conn.close()
 
 
 def positions(text: str, *needles: str) -> list[int]:

@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
-from harvest.cli.output import choose_format, print_rows
+from harvest.cli.output import print_rows, row_format
 from harvest.core.errors import InputError
 from harvest.query import compliance as compliance_mod
 
@@ -33,9 +33,7 @@ def _as_of(value: str | None) -> dt.date:
     help="Only trials with this outcome (repeatable).",
 )
 @click.option("--by-sponsor", is_flag=True, help="One row per lead sponsor instead of one per trial.")
-@click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-@click.option("--table", "as_table", is_flag=True, help="An aligned table (default on a terminal).")
+@row_format
 @click.pass_obj
 @handle_errors
 def compliance(
@@ -44,9 +42,7 @@ def compliance(
     sponsor: str | None,
     outcomes: tuple[str, ...],
     by_sponsor: bool,
-    as_json: bool,
-    as_csv: bool,
-    as_table: bool,
+    fmt: str,
 ) -> None:
     """Results reporting of applicable clinical trials (FDAAA 801), per trial or per sponsor.
 
@@ -66,7 +62,6 @@ def compliance(
     day = _as_of(as_of)
     if by_sponsor and outcomes:
         raise InputError("--outcome does not apply to --by-sponsor (the sponsor table counts every outcome)")
-    fmt = choose_format(as_json, as_csv, as_table)
     store = obj.readonly_store()
     try:
         conn = store.db.conn

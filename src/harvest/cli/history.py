@@ -12,7 +12,7 @@ import click
 
 from harvest.cli.app import EXIT_CODES, Context, fail, handle_errors
 from harvest.cli.harvesting import Progress, _failure_printer, _finish
-from harvest.cli.output import choose_format, print_rows
+from harvest.cli.output import print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL
 from harvest.core.ids import normalize_nct
 from harvest.pipeline.report import Callbacks
@@ -163,18 +163,17 @@ def _analysis_command(view: str) -> click.Command:
     _, answers = ANALYSES[view]
 
     @click.argument("nct_ids", nargs=-1, metavar="[NCT...]")
-    @click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal).")
-    @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
+    @row_format
     @click.pass_obj
     @handle_errors
-    def command(obj: Context, nct_ids: tuple[str, ...], as_json: bool, as_csv: bool) -> None:
+    def command(obj: Context, nct_ids: tuple[str, ...], fmt: str) -> None:
         ids = [normalize_nct(n) for n in nct_ids]
         store = obj.readonly_store()
         try:
             columns, rows = analysis(store.conn, view, [store.aliases.current(n) for n in ids])
         finally:
             store.close()
-        print_rows(columns, rows, choose_format(as_json, as_csv), max_width=50)
+        print_rows(columns, rows, fmt, max_width=50)
         if not rows and sys.stderr.isatty():
             click.echo("no rows: is the record history of these trials fetched? (harvest history NCT…)", err=True)
 

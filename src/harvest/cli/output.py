@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import csv
+import functools
 import json
 import sys
-from collections.abc import Iterable, Sequence
-from typing import Any, TextIO
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TextIO, TypeVar
+
+import click
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+_FORMAT_OPTIONS = (
+    click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal)."),
+    click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row."),
+    click.option("--table", "as_table", is_flag=True, help="An aligned table (default on a terminal)."),
+)
 
 
 def choose_format(json_flag: bool, csv_flag: bool, table_flag: bool = False) -> str:
@@ -17,6 +28,20 @@ def choose_format(json_flag: bool, csv_flag: bool, table_flag: bool = False) -> 
     if table_flag:
         return "table"
     return "table" if sys.stdout.isatty() else "json"
+
+
+def row_format(command: F) -> F:
+    """--json, --csv and --table, handed to the command as one ``fmt`` argument: every command that prints rows
+    offers the same three, with the same default (a table on a terminal, JSON lines in a pipe)."""
+
+    @functools.wraps(command)
+    def with_format(*args: Any, as_json: bool, as_csv: bool, as_table: bool, **kwargs: Any) -> Any:
+        return command(*args, fmt=choose_format(as_json, as_csv, as_table), **kwargs)
+
+    decorated: Any = with_format
+    for option in reversed(_FORMAT_OPTIONS):
+        decorated = option(decorated)
+    return decorated
 
 
 def _cell(value: Any, width: int) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
-from harvest.cli.output import choose_format, print_rows
+from harvest.cli.output import print_rows, row_format
 from harvest.core.errors import DatabaseUnavailable
 from harvest.core.vocab import OverallStatus, Phase, StudyType
 from harvest.query import export as export_mod
@@ -86,9 +86,7 @@ def _choice(enum: type[StrEnum]) -> click.Choice:
 @click.option(
     "--fts", "raw", is_flag=True, help='WORDS is FTS5 syntax: "a phrase", OR, NOT, NEAR(), prefix*, brief_title: covid.'
 )
-@click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-@click.option("--table", "as_table", is_flag=True, help="An aligned table (default on a terminal).")
+@row_format
 @click.pass_obj
 @handle_errors
 def search(
@@ -99,9 +97,7 @@ def search(
     study_types: tuple[str, ...],
     limit: int,
     raw: bool,
-    as_json: bool,
-    as_csv: bool,
-    as_table: bool,
+    fmt: str,
 ) -> None:
     """Full-text search of titles, acronym, summaries, conditions, interventions, keywords and sponsor.
 
@@ -118,7 +114,6 @@ def search(
     filters = search_mod.SearchFilters(statuses=statuses, phases=phases, study_types=study_types)
     with _reading(obj) as store:
         rows = search_mod.search(store.db.conn, words, raw=raw, filters=filters, limit=limit)
-    fmt = choose_format(as_json, as_csv, as_table)
     print_rows(search_mod.RESULT_COLUMNS, rows, fmt)
     if not rows and fmt == "table":
         click.echo(f"no trials match {words!r}", err=True)

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from harvest.cli.app import Context, fail, handle_errors, parse_date
-from harvest.cli.output import choose_format, print_rows
+from harvest.cli.output import choose_format, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL, QueryError
 from harvest.core.ids import normalize_nct
 from harvest.pipeline.report import COUNTERS
@@ -60,9 +60,6 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
 
 @click.command()
 @click.argument("sql")
-@click.option("--json", "as_json", is_flag=True, help="JSON lines (default when stdout is not a terminal).")
-@click.option("--csv", "as_csv", is_flag=True, help="CSV with a header row.")
-@click.option("--table", "as_table", is_flag=True, help="An aligned table (default on a terminal).")
 @click.option(
     "-p",
     "--param",
@@ -72,11 +69,10 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
     type=(str, str),
     help="Bind :NAME in the SQL to VALUE (repeatable).",
 )
+@row_format
 @click.pass_obj
 @handle_errors
-def query(
-    obj: Context, sql: str, as_json: bool, as_csv: bool, as_table: bool, params: tuple[tuple[str, str], ...]
-) -> None:
+def query(obj: Context, sql: str, fmt: str, params: tuple[tuple[str, str], ...]) -> None:
     """Run one read-only SQL statement against the file (it is opened read-only).
 
     \b
@@ -95,7 +91,7 @@ def query(
             raise QueryError("statement returns no rows (harvest query only reads)")
         columns = [d[0] for d in cursor.description]
         try:
-            print_rows(columns, cursor, choose_format(as_json, as_csv, as_table))
+            print_rows(columns, cursor, fmt)
         except sqlite3.Error as exc:
             raise QueryError(_sql_message(exc)) from None
     finally:

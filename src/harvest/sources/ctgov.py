@@ -33,6 +33,7 @@ from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, 
 from harvest.net.responses import Response, decode_json
 from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, register
 from harvest.sources.ctgov_record import contacts, identifiers, record_data
+from harvest.sources.reading.jsonrows import value_at
 
 log = logging.getLogger("harvest.ctgov")
 
@@ -43,14 +44,6 @@ OVERLAP_DAYS = 3
 
 Json = dict[str, Any]
 Unmapped = dict[str, str]
-
-
-def _at(data: Any, path: tuple[str, ...]) -> Any:
-    for key in path:
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
 
 
 def _date_struct(value: Any, unmapped: Unmapped, field: str) -> Json | None:
@@ -172,20 +165,20 @@ def study_data(study: Json) -> tuple[Json, Unmapped]:
     unmapped: Unmapped = {}
     data: Json = {}
     for field, path, convert in FIELD_MAP:
-        value = _at(study, path)
+        value = value_at(study, path)
         if value is not None:
             value = convert(value, unmapped, field)
         if value is not None:
             data[field] = value
     for field, path, keys in LIST_MAP:
-        items = _at(study, path)
+        items = value_at(study, path)
         if items:
             data[field] = [{ours: item.get(theirs) for ours, theirs in keys.items()} for item in items]
     for item in data.get("interventions", []):
         if item["type"] is not None and lookup(INTERVENTION_TYPE_WORDS, item["type"]) is None:
             unmapped["interventions.type"] = item["type"]
             item["type"] = None
-    for item, given in zip(data.get("locations", []), _at(study, (*CONTACTS, "locations")) or [], strict=False):
+    for item, given in zip(data.get("locations", []), value_at(study, (*CONTACTS, "locations")) or [], strict=False):
         if item["status"] is not None:
             item["status"] = _status(item["status"], unmapped, "locations.status")
         point = given.get("geoPoint") if isinstance(given, dict) else None
@@ -193,7 +186,7 @@ def study_data(study: Json) -> tuple[Json, Unmapped]:
             item["latitude"], item["longitude"] = point.get("lat"), point.get("lon")
     collaborators = [
         {"name": c["name"], "sponsor_class": c.get("class")}
-        for c in _at(study, (*SPONSOR, "collaborators")) or []
+        for c in value_at(study, (*SPONSOR, "collaborators")) or []
         if isinstance(c, dict) and c.get("name")
     ]
     if collaborators:
@@ -260,7 +253,7 @@ class ClinicalTrialsGov(Source):
         return self.parse_object(raw, page.url, page.fetched_at)
 
     def parse_object(self, raw: Any, url: str, fetched_at: dt.datetime) -> Study:
-        if not isinstance(raw, dict) or not isinstance(_at(raw, IDENT), dict):
+        if not isinstance(raw, dict) or not isinstance(value_at(raw, IDENT), dict):
             raise BadResponse("not a study object (no protocolSection.identificationModule)", url=url)
         data, unmapped = study_data(raw)
         if "nct_id" not in data:
@@ -373,7 +366,7 @@ class ClinicalTrialsGov(Source):
         batch = Batch()
         urls = []
         for raw in studies:
-            nct = _at(raw, (*IDENT, "nctId")) if isinstance(raw, dict) else None
+            nct = value_at(raw, (*IDENT, "nctId")) if isinstance(raw, dict) else None
             urls.append(
                 f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else f"{self.base_url}/studies"
             )
@@ -402,7 +395,7 @@ class ClinicalTrialsGov(Source):
         response, body = self.client.get_json(f"{self.base_url}/studies", params, check=_check_page)
         studies = []
         for raw in body.get("studies") or []:
-            nct = _at(raw, (*IDENT, "nctId"))
+            nct = value_at(raw, (*IDENT, "nctId"))
             url = f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else response.url
             try:
                 studies.append(self.parse_object(raw, url, response.fetched_at))

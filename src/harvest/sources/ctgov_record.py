@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id
-from harvest.sources.reading.jsonrows import Rows, number, tables, whole
+from harvest.sources.reading.jsonrows import Rows, number, tables, value_at, whole
 
 Json = dict[str, Any]
 P = "protocolSection."
@@ -345,11 +345,7 @@ TABLES: list[Rows] = [
 
 
 def _at(data: Any, dotted: str) -> Any:
-    for key in dotted.split("."):
-        if not isinstance(data, dict):
-            return None
-        data = data.get(key)
-    return data
+    return value_at(data, tuple(dotted.split(".")))
 
 
 def _by_parent(paths: dict[str, str]) -> list[tuple[str, list[tuple[str, str]]]]:

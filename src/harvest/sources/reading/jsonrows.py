@@ -81,7 +81,8 @@ def _column_path(path: str) -> tuple[str | None, tuple[str, ...], bool]:
     return None, tuple(k for k in path.split(".") if k), False
 
 
-def _at(data: Any, path: tuple[str, ...]) -> Any:
+def value_at(data: Any, path: tuple[str, ...]) -> Any:
+    """The value at ``path`` in nested JSON objects; None where a key is missing or a step is not an object."""
     for key in path:
         if not isinstance(data, dict):
             return None
@@ -94,7 +95,7 @@ def _getter(source: str, path: tuple[str, ...]) -> str:
         return source
     if len(path) == 1:
         return f"({source}.get({path[0]!r}) if {source}.__class__ is dict else None)"
-    return f"_at({source}, {path!r})"
+    return f"value_at({source}, {path!r})"
 
 
 def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
@@ -105,7 +106,7 @@ def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
     cached = _PLANS.get(id(part))
     if cached is not None and cached[0] is part:
         return cached[1]
-    namespace: dict[str, Any] = {"_at": _at}
+    namespace: dict[str, Any] = {"value_at": value_at}
     levels = part.levels()
     variable = {name: (f"e{depth}", f"i{depth}") for depth, (_, name) in enumerate(levels) if name}
     innermost = f"e{len(levels) - 1}"
