@@ -120,6 +120,23 @@ def _items(found: dict[str, list[Labelled]], label: str) -> list[Labelled]:
     return found.get(label_key(label), [])
 
 
+def _holders_of(root: LexborNode | None, word: str) -> set[int]:
+    """The elements (their ``mem_id``) that hold a text node containing ``word`` (lower case), up to ``root``."""
+    holders: set[int] = set()
+    if root is None:
+        return holders
+    stop = root.mem_id
+    for node in root.traverse(include_text=True):
+        if node.tag == "-text" and word in (node.text_content or "").lower():
+            current = node.parent
+            while current is not None and current.mem_id not in holders:
+                holders.add(current.mem_id)
+                if current.mem_id == stop:
+                    break
+                current = current.parent
+    return holders
+
+
 def _inside(node: LexborNode, ancestor: LexborNode) -> bool:
     current = node.parent
     while current is not None:
@@ -189,8 +206,13 @@ class IchGcp(MirrorSource):
         ends with that sponsor (``<p><span>date</span><span>updated by: X</span></p>`` → the ``p``), so that
         what follows it is what follows the line.
         """
+        # Only an element with a text node saying "updated" inside it can be the line: those are found in C, and
+        # only their ancestors have their text read (each ancestor's text is the page's, up to the whole of it).
+        holders = _holders_of(body, "updated")
         found: tuple[LexborNode, str] | None = None
         for node in elements(body):
+            if node.mem_id not in holders:
+                continue
             if found is not None and not _inside(node, found[0]):
                 break  # past the element found (document order): only what lies inside it can be the line
             raw = node.text(deep=True) or ""

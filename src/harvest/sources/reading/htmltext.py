@@ -112,16 +112,40 @@ def _within_preformatted(node: LexborNode) -> bool:
 
 def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -> None:
     """Push a node's children so that they pop in document order, a line break between the values of a list."""
-    children: list[LexborNode] = []
     child = node.child
+    if child is None:
+        return
+    if child.next is None:  # one child (the common case): no list, nothing to separate
+        pending.append(child)
+        return
+    # One pass reads the children and tells whether they are a list of values (``_is_value_list``, inlined:
+    # this runs for every element a parser renders). Only inline values need a break pushed between them; a
+    # block ends its own lines, and the empty line an extra break would make is dropped.
+    children: list[LexborNode] = []
+    inline: list[bool] = []
+    shown = 0
+    listed = True
     while child is not None:
         children.append(child)
+        tag = child.tag
+        if tag == "-text":
+            inline.append(False)
+            if listed and (child.text_content or "").strip():
+                listed = False
+        elif tag in SKIP_TAGS:
+            inline.append(False)
+        else:
+            shown += 1
+            inline.append(tag not in BLOCK_TAGS and not tag.startswith("-"))
         child = child.next
-    separate = _is_value_list(children)
+    if not listed or shown < 2:
+        children.reverse()
+        pending.extend(children)
+        return
     for index in range(len(children) - 1, -1, -1):
         item = children[index]
         pending.append(item)
-        if separate and index and item.tag not in SKIP_TAGS and not item.tag.startswith("-") and not _continues(item):
+        if index and inline[index] and not _continues(item):
             pending.append("\n")
 
 
@@ -214,10 +238,14 @@ def _one_line(node: LexborNode) -> bool:
         return False
     inner = node.traverse()  # comments come out too, and text() leaves them out as the walk does
     next(inner)  # the element itself
-    if any(element.tag in _BREAKS for element in inner):
-        return False
+    inside = 0
+    for element in inner:
+        if element.tag in _BREAKS:
+            return False
+        inside += 1
     # A list of values inside (see the module's docstring) has its values on lines of their own: the walk does that.
-    return not _holds_value_list(node)
+    # A list needs two elements below the one that holds it, so most values (one span, one link) are done here.
+    return inside < 2 or not _holds_value_list(node)
 
 
 def text_lines(node: LexborNode | None) -> list[str]:
