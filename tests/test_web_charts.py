@@ -29,6 +29,12 @@ def test_paired_bars_draw_two_bars_per_label() -> None:
     assert titles == ["Sponsor & Co: 4 due", "Sponsor & Co: 1 overdue", "Other: 2 due", "Other: 0 overdue"]
 
 
-def test_empty_charts_still_draw() -> None:
-    ET.fromstring(stacked_columns([], "none"))
-    ET.fromstring(paired_bars([], ("a", "b"), "none"))
+def test_empty_charts_still_draw_and_say_so() -> None:
+    svg = "{http://www.w3.org/2000/svg}"
+    columns = ET.fromstring(stacked_columns([], "none"))
+    assert columns.tag == f"{svg}svg" and columns.find(f"{svg}title").text == "none"
+    assert columns.findall(f"{svg}rect") == []
+    assert [t.text for t in columns.findall(f"{svg}text")] == ["no trials"]  # not "1 trials" from an empty scale
+    bars = ET.fromstring(paired_bars([], ("a", "b"), "none"))
+    assert [t.text for t in bars.findall(f"{svg}text")] == ["a", "b"]  # the legend alone, no bar
+    assert len(bars.findall(f"{svg}rect")) == 2

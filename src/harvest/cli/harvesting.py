@@ -51,7 +51,8 @@ class Progress:
             sys.stderr.write("\n")
 
 
-def _failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None]:
+def failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None]:
+    """Each failure and unresolved page as a log line while a run goes on, so a cron log shows them in order."""
     def show(source: str, item: Failure | Unresolved) -> None:
         if isinstance(item, Unresolved):
             logs.event(
@@ -86,12 +87,13 @@ def _known_printer(source: str, url: str, what: str) -> None:
 def _callbacks(obj: Context, progress: Progress | None = None) -> Callbacks:
     return Callbacks(
         on_batch=progress.update if progress else None,
-        on_failure=_failure_printer(obj),
+        on_failure=failure_printer(obj),
         on_known=_known_printer,
     )
 
 
-def _finish(obj: Context, report: RunReport) -> None:
+def finish_run(obj: Context, report: RunReport) -> None:
+    """The run's one-line summary (or JSON event), then its exit code: shared by run, fetch and history."""
     line = report.summary()
     if obj.log_json:
         fields = dict(
@@ -167,7 +169,7 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
     finally:
         progress.close()
         harvester.close()
-    _finish(obj, report)
+    finish_run(obj, report)
 
 
 # -- fetch ----------------------------------------------------------------------------------------
@@ -254,4 +256,4 @@ def reparse(obj: Context, source_name: str | None) -> None:
         report = harvester.reparse(source_name, callbacks=_callbacks(obj))
     finally:
         harvester.close()
-    _finish(obj, report)
+    finish_run(obj, report)

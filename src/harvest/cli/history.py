@@ -11,7 +11,7 @@ from typing import Any
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, fail, handle_errors
-from harvest.cli.harvesting import Progress, _failure_printer, _finish
+from harvest.cli.harvesting import Progress, failure_printer, finish_run
 from harvest.cli.output import print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL
 from harvest.core.ids import normalize_nct
@@ -47,7 +47,7 @@ def history(obj: Context, nct_ids: tuple[str, ...], changes: bool, offline: bool
         harvester = obj.harvester()
         progress = Progress(not obj.quiet and not obj.log_json)
         try:
-            report = harvester.history(ids, Callbacks(on_batch=progress.update, on_failure=_failure_printer(obj)))
+            report = harvester.history(ids, Callbacks(on_batch=progress.update, on_failure=failure_printer(obj)))
         finally:
             progress.close()
             harvester.close()
@@ -56,7 +56,7 @@ def history(obj: Context, nct_ids: tuple[str, ...], changes: bool, offline: bool
         if offline and empty:
             fail(f"no versions in {obj.db} for {', '.join(empty)} (run `harvest history` to fetch them)", EXIT_PARTIAL)
     if report is not None:
-        _finish(obj, report)
+        finish_run(obj, report)
 
 
 def _print_timelines(obj: Context, ids: list[str]) -> list[str]:

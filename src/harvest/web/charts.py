@@ -55,7 +55,7 @@ def stacked_columns(counts: Sequence[tuple[str, str, int]], title: str, width: i
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" width="{width}" height="{height}"'
         f' viewBox="0 0 {width} {height}"><title>{escape(title)}</title>',
-        f'<text x="{left}" y="12" class="axis">{top:,} trials</text>',
+        f'<text x="{left}" y="12" class="axis">{f"{top:,} trials" if totals else "no trials"}</text>',
         f'<line x1="{left}" y1="{20 + plot_h}" x2="{left + plot_w}" y2="{20 + plot_h}" stroke="#888"/>',
     ]
     label_every = max(1, round(len(categories) / 15))
