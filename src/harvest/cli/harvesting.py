@@ -53,6 +53,7 @@ class Progress:
 
 def failure_printer(obj: Context) -> Callable[[str, Failure | Unresolved], None]:
     """Each failure and unresolved page as a log line while a run goes on, so a cron log shows them in order."""
+
     def show(source: str, item: Failure | Unresolved) -> None:
         if isinstance(item, Unresolved):
             logs.event(
