@@ -15,6 +15,7 @@ import pytest
 from harvest.core.config import Settings
 from harvest.core.errors import LayoutChanged
 from harvest.net.http import HttpClient
+from harvest.query.history import ANALYSES, ONE_TRIAL, analysis
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.sources.ctgov_history import CtgovHistory, history_base_url, parse_version_list
 from harvest.store.lock import RunLock
@@ -476,6 +477,30 @@ def test_status_durations_as_cthist_counts_them(harvested: Path) -> None:
         harvested, "SELECT nct_id, overall_status, days, days_to_date, current FROM status_durations"
     ):
         assert to_date == closed + (days(newest[nct], today) if current else 0), (nct, status)
+
+
+@pytest.mark.parametrize("view", sorted(ANALYSES))
+def test_one_trials_analysis_reads_only_its_versions_and_gives_the_views_rows(harvested: Path, view: str) -> None:
+    """The trial page and the CLI scope each analysis to the trials asked: the same rows as the view filtered,
+    reached by the primary key (the view filtered from outside computes every stored trial first)."""
+    conn = sqlite3.connect(f"file:{harvested}?mode=ro", uri=True)
+    try:
+        order = ANALYSES[view][0]
+        for nct in TRIALS:
+            expected = conn.execute(f"SELECT * FROM {view} WHERE nct_id = ? ORDER BY {order}", [nct]).fetchall()
+            scoped = conn.execute(f"SELECT * FROM ({ONE_TRIAL[view]}) ORDER BY {order}", {"id": nct}).fetchall()
+            assert scoped == expected
+        assert (
+            analysis(conn, view, TRIALS[:2])[1]
+            == conn.execute(f"SELECT * FROM {view} WHERE nct_id IN (?, ?) ORDER BY {order}", TRIALS[:2]).fetchall()
+        )
+        plan = [row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {ONE_TRIAL[view]}", {"id": TRIALS[0]})]
+        reads = [step for step in plan if "study_versions" in step]
+        assert reads and all(step.startswith("SEARCH") and "nct_id=?" in step for step in reads), plan
+    finally:
+        conn.close()
+    if view != "status_durations":  # every trial here has at least one row of the other three
+        assert expected
 
 
 def test_the_readme_query_by_sponsor_class(harvested: Path) -> None:

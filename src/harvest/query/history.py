@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from harvest.store.history_views import history_sql
+
 # view -> (the order its rows are printed in, what `--help` says it answers)
 ANALYSES: dict[str, tuple[str, str]] = {
     "outcome_changes": (
@@ -37,11 +39,17 @@ ANALYSES: dict[str, tuple[str, str]] = {
 def analysis(conn: sqlite3.Connection, view: str, nct_ids: Sequence[str] = ()) -> tuple[list[str], list[Any]]:
     """The rows of one analysis view (of these trials, if given): column names and rows."""
     order, _ = ANALYSES[view]
-    sql = f"SELECT * FROM {view}"
-    if nct_ids:
-        sql += f" WHERE nct_id IN ({','.join('?' * len(nct_ids))})"
-    cursor = conn.execute(f"{sql} ORDER BY {order}", list(nct_ids))
+    if not nct_ids:
+        cursor = conn.execute(f"SELECT * FROM {view} ORDER BY {order}")
+    else:
+        names = {f"n{i}": nct for i, nct in enumerate(nct_ids)}
+        scoped = history_sql(view, f"nct_id IN ({', '.join(':' + name for name in names)})")
+        cursor = conn.execute(f"SELECT * FROM ({scoped}) ORDER BY {order}", names)
     return [d[0] for d in cursor.description], cursor.fetchall()
+
+
+# One trial's analyses, with its NCT number as :id (the trial page and the timeline read these).
+ONE_TRIAL: dict[str, str] = {view: history_sql(view, "nct_id = :id") for view in ANALYSES}
 
 
 @dataclass
@@ -80,8 +88,8 @@ def timeline(conn: sqlite3.Connection, nct_id: str) -> list[TimelineVersion]:
             versions[version].changes.append((name, _decoded(old), _decoded(new)))
     for row in conn.execute(
         "SELECT version, outcome_type, change, old_measure, new_measure, old_time_frame, new_time_frame, after_start "
-        "FROM outcome_changes WHERE nct_id = ? ORDER BY version, outcome_type, change",
-        [nct_id],
+        f"FROM ({ONE_TRIAL['outcome_changes']}) ORDER BY version, outcome_type, change",
+        {"id": nct_id},
     ):
         if row[0] in versions:
             versions[row[0]].outcomes.append(OutcomeChange(*row[1:]))

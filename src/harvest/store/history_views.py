@@ -10,6 +10,8 @@ first day (``2020-02`` as ``2020-02-01``, ``2020`` as ``2020-01-01``), as cthist
 
 from __future__ import annotations
 
+import re
+
 
 def _day(expr: str) -> str:
     """A partial ISO date as its first day, in SQL."""
@@ -130,3 +132,14 @@ HISTORY_VIEWS: dict[str, str] = {
     "completion_slips": _COMPLETION_SLIPS,
     "status_durations": _STATUS_DURATIONS,
 }
+
+
+_VERSIONS = re.compile(r"\bFROM study_versions\b")
+
+
+def history_sql(view: str, where: str) -> str:
+    """One analysis over only the versions ``where`` picks (``"nct_id = :id"``): the view's SQL with that filter
+    inside it. A filter outside the view cannot reach in: its window functions and shared CTEs make SQLite
+    compute the analysis of every stored trial first (5 s for one trial's outcome changes among 5,000 histories,
+    against a millisecond this way). ``where`` may appear more than once, so it takes named parameters."""
+    return _VERSIONS.sub(f"FROM (SELECT * FROM study_versions WHERE {where})", HISTORY_VIEWS[view])

@@ -13,6 +13,7 @@ from typing import Any
 
 from harvest.core import results as results_rows
 from harvest.core.schema import ROW_TABLES
+from harvest.query.history import ONE_TRIAL
 from harvest.web import markdown
 
 Execute = Callable[[str, dict[str, Any]], Awaitable[Any]]
@@ -92,19 +93,20 @@ SECTIONS: dict[str, tuple[str, str]] = {
         f" ({', '.join(repr(f) for f in ROUTINE_FIELDS)})) AS fields"
         " FROM study_versions v WHERE v.nct_id = :id ORDER BY v.version DESC",
     ),
+    # the history views computed for this trial alone (ONE_TRIAL): filtered from outside, they compute every trial
     "primary_outcome_changes": (
         "outcome_changes",
         "SELECT version, version_date, change, old_measure, new_measure, old_time_frame, new_time_frame, after_start"
-        " FROM outcome_changes WHERE nct_id = :id AND outcome_type = 'PRIMARY' ORDER BY version",
+        f" FROM ({ONE_TRIAL['outcome_changes']}) WHERE outcome_type = 'PRIMARY' ORDER BY version",
     ),
     "completion_slips": (
         "completion_slips",
-        "SELECT version, version_date, old_date, new_date, days, total_days FROM completion_slips WHERE nct_id = :id"
+        f"SELECT version, version_date, old_date, new_date, days, total_days FROM ({ONE_TRIAL['completion_slips']})"
         " ORDER BY version",
     ),
     "enrollment_history": (
         "enrollment_history",
-        "SELECT version, version_date, enrollment, enrollment_type FROM enrollment_history WHERE nct_id = :id"
+        f"SELECT version, version_date, enrollment, enrollment_type FROM ({ONE_TRIAL['enrollment_history']})"
         " ORDER BY version",
     ),
     "source_records": (

@@ -17,10 +17,6 @@ from typing import Any
 Convert = Callable[[Any], Any]
 
 
-def keep(value: Any) -> Any:
-    return value
-
-
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 
 
