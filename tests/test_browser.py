@@ -77,6 +77,9 @@ def test_a_search_from_the_home_page_box_finds_the_best_match_first(
                       " document.querySelector('form.harvest-search').submit();"))  # fmt: skip
     hits = texts(browser, "td.col-nct_id")
     assert hits and hits[0] == expected
+    count = len(cli(harvest_db, "search", "septic shock", "--limit", "1000", "--json").stdout.splitlines())
+    assert texts(browser, ".search-count") == [f"{count} trial{'' if count == 1 else 's'}, best match first."]
+    assert browser.evaluate(js("return document.querySelector('#harvest-q').value;")) == "septic shock"
     browser.submit(js("document.querySelector('td.col-nct_id a').click();"))
     assert texts(browser, ".trial-header a.nct") == [expected]
 
