@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harvest.core.schema import ROW_TABLES
+from harvest.core.schema import RESULTS_FIELDS, ROW_TABLES
 from harvest.sources.ctgov_record import DATE_STRUCTS, SCALARS, TABLES
 from harvest.sources.reading.jsonrows import Rows, number
 from tests.conftest import FIXTURES, Cli, load_study, rows, scalar
@@ -315,3 +315,13 @@ def test_the_views_put_a_trial_with_results_on_one_line(harvested: Path) -> None
     )
     without = scalar(harvested, "SELECT count(*) FROM results_overview WHERE nct_id = 'NCT03418623'")
     assert without == 0
+
+
+def test_the_results_fields_are_what_the_results_section_fills() -> None:
+    """RESULTS_FIELDS (core, used where a version's changes are summed up) against the CT.gov declaration: every
+    column and table read from ``resultsSection``, plus the flag and dates the status module gives with them."""
+    scalars = {column for column, path in {**SCALARS, **DATE_STRUCTS}.items() if path.startswith("resultsSection.")}
+    tables = {part.table for part in TABLES if part.root.startswith("resultsSection.")}
+    dates = {"has_results", "results_first_submitted", "results_first_submitted_qc", "results_first_posted"}
+    assert scalars and tables
+    assert scalars | tables | dates == RESULTS_FIELDS

@@ -341,6 +341,16 @@ ROW_TABLES = {
     name: model for name, info in Study.model_fields.items() if (model := row_model(info.annotation)) is not None
 }
 
+# The fields the registry's results section fills (posted with results, empty before): the results row tables,
+# their module texts, and the results dates and flag.
+RESULTS_FIELDS: frozenset[str] = frozenset(
+    {name for name, model in ROW_TABLES.items() if model.__module__ == "harvest.core.results"}
+    | {"has_results", "results_first_submitted", "results_first_submitted_qc", "results_first_posted",
+       "limitations_and_caveats", "baseline_population", "participant_flow_recruitment_details",
+       "participant_flow_pre_assignment_details", "reported_events_time_frame", "reported_events_description",
+       "reported_events_frequency_threshold"}
+)  # fmt: skip
+
 
 def is_empty(value: Any) -> bool:
     return value is None or value == [] or value == {} or value == ""

@@ -11,8 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
-from harvest.core import results as results_rows
-from harvest.core.schema import ROW_TABLES
+from harvest.core.schema import RESULTS_FIELDS
 from harvest.query.history import ONE_TRIAL
 from harvest.web import markdown
 
@@ -30,15 +29,6 @@ FROM studies WHERE nct_id = :id"""
 
 # Fields every new version changes (the update stamps): left out of "what changed" in the version list.
 ROUTINE_FIELDS = ("last_update_posted", "last_update_submitted", "status_verified_date")
-
-# The fields a version with newly posted results changes by the dozen: named together in the version list.
-RESULTS_FIELDS = frozenset(
-    {name for name, model in ROW_TABLES.items() if model.__module__ == results_rows.__name__}
-    | {"has_results", "results_first_submitted", "results_first_submitted_qc", "results_first_posted",
-       "limitations_and_caveats", "baseline_population", "participant_flow_recruitment_details",
-       "participant_flow_pre_assignment_details", "reported_events_time_frame", "reported_events_description",
-       "reported_events_frequency_threshold"}
-)  # fmt: skip
 
 # section -> (table it needs, SQL)
 SECTIONS: dict[str, tuple[str, str]] = {
@@ -131,7 +121,7 @@ def _json_list(text: Any) -> list[Any]:
 
 
 def _what_changed(fields: str | None) -> str:
-    """A version's changed fields as a person reads them: the results named once, not field by field."""
+    """A version's changed fields as a person reads them: the results (dozens of fields) named once."""
     names = fields.split(", ") if fields else []
     results = [name for name in names if name in RESULTS_FIELDS]
     rest = [name for name in names if name not in RESULTS_FIELDS]

@@ -110,21 +110,15 @@ def _within_preformatted(node: LexborNode) -> bool:
     return False
 
 
-def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -> None:
-    """Push a node's children so that they pop in document order, a line break between the values of a list."""
-    child = node.child
-    if child is None:
-        return
-    if child.next is None:  # one child (the common case): no list, nothing to separate
-        pending.append(child)
-        return
-    # One pass reads the children and tells whether they are a list of values (``_is_value_list``, inlined:
-    # this runs for every element a parser renders). Only inline values need a break pushed between them; a
-    # block ends its own lines, and the empty line an extra break would make is dropped.
+def _read_children(node: LexborNode) -> tuple[list[LexborNode], list[bool], bool]:
+    """A node's children, which of them are inline elements, and whether they are a list of values: two or more
+    elements that can show text and no text between them (module docstring). One pass: this runs for every
+    element with several children that a parser renders."""
     children: list[LexborNode] = []
     inline: list[bool] = []
     shown = 0
     listed = True
+    child = node.child
     while child is not None:
         children.append(child)
         tag = child.tag
@@ -138,7 +132,22 @@ def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -
             shown += 1
             inline.append(tag not in BLOCK_TAGS and not tag.startswith("-"))
         child = child.next
-    if not listed or shown < 2:
+    return children, inline, listed and shown > 1
+
+
+def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -> None:
+    """Push a node's children so that they pop in document order, a line break between the values of a list.
+
+    Only inline values need a break pushed between them: a block ends its own lines, and the empty line an
+    extra break would make is dropped."""
+    child = node.child
+    if child is None:
+        return
+    if child.next is None:  # one child (the common case): no list, nothing to separate
+        pending.append(child)
+        return
+    children, inline, listed = _read_children(node)
+    if not listed:
         children.reverse()
         pending.extend(children)
         return
@@ -147,19 +156,6 @@ def _push_children(node: LexborNode, pending: list[LexborNode | str | object]) -
         pending.append(item)
         if index and inline[index] and not _continues(item):
             pending.append("\n")
-
-
-def _is_value_list(children: list[LexborNode]) -> bool:
-    """Two or more elements that can show text, and no text between them: a list of values (module docstring)."""
-    shown = 0
-    for child in children:
-        tag = child.tag
-        if tag == "-text":
-            if (child.text_content or "").strip():
-                return False
-        elif tag not in SKIP_TAGS:
-            shown += 1
-    return shown > 1
 
 
 # A value that begins with one of these continues the one before it ("<span>Lyon</span><span>, France</span>").
@@ -178,15 +174,7 @@ def _holds_value_list(node: LexborNode) -> bool:
         parent = later.parent
         if parent is not None:
             parents.setdefault(parent.mem_id, parent)
-    for parent in parents.values():
-        children = []
-        child = parent.child
-        while child is not None:
-            children.append(child)
-            child = child.next
-        if _is_value_list(children):
-            return True
-    return False
+    return any(_read_children(parent)[2] for parent in parents.values())
 
 
 def _walk(node: LexborNode, out: list[str]) -> None:
