@@ -173,6 +173,10 @@ def expected_counts(study: dict[str, Any]) -> dict[str, int]:
         "reported_event_totals": 3 * len(events.get("eventGroups", [])),
         "result_agreements": 1 if more.get("certainAgreement") else 0,
         "result_contacts": 1 if more.get("pointOfContact") else 0,
+        "submissions": len(_items(study, "derivedSection", "miscInfoModule", "submissionTracking", "submissionInfos")),
+        "pending_results": len(
+            _items(study, "annotationSection", "annotationModule", "unpostedAnnotation", "unpostedEvents")
+        ),
     }
 
 

@@ -48,6 +48,7 @@ from harvest.core.results import (
     ResultGroup,
 )
 from harvest.core.rows import row_model
+from harvest.core.tracking import PendingResult, Submission
 from harvest.core.vocab import InterventionType, OverallStatus, Phase, Sex, StudyType
 
 DateType = Literal["ACTUAL", "ESTIMATED"]
@@ -268,6 +269,8 @@ class Study(_Model):
     reported_event_totals: list[ReportedEventTotal] = Field(default_factory=list)
     result_agreements: list[ResultAgreement] = Field(default_factory=list)
     result_contacts: list[ResultContact] = Field(default_factory=list)
+    submissions: list[Submission] = Field(default_factory=list)
+    pending_results: list[PendingResult] = Field(default_factory=list)
     # Display words a parser found but could not map (field -> word as shown); kept, reported, never guessed.
     unmapped: dict[str, str] = Field(default_factory=dict)
     provenance: Provenance

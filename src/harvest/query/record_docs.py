@@ -225,6 +225,28 @@ RECORD_TABLES: dict[str, tuple[str, dict[str, str]]] = {
         "Documents shared with individual participant data (ipdSharingStatementModule.infoTypes).",
         {"name": "STUDY_PROTOCOL, SAP, ICF, CSR or ANALYTIC_CODE"},
     ),
+    "submissions": row_table(
+        "Submissions of results to ClinicalTrials.gov's quality control (QC), before they are posted "
+        "(derivedSection.miscInfoModule.submissionTracking.submissionInfos): the compliance views count one as "
+        "reporting unless the sponsor cancelled it.",
+        {
+            "release_date": "Date the results were submitted (releaseDate)",
+            "reset_date": "Date the registry returned them to the sponsor after review (resetDate)",
+            "unrelease_date": "Date the sponsor cancelled the submission (unreleaseDate)",
+            "unrelease_date_unknown": FLAG + "the submission was cancelled on a date the registry does not know "
+            "(unreleaseDateUnknown)",
+            "mcp_release_n": "The registry's number of the submission (mcpReleaseN)",
+        },
+    ),
+    "pending_results": row_table(
+        "Events of results submitted but not yet posted (annotationSection.annotationModule.unpostedAnnotation."
+        "unpostedEvents; AACT: pending_results).",
+        {
+            "event": "RELEASE (submitted), RESET (returned to the sponsor) or UNRELEASE (cancelled)",
+            "event_date_description": "The event's date as written",
+            "event_date": "The event's date (ISO)",
+        },
+    ),
     "harvest_meta": (
         "Bookkeeping of the file, key and value. Key rebuild_from_payloads: the file was upgraded from an older "
         "schema (value: that schema version); the trials stored before have empty new tables until their stored "
@@ -245,4 +267,5 @@ RECORD_OPTIONS: dict[str, dict[str, Any]] = {
     "documents": {"facets": ["type_abbrev"]},
     "facility_contacts": {"facets": ["contact_type"]},
     "ipd_information_types": {"facets": ["name"]},
+    "pending_results": {"facets": ["event"]},
 }

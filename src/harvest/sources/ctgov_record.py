@@ -341,6 +341,22 @@ TABLES: list[Rows] = [
             "extension": "phoneExt",
         },
     ),
+    Rows(
+        "submissions",
+        "derivedSection.miscInfoModule.submissionTracking.submissionInfos[]",
+        {
+            "release_date": "releaseDate",
+            "reset_date": "resetDate",
+            "unrelease_date": "unreleaseDate",
+            "unrelease_date_unknown": "unreleaseDateUnknown",
+            "mcp_release_n": "mcpReleaseN",
+        },
+    ),
+    Rows(
+        "pending_results",
+        "annotationSection.annotationModule.unpostedAnnotation.unpostedEvents[]",
+        {"event": "type", "event_date_description": "date", "event_date": "date"},
+    ),
 ]
 
 

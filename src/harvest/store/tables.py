@@ -17,10 +17,12 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 #    pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
 # 5: views results_compliance and sponsor_compliance; record history: study_versions, version_changes,
 #    history_queue (new tables only) and runs.versions
-SCHEMA_VERSION = 5
-# Files made before schema 4 lack the row tables, which only a re-parse of their stored payloads can fill; a file
-# of schema 4 or later has nothing to rebuild when it is upgraded (schema 5 adds tables the history fetch fills).
-REBUILD_BELOW = 4
+# 6: row tables submissions and pending_results (results in the registry's QC, filled from the stored payloads)
+SCHEMA_VERSION = 6
+# Files made before schema 6 lack row tables (4: the whole record; 6: the QC submissions) that only a re-parse of
+# their stored payloads can fill, so an upgrade from them is followed by one (schema 5 added only tables the
+# history fetch fills).
+REBUILD_BELOW = 6
 
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
