@@ -1,6 +1,6 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, serve
+from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, serve, sponsors
 from harvest.cli.app import global_options, main
 
 for command in (
@@ -20,6 +20,7 @@ for command in (
     querying.datasette_metadata,
     querying.reindex,
     compliance.compliance,
+    sponsors.sponsors,
     mirrors.unresolved,
     *history.ANALYSIS_COMMANDS.values(),
     serve.serve,

@@ -3,8 +3,9 @@
 The store writes the rows it is given and reads back what it holds; deciding what to write (what changed,
 what a merge gives, what is worse than what is stored) is the pipeline's. Its verbs are grouped by what they
 keep: ``records`` (what each source said), ``aliases``, ``studies`` (merged rows, their children, conflicts and
-changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages) and
-``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due).
+changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages),
+``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due) and
+``organisations`` (sponsor names as organisations, automatic and curated).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlite_utils import Database
 from harvest.core.errors import DatabaseUnavailable
 from harvest.store import tables
 from harvest.store.handle import Handle
+from harvest.store.organisations import SponsorOrganisations
 from harvest.store.pages import Pages
 from harvest.store.records import Aliases, SourceRecords
 from harvest.store.runs import Runs
@@ -46,6 +48,7 @@ class Store:
         self.runs = Runs(handle)
         self.pages = Pages(handle)
         self.versions = StudyVersions(handle)
+        self.organisations = SponsorOrganisations(handle)
 
     def close(self) -> None:
         self.db.close()

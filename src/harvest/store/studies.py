@@ -18,6 +18,7 @@ from harvest.core.records import Merged
 from harvest.core.schema import Study, content_hash
 from harvest.store import fts
 from harvest.store.columns import ROW_INSERTS, later_values, row_table_rows
+from harvest.store.organisations import SponsorOrganisations
 from harvest.store.sql import select_in
 
 if TYPE_CHECKING:
@@ -197,6 +198,7 @@ class Studies:
     def __init__(self, store: Handle, aliases: Aliases) -> None:
         self._conn = store.conn
         self._aliases = aliases
+        self._organisations = SponsorOrganisations(store)
 
     def hashes(self, nct_ids: Sequence[str]) -> dict[str, tuple[str, str | None]]:
         """nct_id -> (content_hash, merge_hash) of the rows the file holds."""
@@ -208,6 +210,9 @@ class Studies:
         indexed = fts.indexed_documents(self._conn, nct_ids)  # before any row changes: FTS5 needs the old text
         writes.execute(self._conn)
         fts.update_index(self._conn, indexed, nct_ids)
+        if writes.studies:  # the sponsor names written are mapped to organisations in the same transaction
+            at = writes.columns.index("lead_sponsor")
+            self._organisations.refresh(row[at] for row in writes.studies)
         return len(writes.studies)
 
     def delete(self, nct_ids: Sequence[str]) -> None:

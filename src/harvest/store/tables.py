@@ -17,7 +17,8 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 #    pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
 # 5: views results_compliance and sponsor_compliance; record history: study_versions, version_changes,
 #    history_queue (new tables only) and runs.versions
-# 6: row tables submissions and pending_results (results in the registry's QC, filled from the stored payloads)
+# 6: row tables submissions and pending_results (results in the registry's QC, filled from the stored payloads);
+#    sponsor_organisations (sponsor names as organisations, curated rows kept through every rebuild)
 SCHEMA_VERSION = 6
 # Files made before schema 6 lack row tables (4: the whole record; 6: the QC submissions) that only a re-parse of
 # their stored payloads can fill, so an upgrade from them is followed by one (schema 5 added only tables the
@@ -157,6 +158,11 @@ CREATE TABLE IF NOT EXISTS version_changes (
     field TEXT NOT NULL, old TEXT, new TEXT, PRIMARY KEY (nct_id, version, field));
 CREATE INDEX IF NOT EXISTS version_changes_field ON version_changes (field, nct_id);
 CREATE TABLE IF NOT EXISTS history_queue (nct_id TEXT PRIMARY KEY, queued_at TEXT NOT NULL, run_id INTEGER);
+CREATE TABLE IF NOT EXISTS sponsor_organisations (
+    name TEXT PRIMARY KEY, sponsor_key TEXT NOT NULL, organisation TEXT NOT NULL, parent TEXT,
+    curated INTEGER NOT NULL DEFAULT 0, updated_at TEXT);
+CREATE INDEX IF NOT EXISTS sponsor_organisations_key ON sponsor_organisations (sponsor_key);
+CREATE INDEX IF NOT EXISTS sponsor_organisations_organisation ON sponsor_organisations (organisation);
 CREATE VIEW IF NOT EXISTS field_provenance AS
     SELECT s.nct_id, f.value AS field,
            substr(p.key, 1, instr(p.key, '|') - 1) AS source,
