@@ -1,16 +1,35 @@
-"""FDAAA 801 results-reporting compliance as SQL, written once for the views and for ``harvest compliance``.
+"""Results-reporting compliance as SQL, written once for the views and for ``harvest compliance``.
 
-``results_sql(as_of)`` is one row per applicable clinical trial (ACT) or probable ACT (pACT) with its due date
-and outcome at the date ``as_of`` (an SQL expression: ``'now'`` for the view, ``:as_of`` for the verb), so the
-view ``results_compliance`` and ``harvest compliance --as-of`` cannot disagree. ``sponsor_sql(rows)`` counts
-those rows per lead sponsor, over the view or over ``results_sql`` as a subquery.
+``results_sql(as_of, standard)`` is one row per trial a standard holds to report results, with its deadline,
+outcome and days late at the date ``as_of`` (an SQL expression: ``'now'`` for the view, ``:as_of`` for the
+verb), so the view ``results_compliance`` and ``harvest compliance --as-of`` cannot disagree.
+``compliance_sponsors.sponsor_sql(rows)`` counts those rows per organisation.
 
-The rules are EBM DataLab's FDAAA TrialsTracker's (``clinicaltrials/frontend/view.sql`` and
-``trial_computer.py`` in ebmdatalab/clinicaltrials-act-tracker), restated for the API v2 words the file stores;
-README's "Results-reporting compliance" section says them in prose, with what the file cannot know.
+The FDAAA 801 rules are EBM DataLab's FDAAA TrialsTracker's as its code decides them today: which trials are
+ACTs and pACTs, and when results are due, from its converter (``ctconvert/convert_data.py`` in
+ebmdatalab/clinicaltrials-act-converter); the deadline, the outcome and the days late from its tracker
+(``clinicaltrials/frontend/trial_computer.py`` and ``models.py`` in ebmdatalab/clinicaltrials-act-tracker),
+its QC submissions as it reads them from the API (``process_data.py``). README's "Results-reporting
+compliance" says them in prose, with each remaining difference and what the file cannot know.
 """
 
 from __future__ import annotations
+
+from harvest.store.compliance_record import (
+    any_intervention,
+    any_site_in,
+    became_act,
+    chosen_sql,
+    days_between,
+    first_release,
+    last_cancelled,
+    last_day,
+    moved_after_due,
+    plus_years,
+    record_sql,
+    standing_release,
+    words,
+)
 
 # The Final Rule's effective date: an ACT started on or after it; a pACT started before it and completed after.
 EFFECTIVE_DATE = "2017-01-18"
@@ -20,7 +39,7 @@ EFFECTIVE_DATE = "2017-01-18"
 QUALIFYING_PHASES = ("PHASE2", "PHASE3", "PHASE4", "NA")
 EXCLUDED_PHASES = ("EARLY_PHASE1",)
 
-# Intervention types that make a pre-2017 trial a probable ACT.
+# Intervention types that make a pre-2017 trial without FDA-regulation flags a probable ACT.
 PACT_INTERVENTION_TYPES = (
     "DRUG",
     "BIOLOGICAL",
@@ -31,7 +50,7 @@ PACT_INTERVENTION_TYPES = (
     "DIAGNOSTIC_TEST",
 )
 
-# The United States and its territories, as CT.gov writes them ("Virgin Islands (U.S.)"; the other spelling too).
+# The United States and its territories as TrialsTracker names them, each matched as a part of a site's country.
 US_COUNTRIES = (
     "United States",
     "American Samoa",
@@ -39,7 +58,6 @@ US_COUNTRIES = (
     "Northern Mariana Islands",
     "Puerto Rico",
     "Virgin Islands (U.S.)",
-    "U.S. Virgin Islands",
 )
 
 # Statuses that say the trial is still going: with both completion dates passed, a data-quality flag.
@@ -50,178 +68,167 @@ ONGOING_STATUSES = (
     "ACTIVE_NOT_RECRUITING",
     "SUSPENDED",
     "UNKNOWN",
-    "AVAILABLE",
 )
 
+# Days after the deadline before TrialsTracker calls unreported results overdue, and counts days it could fine.
+GRACE_DAYS = 30
+
+# fdaaa: FDAAA 801, the default; who: the WHO's rule, every interventional trial reports within 12 months.
+STANDARDS = ("fdaaa", "who")
+
 OUTCOMES = ("not_yet_due", "reported_on_time", "reported_late", "overdue")
+REPORTED = ("reported_on_time", "reported_late")
 
 RESULT_COLUMNS = (
     "nct_id",
     "act_kind",
     "lead_sponsor",
+    "organisation",
+    "parent",
     "overall_status",
     "completion_date_used",
     "defaulted_date",
     "due_date",
     "has_certificate",
     "results_submitted",
+    "qc_submitted",
+    "submission_cancelled",
     "outcome",
-    "days_overdue",
+    "days_late",
+    "finable_days_late",
     "status_discrepancy",
     "late_certificate",
     "flags_absent",
     "became_act_on",
     "completion_moved_after_due",
-    "as_of",
-)
-
-SPONSOR_COLUMNS = (
-    "lead_sponsor",
-    "trials",
-    "pacts_flags_absent",
-    "not_yet_due",
-    "due",
-    "reported_on_time",
-    "reported_late",
-    "overdue",
-    "share_compliant",
-    "days_overdue",
+    "version_used",
+    "version_date",
+    "standard",
     "as_of",
 )
 
 
-def _words(values: tuple[str, ...]) -> str:
-    return ", ".join("'" + value.replace("'", "''") + "'" for value in values)
-
-
-def _last_day(column: str) -> str:
-    """A stored ISO date at its precision as the last day it can mean: a month's last day, a year's Dec 31."""
+def _deadline(standard: str) -> str:
+    """The statutory deadline: FDAAA's 365 days after completion (TrialsTracker's ``calculated_due_date``), or
+    3 years with a certificate of delay; the WHO's 12 months, with no delay."""
+    if standard == "who":
+        return plus_years("used_day", 1)
     return (
-        f"CASE length({column}) WHEN 10 THEN date({column}) "
-        f"WHEN 7 THEN date({column} || '-01', '+1 month', '-1 day') "
-        f"WHEN 4 THEN date({column} || '-12-31') END"
+        f"CASE WHEN certificate_day IS NOT NULL THEN {plus_years('used_day', 3)} ELSE date(used_day, '+365 days') END"
     )
 
 
-def _became_act(nct: str) -> str:
-    """The date of the first stored version (record history) that met the ACT rules, up to the as-of date."""
-    field = "json_extract(v.record, '$.{}')".format
-    start = _last_day(field("start_date.value"))
-    return f"""(SELECT min(v.version_date) FROM study_versions v
-        WHERE v.nct_id = {nct} AND v.version_date <= as_of
-          AND {field("study_type")} = 'INTERVENTIONAL'
-          AND ({field("is_fda_regulated_drug")} = 1 OR {field("is_fda_regulated_device")} = 1)
-          AND coalesce({field("overall_status")}, '') <> 'WITHDRAWN'
-          AND coalesce({field("primary_purpose")}, '') <> 'DEVICE_FEASIBILITY'
-          AND EXISTS (SELECT 1 FROM json_each(v.record, '$.phases') WHERE value IN ({_words(QUALIFYING_PHASES)}))
-          AND NOT EXISTS (SELECT 1 FROM json_each(v.record, '$.phases') WHERE value IN ({_words(EXCLUDED_PHASES)}))
-          AND {start} >= '{EFFECTIVE_DATE}')"""
+def _kind() -> str:
+    """ACT, pACT, or NULL: the converter's act_flag and included_pact_flag."""
+    return f"""CASE
+             WHEN NOT covered THEN NULL
+             WHEN (drug = 1 OR device = 1) AND start_day >= '{EFFECTIVE_DATE}' THEN 'ACT'
+             WHEN start_day < '{EFFECTIVE_DATE}' AND used_day >= '{EFFECTIVE_DATE}' AND (
+                  drug = 1 OR device = 1
+                  OR (drug IS NULL AND device IS NULL
+                      AND {any_intervention("c.nct_id", PACT_INTERVENTION_TYPES)}
+                      AND {any_site_in("c.nct_id", US_COUNTRIES)}))
+             THEN 'pACT'
+           END"""
 
 
-def _moved_after_due(nct: str) -> str:
-    """1 when a version dated after the trial was due (by the date it replaced) moved its primary completion
-    date, 0 when the stored versions show no such move, NULL when the file holds no versions of the trial."""
-    old = _last_day("json_extract(c.old, '$.value')")
-    return f"""CASE WHEN EXISTS (SELECT 1 FROM study_versions v WHERE v.nct_id = {nct}) THEN
-        EXISTS (SELECT 1 FROM version_changes c WHERE c.nct_id = {nct} AND c.field = 'primary_completion_date'
-                AND c.version_date <= as_of AND json_extract(c.old, '$.value') IS NOT NULL
-                AND c.version_date > date({old}, '+1 year', '+30 days')) END"""
-
-
-def results_sql(as_of: str = "'now'") -> str:
-    """One row per ACT or pACT (``RESULT_COLUMNS``) at the date ``as_of``, an SQL expression given to date()."""
+def results_sql(as_of: str = "'now'", standard: str = "fdaaa") -> str:
+    """One row per trial held to ``standard`` (``RESULT_COLUMNS``) at the date ``as_of``, an SQL expression."""
+    if standard not in STANDARDS:
+        raise ValueError(f"unknown standard {standard!r}")
+    who = standard == "who"
+    # Results are due (TrialsTracker's results_due) once the grace period after the deadline has passed.
+    gate = "as_of > due_date" if who else f"as_of > date(due_date, '+{GRACE_DAYS} days')"
+    held = "1" if who else "act_kind IS NOT NULL"
+    finable = (
+        "NULL"
+        if who
+        else f"CASE WHEN days_late IS NULL THEN NULL "
+        f"ELSE nullif(max(max(coalesce(earliest_days, 0), 0) - {GRACE_DAYS}, 0), 0) END"
+    )
+    days = days_between
     return f"""
 WITH params AS (SELECT date({as_of}) AS as_of),
+chosen AS ({chosen_sql()}),
+record AS ({record_sql()}),
 candidates AS (
-    SELECT s.nct_id, s.lead_sponsor, s.overall_status, p.as_of,
-           s.is_fda_regulated_drug AS drug, s.is_fda_regulated_device AS device,
-           {_last_day("s.start_date")} AS start_day,
-           {_last_day("s.primary_completion_date")} AS primary_day,
-           {_last_day("s.completion_date")} AS completion_day,
-           CASE WHEN s.primary_completion_date IS NOT NULL
-                THEN {_last_day("s.primary_completion_date")} ELSE {_last_day("s.completion_date")} END AS used_day,
-           length(coalesce(s.primary_completion_date, s.completion_date)) < 10 AS defaulted,
+    SELECT r.*, r.is_fda_regulated_drug AS drug, r.is_fda_regulated_device AS device,
+           {last_day("r.start_date")} AS start_day,
+           {last_day("r.primary_completion_date")} AS primary_day,
+           {last_day("r.completion_date")} AS completion_day,
+           CASE WHEN r.primary_completion_date IS NOT NULL
+                THEN {last_day("r.primary_completion_date")} ELSE {last_day("r.completion_date")} END AS used_day,
+           length(coalesce(r.primary_completion_date, r.completion_date)) < 10 AS defaulted,
            -- what was filed after the as-of date was not filed yet at that date
-           CASE WHEN {_last_day("s.results_first_submitted")} <= p.as_of
-                THEN {_last_day("s.results_first_submitted")} END AS results_day,
-           CASE WHEN {_last_day("s.disp_first_submitted")} <= p.as_of
-                THEN {_last_day("s.disp_first_submitted")} END AS certificate_day
-    FROM studies s, params p
-    WHERE s.study_type = 'INTERVENTIONAL'
-      AND coalesce(s.overall_status, '') <> 'WITHDRAWN'
-      AND coalesce(s.primary_purpose, '') <> 'DEVICE_FEASIBILITY'
-      AND EXISTS (SELECT 1 FROM json_each(s.phases) WHERE value IN ({_words(QUALIFYING_PHASES)}))
-      AND NOT EXISTS (SELECT 1 FROM json_each(s.phases) WHERE value IN ({_words(EXCLUDED_PHASES)}))
+           CASE WHEN {last_day("r.results_first_submitted")} <= r.as_of
+                THEN {last_day("r.results_first_submitted")} END AS results_day,
+           CASE WHEN {last_day("r.disp_first_submitted")} <= r.as_of
+                THEN {last_day("r.disp_first_submitted")} END AS certificate_day,
+           EXISTS (SELECT 1 FROM json_each(r.phases) WHERE value IN ({words(QUALIFYING_PHASES)}))
+             AND NOT EXISTS (SELECT 1 FROM json_each(r.phases) WHERE value IN ({words(EXCLUDED_PHASES)}))
+             AND coalesce(r.primary_purpose, '') <> 'DEVICE_FEASIBILITY' AS covered
+    FROM record r
+    WHERE r.study_type = 'INTERVENTIONAL' AND coalesce(r.overall_status, '') <> 'WITHDRAWN'
 ),
 kinds AS (
-    SELECT c.*,
-           CASE
-             WHEN (drug = 1 OR device = 1) AND start_day >= '{EFFECTIVE_DATE}' THEN 'ACT'
-             WHEN start_day < '{EFFECTIVE_DATE}' AND used_day >= '{EFFECTIVE_DATE}'
-                  AND (drug = 1 OR device = 1 OR (drug IS NULL AND device IS NULL))
-                  AND EXISTS (SELECT 1 FROM interventions i WHERE i.nct_id = c.nct_id
-                              AND i.type IN ({_words(PACT_INTERVENTION_TYPES)}))
-                  AND EXISTS (SELECT 1 FROM locations l WHERE l.nct_id = c.nct_id
-                              AND l.country IN ({_words(US_COUNTRIES)}))
-             THEN 'pACT'
-           END AS act_kind,
-           -- a certificate of delay postpones the deadline, to 3 years + 30 days at the latest
-           CASE WHEN certificate_day IS NOT NULL THEN date(used_day, '+3 years', '+30 days')
-                ELSE date(used_day, '+1 year', '+30 days') END AS due_date
+    SELECT c.*, {_kind()} AS act_kind, {_deadline(standard)} AS due_date
     FROM candidates c
 ),
-judged AS (
+submitted AS (
+    -- submissions to the registry's QC count while no results are posted (TrialsTracker's TrialQA)
     SELECT k.*,
+           CASE WHEN results_day IS NULL THEN {first_release("k.nct_id")} END AS first_qc,
+           CASE WHEN results_day IS NULL THEN {last_cancelled("k.nct_id")} END AS cancelled_qc,
+           CASE WHEN used_day IS NULL THEN 0 ELSE {gate} END AS results_due
+    FROM kinds k WHERE {held}
+),
+reporting AS (
+    SELECT s.*, CASE WHEN first_qc IS NOT NULL THEN {standing_release("s.nct_id", "s.cancelled_qc")} END AS standing_qc
+    FROM submitted s
+),
+counted AS (
+    SELECT r.*,
+           CASE WHEN NOT results_due THEN NULL
+                WHEN results_day IS NOT NULL THEN nullif(max({days("results_day", "due_date")}, 0), 0)
+                WHEN standing_qc IS NOT NULL THEN nullif(max({days("standing_qc", "due_date")}, 0), 0)
+                ELSE {days("as_of", "due_date")} END AS days_late,
+           CASE WHEN NOT results_due THEN NULL
+                WHEN results_day IS NOT NULL THEN {days("results_day", "due_date")}
+                WHEN first_qc IS NOT NULL THEN {days("first_qc", "due_date")}
+                ELSE {days("as_of", "due_date")} END AS earliest_days
+    FROM reporting r
+),
+judged AS (
+    SELECT c.*,
            CASE
-             WHEN results_day IS NOT NULL THEN
-               CASE WHEN due_date IS NULL OR results_day <= due_date THEN 'reported_on_time' ELSE 'reported_late' END
-             WHEN due_date < as_of THEN 'overdue'
-             ELSE 'not_yet_due'
-           END AS outcome
-    FROM kinds k WHERE act_kind IS NOT NULL
+             WHEN NOT results_due THEN CASE WHEN results_day IS NOT NULL THEN 'reported_on_time' ELSE 'not_yet_due' END
+             WHEN results_day IS NOT NULL OR standing_qc IS NOT NULL THEN
+               CASE WHEN days_late IS NULL THEN 'reported_on_time' ELSE 'reported_late' END
+             ELSE 'overdue'
+           END AS outcome,
+           {finable} AS finable_days_late
+    FROM counted c
 )
-SELECT nct_id, act_kind, lead_sponsor, overall_status,
+SELECT j.nct_id, act_kind, j.lead_sponsor,
+       coalesce(m.organisation, j.lead_sponsor) AS organisation, m.parent AS parent,
+       overall_status,
        used_day AS completion_date_used,
        coalesce(defaulted, 0) AS defaulted_date,
        due_date,
        certificate_day IS NOT NULL AS has_certificate,
        results_day AS results_submitted,
-       outcome,
-       CASE outcome
-         WHEN 'overdue' THEN CAST(julianday(as_of) - julianday(due_date) AS INTEGER)
-         WHEN 'reported_late' THEN CAST(julianday(results_day) - julianday(due_date) AS INTEGER)
-         ELSE 0
-       END AS days_overdue,
+       standing_qc AS qc_submitted,
+       cancelled_qc IS NOT NULL AND standing_qc IS NULL AS submission_cancelled,
+       outcome, days_late, finable_days_late,
        CASE WHEN (primary_day IS NULL OR primary_day < as_of) AND completion_day < as_of
-                 AND overall_status IN ({_words(ONGOING_STATUSES)}) THEN 1 ELSE 0 END AS status_discrepancy,
-       CASE WHEN certificate_day > date(used_day, '+1 year') THEN 1 ELSE 0 END AS late_certificate,
+                 AND overall_status IN ({words(ONGOING_STATUSES)}) THEN 1 ELSE 0 END AS status_discrepancy,
+       CASE WHEN certificate_day > {plus_years("used_day", 1)} THEN 1 ELSE 0 END AS late_certificate,
        drug IS NULL AND device IS NULL AS flags_absent,
-       {_became_act("judged.nct_id")} AS became_act_on,
-       {_moved_after_due("judged.nct_id")} AS completion_moved_after_due,
+       {became_act("j.nct_id", effective_date=EFFECTIVE_DATE, qualifying=QUALIFYING_PHASES, excluded=EXCLUDED_PHASES)}
+         AS became_act_on,
+       {moved_after_due("j.nct_id")} AS completion_moved_after_due,
+       version_used, version_date,
+       '{standard.upper()}' AS standard,
        as_of
-FROM judged
-ORDER BY nct_id"""
-
-
-def sponsor_sql(rows: str = "results_compliance", *, grouped: bool = True) -> str:
-    """One row per lead sponsor (``SPONSOR_COLUMNS``) of ``rows``: the view, or ``(results_sql(...))``.
-
-    Not ``grouped``: one row of totals over every sponsor (its lead_sponsor is NULL).
-    """
-    name, group = ("lead_sponsor", "\nGROUP BY lead_sponsor\nORDER BY overdue DESC, days_overdue DESC, lead_sponsor")
-    if not grouped:
-        name, group = "NULL AS lead_sponsor", ""
-    return f"""
-SELECT {name},
-       count(*) AS trials,
-       coalesce(sum(act_kind = 'pACT' AND flags_absent), 0) AS pacts_flags_absent,
-       coalesce(sum(outcome = 'not_yet_due'), 0) AS not_yet_due,
-       coalesce(sum(due_date < as_of), 0) AS due,
-       coalesce(sum(outcome = 'reported_on_time'), 0) AS reported_on_time,
-       coalesce(sum(outcome = 'reported_late'), 0) AS reported_late,
-       coalesce(sum(outcome = 'overdue'), 0) AS overdue,
-       round(1.0 * sum(due_date < as_of AND outcome = 'reported_on_time') / nullif(sum(due_date < as_of), 0), 3)
-         AS share_compliant,
-       coalesce(sum(days_overdue), 0) AS days_overdue,
-       max(as_of) AS as_of
-FROM {rows}{group}"""
+FROM judged j LEFT JOIN sponsor_organisations m ON m.name = j.lead_sponsor
+ORDER BY j.nct_id"""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from harvest.store import compliance, fts
+from harvest.store.compliance_sponsors import sponsor_sql
 from harvest.store.history_views import HISTORY_VIEWS
 
 
@@ -83,7 +84,7 @@ VIEWS: dict[str, str] = {
         WHERE EXISTS (SELECT 1 FROM result_groups g WHERE g.nct_id = s.nct_id)""",
     # FDAAA 801 results reporting as of today (`harvest compliance --as-of` runs the same SQL at any date).
     "results_compliance": compliance.results_sql("'now'"),
-    "sponsor_compliance": compliance.sponsor_sql("results_compliance"),
+    "sponsor_compliance": sponsor_sql("results_compliance"),
     # Record history: outcome switching, enrollment, completion slips, time in each status (store.history_views).
     **HISTORY_VIEWS,
 }

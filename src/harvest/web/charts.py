@@ -13,8 +13,8 @@ from html import escape
 STARTS_SQL = """SELECT substr(start_date, 1, 4) AS year, coalesce(overall_status, 'UNKNOWN') AS status, count(*) AS n
 FROM studies WHERE start_date GLOB '[12][0-9][0-9][0-9]*' GROUP BY 1, 2 ORDER BY 1"""
 
-SPONSORS_SQL = """SELECT lead_sponsor, due, overdue FROM sponsor_compliance WHERE due > 0
-ORDER BY overdue DESC, due DESC, lead_sponsor LIMIT 20"""
+SPONSORS_SQL = """SELECT organisation, due, overdue FROM sponsor_compliance WHERE due > 0
+ORDER BY overdue DESC, due DESC, organisation LIMIT 20"""
 
 STATUS_COLORS = {
     "RECRUITING": "#2e8540",

@@ -116,7 +116,7 @@ async def charts_page(datasette: Any, request: Any) -> Any:
         if "sponsor_compliance" in present:
             rows = [tuple(row) for row in await db.execute(charts.SPONSORS_SQL)]
             if rows:
-                title = "Results due vs. overdue, per lead sponsor (FDAAA 801; the 20 with most overdue)"
+                title = "Results due vs. overdue, per organisation (FDAAA 801; the 20 with most overdue)"
                 pictures.append({"title": title, "svg": charts.paired_bars(rows, ("due", "overdue"), title)})
     html = await datasette.render_template(
         "harvest_charts.html", {"pictures": pictures, "database": name}, request=request, view_name="charts"
