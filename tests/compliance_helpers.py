@@ -210,3 +210,23 @@ def submitted_to_qc(*submissions: dict[str, Any]) -> Callable[[Record], None]:
 
 def row_dict(row: tuple[Any, ...]) -> dict[str, Any]:
     return dict(zip(compliance.RESULT_COLUMNS, row, strict=True))
+
+
+def add_version(store: Store, nct: str, version: int, day: str, record: Record, source: ClinicalTrialsGov) -> None:
+    """One past version of a trial, as ``harvest history`` stores it (``study_versions``)."""
+    study = parse_ctgov(source, record)
+    text, digest = study.record_json()
+    store.conn.execute(
+        "INSERT INTO study_versions (nct_id, version, version_date, overall_status, content_hash, record) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        (nct, version, day, study.overall_status, digest, text),
+    )
+
+
+def last_updated(day: str) -> Callable[[Record], None]:
+    """The record's own version date (``lastUpdateSubmitDate``): it stands from then on."""
+
+    def change(record: Record) -> None:
+        status_module(record)["lastUpdateSubmitDate"] = day
+
+    return change

@@ -31,6 +31,7 @@ from tests.compliance_helpers import (
     AS_OF,
     REAL,
     Record,
+    add_version,
     built,
     certificate,
     completed,
@@ -49,7 +50,7 @@ from tests.compliance_helpers import (
     store_of,
     us_sites_in,
 )
-from tests.conftest import load_study, parse_ctgov
+from tests.conftest import load_study
 from tests.query_helpers import assert_one_line_error, cli
 
 # -- the real records ------------------------------------------------------------------------------------------
@@ -634,16 +635,6 @@ def test_a_schema_5_file_gains_the_new_tables_and_is_rebuilt_from_its_payloads(t
 # -- with the record history ----------------------------------------------------------------------------------
 
 
-def _version(store: Store, nct: str, version: int, day: str, record: Record, source: ClinicalTrialsGov) -> None:
-    study = parse_ctgov(source, record)
-    text, digest = study.record_json()
-    store.conn.execute(
-        "INSERT INTO study_versions (nct_id, version, version_date, overall_status, content_hash, record) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (nct, version, day, study.overall_status, digest, text),
-    )
-
-
 def test_history_says_when_a_trial_became_an_act_and_whether_its_completion_moved_once_due(
     tmp_path: Path, source: ClinicalTrialsGov
 ) -> None:
@@ -653,8 +644,8 @@ def test_history_says_when_a_trial_became_an_act_and_whether_its_completion_move
     store = store_of(tmp_path / "h.db", source, current)
     try:
         with store.transaction():
-            _version(store, "NCT03418623", 0, "2018-01-25", built("NCT03418623", fda_flags(False, False)), source)
-            _version(store, "NCT03418623", 1, "2019-06-01", current, source)
+            add_version(store, "NCT03418623", 0, "2018-01-25", built("NCT03418623", fda_flags(False, False)), source)
+            add_version(store, "NCT03418623", 1, "2019-06-01", current, source)
             store.conn.execute(
                 "INSERT INTO version_changes (nct_id, version, version_date, field, old, new) VALUES (?,?,?,?,?,?)",
                 ("NCT03418623", 2, "2021-06-01", "primary_completion_date",
@@ -685,7 +676,7 @@ def test_a_move_before_the_due_date_is_not_flagged(tmp_path: Path, source: Clini
     store = store_of(tmp_path / "h.db", source, current)
     try:
         with store.transaction():
-            _version(store, "NCT03418623", 0, "2019-06-01", current, source)
+            add_version(store, "NCT03418623", 0, "2019-06-01", current, source)
             store.conn.execute(
                 "INSERT INTO version_changes (nct_id, version, version_date, field, old, new) VALUES (?,?,?,?,?,?)",
                 ("NCT03418623", 1, "2020-06-01", "primary_completion_date",
