@@ -87,6 +87,8 @@ def _cell(column: str, value: Any) -> str:
         return "-" if value is None else f"{value}%"
     if column == "share_compliant":
         return "-" if value is None else f"{value:.0%}"
+    if column == "days_late":
+        return _days(value)
     return f"{value or 0:,}"
 
 
