@@ -687,3 +687,18 @@ def test_a_move_before_the_due_date_is_not_flagged(tmp_path: Path, source: Clini
         store.close()
     judged_row = dict(zip(compliance.RESULT_COLUMNS, row, strict=True))
     assert (judged_row["became_act_on"], judged_row["completion_moved_after_due"]) == ("2019-06-01", 0)
+
+
+@pytest.mark.parametrize("command", [("compliance", "--as-of", "2025-01-01"), ("sponsors",)])
+def test_a_file_an_older_harvest_made_is_refused_saying_what_to_do(
+    tmp_path: Path, source: ClinicalTrialsGov, command: tuple[str, ...]
+) -> None:
+    """Read-only commands do not upgrade a file; the rules read tables schema 6 added."""
+    path = tmp_path / "h.db"
+    store_of(path, source, load_study("NCT03418623")).close()
+    conn = sqlite3.connect(path)
+    conn.execute("DROP TABLE submissions")
+    conn.execute("PRAGMA user_version = 5")
+    conn.commit()
+    conn.close()
+    assert_one_line_error(cli(path, *command), 3, "made by an older harvest (schema 5)", "harvest reparse")

@@ -10,9 +10,25 @@ import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
 from harvest.cli.output import print_rows, row_format
-from harvest.core.errors import InputError
+from harvest.core.errors import DatabaseUnavailable, InputError
 from harvest.query import compliance as compliance_mod
 from harvest.query import compliance_render
+from harvest.store.database import Store
+from harvest.store.tables import SCHEMA_VERSION
+
+
+def current_store(obj: Context) -> Store:
+    """The file opened read-only, refused (exit 3, saying what to do) if an older harvest made it: the rules
+    read tables it does not have yet."""
+    store = obj.readonly_store()
+    found = store.conn.execute("PRAGMA user_version").fetchone()[0]
+    if found < SCHEMA_VERSION:
+        store.close()
+        raise DatabaseUnavailable(
+            f"{obj.db} was made by an older harvest (schema {found}); `harvest reparse` or the next "
+            "`harvest run` brings it up to date"
+        )
+    return store
 
 
 def parse_day(value: str | None, option: str) -> dt.date:
@@ -101,7 +117,7 @@ def compliance(
     if start is not None and start >= day:
         raise InputError(f"--changes-since {start.isoformat()} is not before the as-of date {day.isoformat()}")
     by = "parent" if by_parent else "organisation"
-    store = obj.readonly_store()
+    store = current_store(obj)
     try:
         conn = store.db.conn
         if start is not None:

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
+from harvest.cli.compliance import current_store
 from harvest.cli.output import print_rows, row_format
 from harvest.core.errors import DatabaseUnavailable, InputError
 from harvest.query import sponsors as sponsors_mod
@@ -52,7 +53,7 @@ def sponsors(
     if import_from:
         _import(obj, import_from)
         return
-    store = obj.readonly_store()
+    store = current_store(obj)
     try:
         conn = store.db.conn
         if export_to:
