@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from harvest.store import views
 from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
+from harvest.store.removals import LISTED_STUDIES_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -17,7 +18,9 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 #    pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
 # 5: views results_compliance and sponsor_compliance; record history: study_versions, version_changes,
 #    history_queue (new tables only) and runs.versions
-SCHEMA_VERSION = 5
+# 6: studies the registry no longer shows: studies.removed_on, listed_studies (a full listing under way);
+#    runs.listed, registry_total, removed, restored, merged
+SCHEMA_VERSION = 6
 # Files made before schema 4 lack the row tables, which only a re-parse of their stored payloads can fill; a file
 # of schema 4 or later has nothing to rebuild when it is upgraded (schema 5 adds tables the history fetch fills).
 REBUILD_BELOW = 4
@@ -30,7 +33,7 @@ REBUILD_KEY = "rebuild_from_payloads"
 # it was, so each is added in place when missing.
 ADDED_COLUMNS: dict[str, dict[str, str]] = {
     "source_records": {"raw_fingerprint": "TEXT"},
-    "studies": STUDY_COLUMNS,
+    "studies": {**STUDY_COLUMNS, "removed_on": "TEXT"},
     "locations": LOCATION_COLUMNS,
     "pages": {"etag": "TEXT", "last_modified": "TEXT", "gone_since": "TEXT"},
     "runs": {
@@ -38,6 +41,11 @@ ADDED_COLUMNS: dict[str, dict[str, str]] = {
         "gone": "INTEGER DEFAULT 0",
         "still_failing": "INTEGER DEFAULT 0",
         "versions": "INTEGER DEFAULT 0",
+        "listed": "INTEGER DEFAULT 0",
+        "registry_total": "INTEGER",
+        "removed": "INTEGER DEFAULT 0",
+        "restored": "INTEGER DEFAULT 0",
+        "merged": "INTEGER DEFAULT 0",
     },
 }
 
@@ -51,6 +59,7 @@ def install(db: Database) -> None:
         had_studies = found > 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'studies'").fetchone()
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
+        db.executescript(LISTED_STUDIES_SQL)
         for table, wanted in ADDED_COLUMNS.items():
             present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
             for name, kind in wanted.items():
