@@ -36,6 +36,12 @@ class Progress:
     def update(self, report: RunReport, total: int | None) -> None:
         if not self.enabled:
             return
+        if report.command == "reconcile":
+            of = f"/{total:,}" if total else ""
+            sys.stderr.write(f"\r{report.source}: {report.listed:,}{of} listed, {report.removed:,} removed ")
+            sys.stderr.flush()
+            self.shown = True
+            return
         done = report.fetched
         rate = done / max(time.monotonic() - self.started, 1e-6)
         of = f"/{total:,}" if total else ""
@@ -85,7 +91,8 @@ def _known_printer(source: str, url: str, what: str) -> None:
     logs.event(log, logging.INFO, f"{what}: {source} {url}", source=source, url=url, kind="known")
 
 
-def _callbacks(obj: Context, progress: Progress | None = None) -> Callbacks:
+def callbacks_for(obj: Context, progress: Progress | None = None) -> Callbacks:
+    """Progress on a terminal, one line per failure, known trouble at -v: what every fetching command shows."""
     return Callbacks(
         on_batch=progress.update if progress else None,
         on_failure=failure_printer(obj),
@@ -127,7 +134,12 @@ def finish_run(obj: Context, report: RunReport) -> None:
     help="ClinicalTrials.gov: only studies updated since this date, minus a few days of overlap (default: "
     "the watermark of the last run that finished, ok or partial).",
 )
-@click.option("--full", is_flag=True, help="ClinicalTrials.gov: harvest everything, ignoring the watermark.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="ClinicalTrials.gov: harvest everything, ignoring the watermark; then look for the stored studies it "
+    "no longer lists, and mark those it answers 404 for (see `harvest reconcile`).",
+)
 @click.option(
     "--max-pages",
     type=click.IntRange(min=1),
@@ -164,7 +176,7 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
             full=full,
             since=parse_date(since),
             max_pages=max_pages,
-            callbacks=_callbacks(obj, progress),
+            callbacks=callbacks_for(obj, progress),
             history=history,
         )
     finally:
@@ -205,7 +217,7 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_pa
     """
     harvester = obj.harvester()
     try:
-        records, report = harvester.fetch(list(targets), source_name=source_name, callbacks=_callbacks(obj))
+        records, report = harvester.fetch(list(targets), source_name=source_name, callbacks=callbacks_for(obj))
     finally:
         harvester.close()
     for document in _fetched_documents(obj, records, as_parsed):
@@ -254,7 +266,7 @@ def reparse(obj: Context, source_name: str | None) -> None:
     """
     harvester = obj.harvester()
     try:
-        report = harvester.reparse(source_name, callbacks=_callbacks(obj))
+        report = harvester.reparse(source_name, callbacks=callbacks_for(obj))
     finally:
         harvester.close()
     finish_run(obj, report)

@@ -32,8 +32,10 @@ class Session:
     def open_store(self) -> Store:
         return Store(self.db_path)
 
-    def writer(self, store: Store, *, history: bool = True, queue_history: bool = False) -> BatchWriter:
-        return BatchWriter(store, self.precedence, history=history, queue_history=queue_history)
+    def writer(
+        self, store: Store, *, history: bool = True, queue_history: bool = False, listing: str | None = None
+    ) -> BatchWriter:
+        return BatchWriter(store, self.precedence, history=history, queue_history=queue_history, listing=listing)
 
     def source(self, name: str) -> Source:
         if name not in self.sources:
