@@ -61,6 +61,37 @@ def run(
         )
 
 
+def run_all(
+    session: Session,
+    *,
+    full: bool = False,
+    since: dt.date | None = None,
+    max_pages: int | None = None,
+    callbacks: Callbacks | None = None,
+    history: bool = False,
+) -> list[RunReport]:
+    """Every source in turn under one lock (``harvest run --all``), the registry first, each given the options
+    it takes (--full, --since, --history: the registry; --max-pages: the mirrors). A source that fails is
+    reported as failed and the next one runs; Ctrl-C stops them all."""
+    reports = []
+    with RunLock(session.db_path, "harvest run --all"):
+        for name, source in session.sources.items():
+            session.fresh_stats()  # each source's report counts its own requests
+            options: dict[str, Any] = dict(
+                full=full and source.takes_since,
+                since=since if source.takes_since else None,
+                max_pages=max_pages if source.takes_max_pages else None,
+                history=history and source.is_registry,
+            )
+            try:
+                reports.append(run_locked(session, name, callbacks=callbacks, **options))
+            except HarvestError as exc:  # its runs row says so already; its summary line will
+                failed = RunReport(source=name, outcome="failed", error=exc.one_line(), stats=session.stats)
+                failed.error_exit = exc.exit_code
+                reports.append(failed)
+    return reports
+
+
 def check_options(
     source: Source, *, full: bool = False, since: dt.date | None = None, max_pages: int | None, history: bool
 ) -> None:

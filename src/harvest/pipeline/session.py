@@ -29,6 +29,10 @@ class Session:
         self.registry = next(source for source in self.sources.values() if source.is_registry)
         self.precedence = self.settings.precedence(list(self.sources), registry=self.registry.name)
 
+    def fresh_stats(self) -> None:
+        """Count the network anew from here (one report per source when several run in one command)."""
+        self.stats = self.client.stats = FetchStats()
+
     def open_store(self) -> Store:
         return Store(self.db_path)
 
