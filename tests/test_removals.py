@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from harvest.testing import CtgovSite, ReplayServer, base_url_env
-from tests.conftest import TEST_ENV, Cli, content, rows, scalar
+from tests.conftest import TEST_ENV, Cli, content, load_study, rows, scalar
 from tests.mirror_helpers import served_mirror
 
 REMOVED = "NCT03418623"  # a real record (fixtures/ctgov/studies)
@@ -307,3 +307,14 @@ def test_a_removed_study_keeps_its_mirror_records_through_mirror_runs_and_repars
         assert rows(db_path, of_trial, (nct,)) == records
         shown = json.loads(both("show", nct).stdout)
         assert shown["removed_on"] == today() and shown["sources"] == ["ctgov", "veeva"]
+
+
+def test_the_readme_query_lists_the_removed_studies(cli: Cli, ctgov_site: CtgovSite, db_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    query = next(line for line in readme.splitlines() if "WHERE removed_on IS NOT NULL ORDER BY removed_on" in line)
+    assert cli("run").exit_code == 0
+    ctgov_site.remove(REMOVED)
+    assert cli("reconcile").exit_code == 0
+    found = [json.loads(line) for line in cli("query", query, "--json").stdout.splitlines()]
+    assert [(row["nct_id"], row["removed_on"]) for row in found] == [(REMOVED, today())]
+    assert found[0]["brief_title"] == load_study(REMOVED)["protocolSection"]["identificationModule"]["briefTitle"]

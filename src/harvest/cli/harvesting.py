@@ -192,7 +192,7 @@ def run(
 
     \b
     Cron, every night at 02:30, mail only on trouble:
-      30 2 * * *  cd /data/trials && harvest --quiet run --all --max-pages 5000
+      30 2 * * *  cd /data/trials && harvest --quiet run --all --max-pages 4000
     """
     if every_source and source_name:
         raise click.UsageError("--all harvests every source; leave out --source")

@@ -36,8 +36,8 @@ def reconcile(obj: Context, max_share: float | None) -> None:
     reconcile killed at any point resumes where it stopped.
 
     \b
-    Cron, Sundays at 05:30, mail only on trouble:
-      30 5 * * 0  cd /data/trials && harvest --quiet reconcile
+    Cron, Sundays at 01:30 (before the nightly run: one lock), mail only on trouble:
+      30 1 * * 0  cd /data/trials && harvest --quiet reconcile
     """
     harvester = obj.harvester()
     progress = Progress(not obj.quiet and not obj.log_json)
