@@ -12,11 +12,13 @@ import json
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from tests.conftest import TEST_ENV, Cli, content, load_study, rows, scalar
 from tests.mirror_helpers import served_mirror
+from tests.serve_helpers import serving
 
 REMOVED = "NCT03418623"  # a real record (fixtures/ctgov/studies)
 MERGED, INTO = "NCT06171568", "NCT03475563"  # two real observational records
@@ -318,3 +320,14 @@ def test_the_readme_query_lists_the_removed_studies(cli: Cli, ctgov_site: CtgovS
     found = [json.loads(line) for line in cli("query", query, "--json").stdout.splitlines()]
     assert [(row["nct_id"], row["removed_on"]) for row in found] == [(REMOVED, today())]
     assert found[0]["brief_title"] == load_study(REMOVED)["protocolSection"]["identificationModule"]["briefTitle"]
+
+
+def test_the_trial_page_says_the_registry_no_longer_shows_it(cli: Cli, ctgov_site: CtgovSite, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    ctgov_site.remove(REMOVED)
+    assert cli("reconcile").exit_code == 0
+    with serving(db_path) as site:
+        removed = httpx.get(f"{site}/{db_path.stem}/studies/{REMOVED}", timeout=30).text
+        live = httpx.get(f"{site}/{db_path.stem}/studies/{INTO}", timeout=30).text
+    assert '<span class="badge removed"' in removed and f"no longer on ClinicalTrials.gov since {today()}" in removed
+    assert 'class="badge removed"' not in live
