@@ -131,6 +131,7 @@ def downgrade_to_schema_5(db: Path) -> None:
     conn = sqlite3.connect(db)
     try:
         conn.execute("DROP TABLE listed_studies")
+        conn.execute("DROP INDEX studies_removed")
         conn.execute("ALTER TABLE studies DROP COLUMN removed_on")
         for column in SCHEMA_6_RUN_COLUMNS:
             conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
@@ -152,6 +153,7 @@ def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_
     assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
     assert scalar(db_path, "SELECT count(*) FROM studies WHERE removed_on IS NULL") == 24
     assert scalar(db_path, "SELECT count(*) FROM listed_studies") == 0
+    assert scalar(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'studies_removed'") == 1
     counts = rows(db_path, f"SELECT {', '.join(SCHEMA_6_RUN_COLUMNS)} FROM runs ORDER BY id")
     assert counts == [(0, None, 0, 0, 0), (0, None, 0, 0, 0)]  # the old run's, and the incremental one's
     assert content(db_path) == before

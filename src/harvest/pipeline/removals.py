@@ -85,7 +85,7 @@ def sweep(
             "nothing marked"
         )
     missing = store.removals.unlisted(listing.name, registry.name)
-    live = store.removals.live(registry.name)
+    live = store.removals.live()
     allowed = max(REMOVAL_FLOOR, int(live * max_share))
     if len(missing) > allowed:
         _forget(store, listing)

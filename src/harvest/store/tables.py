@@ -10,7 +10,7 @@ from sqlite_utils import Database
 
 from harvest.store import views
 from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
-from harvest.store.removals import LISTED_STUDIES_SQL
+from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -65,6 +65,7 @@ def install(db: Database) -> None:
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        db.executescript(REMOVED_INDEX_SQL)  # on a column an older file has only now
         if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
