@@ -116,6 +116,24 @@ def test_reconcile_lists_nct_numbers_only_and_leaves_the_file_a_full_run_leaves(
 
 
 @pytest.mark.parametrize("night", [("run", "--full"), ("reconcile",)], ids=["full-run", "reconcile"])
+def test_a_redirect_the_current_record_does_not_name_is_a_merge_too(
+    cli: Cli, ctgov_site: CtgovSite, ctgov_server: ReplayServer, db_path: Path, night: tuple[str, ...]
+) -> None:
+    assert cli("run").exit_code == 0
+    ctgov_site.remove(MERGED)
+    ctgov_site.aliases[MERGED] = INTO  # the registry redirects the number; INTO's record does not list it (yet)
+    start = len(ctgov_server.answers)
+    result = cli(*night)
+    assert result.exit_code == 0, result.output
+    assert (f"/api/v2/studies/{MERGED}", 301) in asked_alone(ctgov_server, start)
+    assert "0 removed, 1 merged" in result.stderr and marks(db_path) == []
+    assert rows(db_path, "SELECT alias, nct_id FROM nct_aliases") == [(MERGED, INTO)]
+    assert scalar(db_path, "SELECT count(*) FROM studies WHERE nct_id = ?", (MERGED,)) == 0
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE nct_id = ?", (MERGED,)) == 0  # superseded
+    assert json.loads(cli("show", MERGED).stdout)["nct_id"] == INTO
+
+
+@pytest.mark.parametrize("night", [("run", "--full"), ("reconcile",)], ids=["full-run", "reconcile"])
 def test_a_study_that_comes_back_is_unmarked_and_changes_records_both(
     cli: Cli, ctgov_site: CtgovSite, db_path: Path, night: tuple[str, ...]
 ) -> None:
@@ -331,3 +349,28 @@ def test_the_trial_page_says_the_registry_no_longer_shows_it(cli: Cli, ctgov_sit
         live = httpx.get(f"{site}/{db_path.stem}/studies/{INTO}", timeout=30).text
     assert '<span class="badge removed"' in removed and f"no longer on ClinicalTrials.gov since {today()}" in removed
     assert 'class="badge removed"' not in live
+
+
+def test_a_merged_study_takes_its_mirror_records_to_the_study_it_now_belongs_to(
+    ctgov_site: CtgovSite, ctgov_server: ReplayServer, db_path: Path
+) -> None:
+    with served_mirror("veeva") as veeva:
+        both = Cli({**TEST_ENV, **base_url_env({"ctgov": ctgov_server, "veeva": veeva}), "HARVEST_DB": str(db_path)})
+        assert both("run").exit_code == 0
+        both("run", "--source", "veeva")
+        nct = "NCT04067674"  # carried by the registry and by a veeva page
+        ctgov_site.remove(nct)
+        ctgov_site.aliases[nct] = INTO  # merged into INTO, whose record (unchanged, stored) does not say so
+        assert both("reconcile").exit_code == 0
+        assert rows(
+            db_path,
+            "SELECT source, nct_id FROM source_records WHERE record_key LIKE '/study/%' AND nct_id IN (?, ?)",
+            (nct, INTO),
+        ) == [("veeva", INTO)]
+        assert json.loads(scalar(db_path, "SELECT sources FROM studies WHERE nct_id = ?", (INTO,))) == [
+            "ctgov",
+            "veeva",
+        ]
+        assert scalar(db_path, "SELECT count(*) FROM studies WHERE nct_id = ?", (nct,)) == 0
+        shown = json.loads(both("show", nct).stdout)
+        assert shown["nct_id"] == INTO and shown["sources"] == ["ctgov", "veeva"]

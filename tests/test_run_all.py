@@ -4,6 +4,7 @@ code the worst of them. Each test serves every fixture site on 127.0.0.1 and run
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -86,6 +87,12 @@ def test_a_failing_source_does_not_stop_the_others_and_the_exit_code_is_the_wors
     assert lines[0].startswith("harvest run veeva [full] FAILED") and "HTTP 503 after 4 attempts" in lines[0]
     assert lines[1] == "harvest run --all: ctgov OK, veeva FAILED, inclinicaltrials OK, ichgcp OK; exit 3"
     assert scalar(db, "SELECT count(DISTINCT source) FROM source_records") == 3
+
+    # For a log collector: one summary event per source, then one for the command.
+    logged = [json.loads(line) for line in harvest(servers, db, "--log-json", "run", "--all").stderr.splitlines()]
+    summaries = [event for event in logged if event.get("event") == "summary"]
+    assert [event.get("source") for event in summaries] == [*SOURCES, None]
+    assert summaries[-1]["outcomes"]["veeva"] == "failed" and summaries[-1]["exit"] == 3
 
     # The next night veeva is back; its failure last night cost it nothing.
     servers["veeva"].clear_faults()

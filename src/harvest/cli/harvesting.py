@@ -218,7 +218,8 @@ def run(
     line = "harvest run --all: " + ", ".join(f"{r.source} {r.outcome.upper()}" for r in reports) + f"; exit {worst}"
     if obj.log_json:
         outcomes = {r.source: r.outcome for r in reports}
-        click.echo(json.dumps({"event": "summary", "message": line, "outcomes": outcomes, "exit": worst}), err=True)
+        event = {"event": "summary", "message": line, "command": "run --all", "outcomes": outcomes, "exit": worst}
+        click.echo(json.dumps(event), err=True)
     elif not obj.quiet or worst != EXIT_OK:
         click.echo(line, err=True)
     sys.exit(worst)
