@@ -72,7 +72,8 @@ class BatchWriter:
             records, moved_to = self._follow_aliases(batch.records, batch.aliases, source)
             result = self._save_records(records, run_id)
             if moved_to - result.ncts:  # records moved from a retired number to a trial not rebuilt above
-                remerge(store, self.precedence, {nct: {} for nct in sorted(moved_to - result.ncts)}, {}, run_id)
+                moved = {nct: {} for nct in sorted(moved_to - result.ncts)}
+                remerge(store, self.precedence, moved, {}, run_id, history=self.history)
             if batch.listed:  # what the registry lists is not removed (any more)
                 result.restored = len(store.removals.restore(batch.listed, run_id))
                 if self.listing:
