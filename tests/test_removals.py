@@ -15,6 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from harvest.store.lock import RunLock
 from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from tests.conftest import TEST_ENV, Cli, content, load_study, rows, scalar
 from tests.mirror_helpers import served_mirror
@@ -374,3 +375,11 @@ def test_a_merged_study_takes_its_mirror_records_to_the_study_it_now_belongs_to(
         assert scalar(db_path, "SELECT count(*) FROM studies WHERE nct_id = ?", (nct,)) == 0
         shown = json.loads(both("show", nct).stdout)
         assert shown["nct_id"] == INTO and shown["sources"] == ["ctgov", "veeva"]
+
+
+def test_reconcile_takes_the_lock_like_a_run(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    with RunLock(str(db_path), "harvest run --source ctgov"):
+        held = cli("reconcile")
+    assert held.exit_code == 3 and held.stderr.startswith("harvest: another run holds the lock since")
+    assert rows(db_path, "SELECT command FROM runs ORDER BY id") == [("run",)]  # refused before it began
