@@ -3,7 +3,7 @@
 Everything runs on this machine: the replay server serves the recorded ClinicalTrials.gov API responses and
 mirror pages on 127.0.0.1, and each source's base URL is pointed at it through HARVEST_<SOURCE>_URL, exactly
 as a user would point harvest at another endpoint. Against the real sites, the same command is plain
-`harvest run` with no environment variables.
+`harvest run --all` with no environment variables.
 """
 
 from __future__ import annotations
@@ -37,9 +37,8 @@ def main() -> int:
         print("Replay server (the bundled fixtures, on 127.0.0.1):")
         for name, server in servers.items():
             print(f"  {name:18} {server.url}")
-        worst = 0
-        for name in servers:  # ctgov first: the registry, then the mirrors merge onto it
-            worst = max(worst, harvest(env, "run", "--source", name))
+        # every source in turn, as the nightly cron line does: the registry first, then the mirrors merge onto it
+        worst = harvest(env, "run", "--all")
         # the registry's past versions of the trials whose history is recorded (fixtures/ctgov/history)
         worst = max(worst, harvest(env, "history", *HISTORIES))
         harvest(env, "runs")

@@ -13,8 +13,8 @@ import pytest
 from harvest.core.schema import ROW_TABLES, Study
 from harvest.store.columns import FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
 from harvest.store.history_views import HISTORY_VIEWS
-from harvest.store.tables import SCHEMA_VERSION
-from tests.conftest import Cli, content, scalar
+from harvest.store.tables import ADDED_COLUMNS, SCHEMA_VERSION
+from tests.conftest import Cli, content, rows, scalar
 
 OLD_FIELDS = FIRST_COLUMNS | {"nct_id"}
 
@@ -32,7 +32,7 @@ def downgrade_to_schema_3(db: Path) -> None:
             r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")
         ]:
             conn.execute(f"DROP INDEX {index}")
-        for column in STUDY_COLUMNS:
+        for column in ADDED_COLUMNS["studies"]:  # schema 4's columns, and every later one
             conn.execute(f"ALTER TABLE studies DROP COLUMN {column}")
         for column in LOCATION_COLUMNS:
             conn.execute(f"ALTER TABLE locations DROP COLUMN {column}")
@@ -122,3 +122,41 @@ def test_a_schema_4_file_gains_the_history_tables_without_a_rebuild(cli: Cli, db
     assert scalar(db_path, "SELECT versions FROM runs ORDER BY id LIMIT 1") == 0  # a run from before the column
     assert scalar(db_path, "SELECT count(*) FROM completion_slips") == 2
     assert content(db_path) == before  # the rest of the file untouched
+
+
+SCHEMA_6_RUN_COLUMNS = ("listed", "registry_total", "removed", "restored", "merged")
+
+
+def downgrade_to_schema_5(db: Path) -> None:
+    """What schema 5 left on disk: no studies.removed_on, no listed_studies, runs without the listing counts."""
+    conn = sqlite3.connect(db)
+    try:
+        conn.execute("DROP TABLE listed_studies")
+        conn.execute("DROP INDEX studies_removed")
+        conn.execute("ALTER TABLE studies DROP COLUMN removed_on")
+        for column in SCHEMA_6_RUN_COLUMNS:
+            conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        conn.execute("PRAGMA user_version = 5")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    before = content(db_path)
+    downgrade_to_schema_5(db_path)
+    assert "removed_on" not in {r[1] for r in rows(db_path, "PRAGMA table_info(studies)")}
+
+    result = cli("run")  # opens the file for writing: the upgrade runs first
+    assert result.exit_code == 0, result.output
+    # schema 6 also adds the QC row tables, which only a re-parse of the stored payloads fills
+    assert "rebuilding" in result.stderr
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
+    assert scalar(db_path, "SELECT count(*) FROM studies WHERE removed_on IS NULL") == 24
+    assert scalar(db_path, "SELECT count(*) FROM listed_studies") == 0
+    assert scalar(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'studies_removed'") == 1
+    counts = rows(db_path, f"SELECT {', '.join(SCHEMA_6_RUN_COLUMNS)} FROM runs ORDER BY id")
+    # the old run's, the rebuild's and the incremental one's
+    assert counts == [(0, None, 0, 0, 0)] * 3
+    assert content(db_path) == before

@@ -1,6 +1,6 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, serve, sponsors
+from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, reconcile, serve, sponsors
 from harvest.cli.app import global_options, main
 
 for command in (
@@ -13,6 +13,7 @@ for command in (
     reading.conflicts,
     reading.changes,
     harvesting.reparse,
+    reconcile.reconcile,
     reading.sources,
     querying.search,
     querying.export,

@@ -40,8 +40,8 @@ EXIT_CODES = f"""Exit codes: {EXIT_OK} ok; {EXIT_PARTIAL} finished, but somethin
 stderr; a page failing as it did on the last run, or gone, does not count; for fetch: a target that could not be
 fetched or stored); {EXIT_BAD_INPUT} bad input (invalid NCT number,
 unknown source, bad option or setting, bad SQL); {EXIT_CANNOT_RUN} could not run (lock held, missing file,
-a directory or a file that is not a harvest database, disk failure; for run: source unreachable, or a run
-refused by its sanity checks); 130 interrupted."""
+a directory or a file that is not a harvest database, disk failure; for run and reconcile: source
+unreachable, or refused by a sanity check); run --all: the worst of its sources; 130 interrupted."""
 
 
 class Context:
@@ -174,6 +174,8 @@ def global_options(command: C) -> C:
     cls=HarvestGroup,
     epilog=EXIT_CODES
     + "\n\nExamples:\n\n\b\n  harvest run                      # nightly: incremental ClinicalTrials.gov harvest"
+    "\n  harvest run --all                # nightly: every source in turn"
+    "\n  harvest reconcile                # weekly: mark what the registry no longer shows"
     "\n  harvest fetch NCT04268537        # one trial, now\n  harvest show NCT04268537         # what the file says"
     '\n  harvest query "SELECT overall_status, count(*) FROM studies GROUP BY 1"',
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},

@@ -32,9 +32,20 @@ class Progress:
         self.enabled = enabled and sys.stderr.isatty()
         self.started = time.monotonic()
         self.shown = False
+        self.source: str | None = None
 
     def update(self, report: RunReport, total: int | None) -> None:
         if not self.enabled:
+            return
+        if self.shown and report.source != self.source:  # the next source of `run --all`: a line of its own
+            sys.stderr.write("\n")
+            self.started = time.monotonic()
+        self.source = report.source
+        if report.command == "reconcile":
+            of = f"/{total:,}" if total else ""
+            sys.stderr.write(f"\r{report.source}: {report.listed:,}{of} listed, {report.removed:,} removed ")
+            sys.stderr.flush()
+            self.shown = True
             return
         done = report.fetched
         rate = done / max(time.monotonic() - self.started, 1e-6)
@@ -85,7 +96,8 @@ def _known_printer(source: str, url: str, what: str) -> None:
     logs.event(log, logging.INFO, f"{what}: {source} {url}", source=source, url=url, kind="known")
 
 
-def _callbacks(obj: Context, progress: Progress | None = None) -> Callbacks:
+def callbacks_for(obj: Context, progress: Progress | None = None) -> Callbacks:
+    """Progress on a terminal, one line per failure, known trouble at -v: what every fetching command shows."""
     return Callbacks(
         on_batch=progress.update if progress else None,
         on_failure=failure_printer(obj),
@@ -95,6 +107,12 @@ def _callbacks(obj: Context, progress: Progress | None = None) -> Callbacks:
 
 def finish_run(obj: Context, report: RunReport) -> None:
     """The run's one-line summary (or JSON event), then its exit code: shared by run, fetch and history."""
+    print_summary(obj, report)
+    sys.exit(report.exit_code)
+
+
+def print_summary(obj: Context, report: RunReport) -> None:
+    """The run's one-line summary on stderr (a JSON event with --log-json); with --quiet, only when it failed."""
     line = report.summary()
     if obj.log_json:
         fields = dict(
@@ -109,17 +127,22 @@ def finish_run(obj: Context, report: RunReport) -> None:
         click.echo(json.dumps({"event": "summary", "message": line, **fields}), err=True)
     elif not obj.quiet or report.exit_code != EXIT_OK:
         click.echo(line, err=True)
-    sys.exit(report.exit_code)
 
 
 @click.command(epilog=EXIT_CODES)
 @click.option(
     "--source",
     "source_name",
-    default="ctgov",
-    show_default=True,
+    default=None,
     type=click.Choice(sorted(registered())),
-    help="Which site to harvest.",
+    help="Which site to harvest [default: ctgov].",
+)
+@click.option(
+    "--all",
+    "every_source",
+    is_flag=True,
+    help="Every source in turn under one lock, the registry first; each takes the options that apply to it. "
+    "A source that fails does not stop the others; the exit code is the worst of them.",
 )
 @click.option(
     "--since",
@@ -127,7 +150,12 @@ def finish_run(obj: Context, report: RunReport) -> None:
     help="ClinicalTrials.gov: only studies updated since this date, minus a few days of overlap (default: "
     "the watermark of the last run that finished, ok or partial).",
 )
-@click.option("--full", is_flag=True, help="ClinicalTrials.gov: harvest everything, ignoring the watermark.")
+@click.option(
+    "--full",
+    is_flag=True,
+    help="ClinicalTrials.gov: harvest everything, ignoring the watermark; then look for the stored studies it "
+    "no longer lists, and mark those it answers 404 for (see `harvest reconcile`).",
+)
 @click.option(
     "--max-pages",
     type=click.IntRange(min=1),
@@ -142,7 +170,15 @@ def finish_run(obj: Context, report: RunReport) -> None:
 )
 @click.pass_obj
 @handle_errors
-def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages: int | None, history: bool) -> None:
+def run(
+    obj: Context,
+    source_name: str | None,
+    every_source: bool,
+    since: str | None,
+    full: bool,
+    max_pages: int | None,
+    history: bool,
+) -> None:
     """The nightly harvest: fetch what changed since the last successful run and store it.
 
     The first run of a source harvests everything. Each page of results is
@@ -150,27 +186,43 @@ def run(obj: Context, source_name: str, since: str | None, full: bool, max_pages
     resumes where it stopped; the watermark only moves when a run completes.
     Two runs on one file never overlap: the second exits 3. With --history,
     the past versions of the trials it found new or changed are fetched too
-    (see `harvest history`).
+    (see `harvest history`). With --all, every source is harvested in turn
+    (--full, --since and --history go to ClinicalTrials.gov, --max-pages to
+    each mirror), one summary line each.
 
     \b
     Cron, every night at 02:30, mail only on trouble:
-      30 2 * * *  cd /data/trials && harvest --quiet run
+      30 2 * * *  cd /data/trials && harvest --quiet run --all --max-pages 4000
     """
+    if every_source and source_name:
+        raise click.UsageError("--all harvests every source; leave out --source")
+    day = parse_date(since)
     harvester = obj.harvester()
     progress = Progress(not obj.quiet and not obj.log_json)
+    callbacks = callbacks_for(obj, progress)
     try:
-        report = harvester.run(
-            source_name,
-            full=full,
-            since=parse_date(since),
-            max_pages=max_pages,
-            callbacks=_callbacks(obj, progress),
-            history=history,
-        )
+        if every_source:
+            reports = harvester.run_all(full=full, since=day, max_pages=max_pages, callbacks=callbacks, history=history)
+        else:
+            one = harvester.run(
+                source_name or "ctgov", full=full, since=day, max_pages=max_pages, callbacks=callbacks, history=history
+            )
     finally:
         progress.close()
         harvester.close()
-    finish_run(obj, report)
+    if not every_source:
+        finish_run(obj, one)
+    for report in reports:
+        print_summary(obj, report)
+    worst = max(report.exit_code for report in reports)
+    line = "harvest run --all: " + ", ".join(f"{r.source} {r.outcome.upper()}" for r in reports) + f"; exit {worst}"
+    if obj.log_json:
+        outcomes = {r.source: r.outcome for r in reports}
+        event = {"event": "summary", "message": line, "command": "run --all", "outcomes": outcomes, "exit": worst}
+        click.echo(json.dumps(event), err=True)
+    elif not obj.quiet or worst != EXIT_OK:
+        click.echo(line, err=True)
+    sys.exit(worst)
 
 
 # -- fetch ----------------------------------------------------------------------------------------
@@ -205,7 +257,7 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_pa
     """
     harvester = obj.harvester()
     try:
-        records, report = harvester.fetch(list(targets), source_name=source_name, callbacks=_callbacks(obj))
+        records, report = harvester.fetch(list(targets), source_name=source_name, callbacks=callbacks_for(obj))
     finally:
         harvester.close()
     for document in _fetched_documents(obj, records, as_parsed):
@@ -254,7 +306,7 @@ def reparse(obj: Context, source_name: str | None) -> None:
     """
     harvester = obj.harvester()
     try:
-        report = harvester.reparse(source_name, callbacks=_callbacks(obj))
+        report = harvester.reparse(source_name, callbacks=callbacks_for(obj))
     finally:
         harvester.close()
     finish_run(obj, report)

@@ -162,6 +162,8 @@ RUN_TABLE_COLUMNS = [
     "unchanged",
     "failed",
     "versions",
+    "listed",
+    "removed",
     "still_failing",
     "gone",
     "not_modified",

@@ -4,7 +4,7 @@ Per source: ``HARVEST_<SOURCE>_URL`` (base URL), ``HARVEST_<SOURCE>_RPS``
 (requests per second, 0 = no limit) and ``HARVEST_<SOURCE>_CONCURRENCY``.
 Global: ``HARVEST_DB``, ``HARVEST_CONTACT``, ``HARVEST_USER_AGENT``,
 ``HARVEST_TIMEOUT``, ``HARVEST_MAX_BYTES``, ``HARVEST_RETRIES``,
-``HARVEST_BACKOFF``, ``HARVEST_RETRY_AFTER_CAP``, ``HARVEST_PRECEDENCE``.
+``HARVEST_BACKOFF``, ``HARVEST_RETRY_AFTER_CAP``, ``HARVEST_PRECEDENCE``, ``HARVEST_REMOVAL_MAX_SHARE``.
 """
 
 from __future__ import annotations
@@ -76,6 +76,14 @@ class Settings:
 
     def concurrency(self, source: str, default: int) -> int:
         return max(1, int(_number(self.env, f"HARVEST_{source.upper()}_CONCURRENCY", default)))
+
+    def removal_max_share(self, default: float) -> float:
+        """HARVEST_REMOVAL_MAX_SHARE: the largest share of the registry's stored trials one listing may find
+        missing and look for (a fraction, 0 to 1); more is taken for a listing glitch, and nothing is marked."""
+        share = _number(self.env, "HARVEST_REMOVAL_MAX_SHARE", default)
+        if share > 1:
+            raise InputError(f"HARVEST_REMOVAL_MAX_SHARE={share:g} is a share of the file: a fraction from 0 to 1")
+        return share
 
     def precedence(self, default: list[str], registry: str) -> list[str]:
         """Merge order, most trusted first. HARVEST_PRECEDENCE=veeva,ichgcp,... reorders the mirrors."""

@@ -8,7 +8,7 @@ merged again (``pipeline.remerge``). The store only writes what it is handed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from harvest.core.dates import utcnow
@@ -36,6 +36,7 @@ class ApplyResult:
     still_failing: list[tuple[str, str]] = field(default_factory=list)
     failed: list[Failure] = field(default_factory=list)
     ncts: set[str] = field(default_factory=set)  # trials with a new or changed record written
+    restored: int = 0  # trials marked removed that the registry shows again
 
 
 class _Degraded(HarvestError):
@@ -46,7 +47,13 @@ class BatchWriter:
     """Applies batches to one store, merging with one precedence."""
 
     def __init__(
-        self, store: Store, precedence: Sequence[str], *, history: bool = True, queue_history: bool = False
+        self,
+        store: Store,
+        precedence: Sequence[str],
+        *,
+        history: bool = True,
+        queue_history: bool = False,
+        listing: str | None = None,
     ) -> None:
         self.store = store
         self.precedence = list(precedence)
@@ -54,13 +61,23 @@ class BatchWriter:
         # Queue the trials of new and changed records for their record history (``harvest run --history``), in
         # the transaction that writes them: a run killed before it fetched their history leaves them queued.
         self.queue_history = queue_history
+        # A full listing of the registry under way: what each batch lists is noted with it (``store.removals``),
+        # so that once the listing is complete, the stored trials it did not list can be looked for.
+        self.listing = listing
 
     def apply(self, batch: Batch, *, source: str, run_id: int | None, save_cursor: bool = False) -> ApplyResult:
         """Write one batch in one transaction: records, merged studies, failures, page visits, cursor."""
         store = self.store
         with store.transaction():
-            records = self._follow_aliases(batch.records)
+            records, moved_to = self._follow_aliases(batch.records, batch.aliases, source)
             result = self._save_records(records, run_id)
+            if moved_to - result.ncts:  # records moved from a retired number to a trial not rebuilt above
+                moved = {nct: {} for nct in sorted(moved_to - result.ncts)}
+                remerge(store, self.precedence, moved, {}, run_id, history=self.history)
+            if batch.listed:  # what the registry lists is not removed (any more)
+                result.restored = len(store.removals.restore(batch.listed, run_id))
+                if self.listing:
+                    store.removals.note_listed(self.listing, batch.listed)
             # A page that now gives a stored record is no longer broken or unresolved: what an earlier visit
             # kept of it would otherwise be listed as a problem and, at the next reparse, replayed over it.
             refused = {failure.url for failure in result.failed}
@@ -101,25 +118,29 @@ class BatchWriter:
             else:  # settled since (a reparse stored it): the page is what we hold
                 result.unchanged += 1
 
-    def _follow_aliases(self, records: list[SourceRecord]) -> list[SourceRecord]:
-        """Register the registry's NCT aliases and re-key anything stored under them."""
+    def _follow_aliases(
+        self, records: list[SourceRecord], redirected: Mapping[str, str], source: str
+    ) -> tuple[list[SourceRecord], set[str]]:
+        """Register the registry's NCT aliases (those its records name, and those ``redirected`` to another
+        number) and re-key anything stored under them; also the trials that other sources' records moved to."""
         store = self.store
-        for record in records:
-            for alias in record.study.nct_aliases:
-                if alias == record.study.nct_id:
-                    continue
-                store.aliases.register(alias, record.study.nct_id)
-                for old in store.records.of_study(alias):
-                    if old.source == record.source:
-                        # The same source's page for the retired number is superseded, not merged: its old
-                        # values must not compete with the current registration's.
-                        store.records.delete(old.source, old.record_key)
-                    else:
-                        store.records.rekey(old, record.study.nct_id)
-                store.studies.delete([alias])
+        retired = [(a, r.study.nct_id, r.source) for r in records for a in r.study.nct_aliases if a != r.study.nct_id]
+        retired += [(alias, current, source) for alias, current in redirected.items() if alias != current]
+        moved_to: set[str] = set()
+        for alias, current, by in retired:
+            store.aliases.register(alias, current)
+            for old in store.records.of_study(alias):
+                if old.source == by:
+                    # The same source's page for the retired number is superseded, not merged: its old
+                    # values must not compete with the current registration's.
+                    store.records.delete(old.source, old.record_key)
+                else:
+                    store.records.rekey(old, current)
+                    moved_to.add(current)
+            store.studies.delete([alias])
         mapping = store.aliases.resolve(r.study.nct_id for r in records)
         if not mapping:
-            return records
+            return records, moved_to
         rekeyed = []
         for record in records:
             current = mapping.get(record.study.nct_id)
@@ -129,7 +150,7 @@ class BatchWriter:
                     record.source, record.record_key, record.url, study, record.raw, record.content_type
                 )
             rekeyed.append(record)
-        return rekeyed
+        return rekeyed, moved_to
 
     def _save_records(self, records: list[SourceRecord], run_id: int | None) -> ApplyResult:
         result = ApplyResult()

@@ -69,6 +69,10 @@ def fetch(
                     batch.unresolved.append(item)
                 else:
                     batch.records.append(item)
+                    if source.is_registry:  # the registry shows it: not removed; a redirect made it an alias
+                        batch.listed = [item.study.nct_id]
+                        if kind == "nct" and item.study.nct_id != value:
+                            batch.aliases = {value: item.study.nct_id}
                 result = writer.apply(batch, source=source.name, run_id=report.run_id)
                 report.add(source.name, batch, result, callbacks)
                 if isinstance(item, SourceRecord) and not result.failed:  # not refused as worse than stored

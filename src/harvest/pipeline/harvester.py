@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 
 from harvest.core.records import SourceRecord
-from harvest.pipeline import fetch, nightly, reparse
+from harvest.pipeline import fetch, nightly, reconcile, reparse
 from harvest.pipeline import history as record_history
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
@@ -42,6 +42,27 @@ class Harvester(Session):
         return nightly.run(
             self, source_name, full=full, since=since, max_pages=max_pages, callbacks=callbacks, history=history
         )
+
+    def run_all(
+        self,
+        *,
+        full: bool = False,
+        since: dt.date | None = None,
+        max_pages: int | None = None,
+        callbacks: Callbacks | None = None,
+        history: bool = False,
+    ) -> list[RunReport]:
+        """Every source in turn under one lock (``harvest run --all``; see ``pipeline.nightly.run_all``), after the
+        rebuild an upgraded file needs, as ``run``."""
+        if self._rebuild_pending():
+            log.warning("this file was made by an older harvest: rebuilding every table from the stored payloads")
+            self.reparse(callbacks=callbacks)
+            self.fresh_stats()
+        return nightly.run_all(self, full=full, since=since, max_pages=max_pages, callbacks=callbacks, history=history)
+
+    def reconcile(self, *, max_share: float | None = None, callbacks: Callbacks | None = None) -> RunReport:
+        """List the registry's NCT numbers and mark what it no longer shows (see ``pipeline.reconcile``)."""
+        return reconcile.reconcile(self, max_share=max_share, callbacks=callbacks)
 
     def _rebuild_pending(self) -> bool:
         store = self.open_store()

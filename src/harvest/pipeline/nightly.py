@@ -24,6 +24,7 @@ from harvest.core.errors import (
     SanityCheckFailed,
 )
 from harvest.pipeline.history import fetch_queued
+from harvest.pipeline.removals import DEFAULT_MAX_SHARE, Listing, sweep
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
 from harvest.sources.base import HarvestPlan, Source
@@ -39,6 +40,7 @@ SANITY_MAX_FAILED_SHARE = 0.5
 # Batches between two runs of the cyclic collector (see _run_batches). A collection walks what is alive, the
 # batch the source still holds included (~20 ms for a page of 1,000 studies), and finds next to nothing.
 COLLECT_EVERY = 10
+LISTING = "run"  # the name of a full run's listing in listed_studies (harvest reconcile's is its own)
 
 
 def run(
@@ -51,43 +53,114 @@ def run(
     callbacks: Callbacks | None = None,
     history: bool = False,
 ) -> RunReport:
-    source = session.source(source_name)
+    """One source's run under the lock; an option the source does not take is refused first (exit 2)."""
+    check_options(session.source(source_name), full=full, since=since, max_pages=max_pages, history=history)
+    with RunLock(session.db_path, f"harvest run --source {source_name}"):
+        return run_locked(
+            session, source_name, full=full, since=since, max_pages=max_pages, callbacks=callbacks, history=history
+        )
+
+
+def run_all(
+    session: Session,
+    *,
+    full: bool = False,
+    since: dt.date | None = None,
+    max_pages: int | None = None,
+    callbacks: Callbacks | None = None,
+    history: bool = False,
+) -> list[RunReport]:
+    """Every source in turn under one lock (``harvest run --all``), the registry first, each given the options
+    it takes (--full, --since, --history: the registry; --max-pages: the mirrors). A source that fails is
+    reported as failed and the next one runs; Ctrl-C stops them all."""
+    reports = []
+    with RunLock(session.db_path, "harvest run --all"):
+        for name, source in session.sources.items():
+            session.fresh_stats()  # each source's report counts its own requests
+            options: dict[str, Any] = dict(
+                full=full and source.takes_since,
+                since=since if source.takes_since else None,
+                max_pages=max_pages if source.takes_max_pages else None,
+                history=history and source.is_registry,
+            )
+            try:
+                reports.append(run_locked(session, name, callbacks=callbacks, **options))
+            except HarvestError as exc:  # its runs row says so already; its summary line will
+                failed = RunReport(source=name, outcome="failed", error=exc.one_line(), stats=session.stats)
+                failed.error_exit = exc.exit_code
+                reports.append(failed)
+    return reports
+
+
+def check_options(
+    source: Source, *, full: bool = False, since: dt.date | None = None, max_pages: int | None, history: bool
+) -> None:
     if history and not source.is_registry:
-        raise InputError(f"--history reads the registry's record history; {source_name} is a mirror of it")
+        raise InputError(f"--history reads the registry's record history; {source.name} is a mirror of it")
     if (full or since) and not source.takes_since:
         raise InputError(
-            f"{source_name} is harvested by its sitemap (new and changed pages first, then the least recently "
+            f"{source.name} is harvested by its sitemap (new and changed pages first, then the least recently "
             "seen), so --full/--since do not apply; bound the run with --max-pages"
         )
     if max_pages is not None and not source.takes_max_pages:
-        raise InputError(f"{source_name} is harvested by update date; --max-pages applies to mirror sites")
+        raise InputError(f"{source.name} is harvested by update date; --max-pages applies to mirror sites")
+
+
+def run_locked(
+    session: Session,
+    source_name: str,
+    *,
+    full: bool = False,
+    since: dt.date | None = None,
+    max_pages: int | None = None,
+    callbacks: Callbacks | None = None,
+    history: bool = False,
+) -> RunReport:
+    """One source's run, by a caller that holds the lock (``run``, or ``run --all`` for every source in turn)."""
+    source = session.source(source_name)
     callbacks = callbacks or Callbacks()
     report = RunReport(source=source_name, stats=session.stats)
-    with RunLock(session.db_path, f"harvest run --source {source_name}"):
-        store = session.open_store()
-        try:
-            store.runs.mark_abandoned()
-            state = store.runs.state(source_name)
-            cursor = state["cursor"]
-            if cursor and (full or since):
-                log.warning("discarding the saved position of an unfinished run: --full/--since start over")
-                cursor = None
-            # The day the query began: the watermark of a resumed run is that of the run it completes, so
-            # studies updated while it lay killed are still asked for next time.
-            began = report.started.date().isoformat()
-            if cursor:
-                report.mode = "resume"
-                since = dt.date.fromisoformat(cursor["since"]) if cursor.get("since") else None
-                full = bool(cursor.get("full"))
-                began = cursor.get("began") or began
-            elif full or (since is None and state["watermark"] is None):
-                report.mode, full = "full", True
+    store = session.open_store()
+    try:
+        store.runs.mark_abandoned()
+        state = store.runs.state(source_name)
+        cursor = state["cursor"]
+        if cursor and (full or since):
+            log.warning("discarding the saved position of an unfinished run: --full/--since start over")
+            cursor = None
+        # The day the query began: the watermark of a resumed run is that of the run it completes, so
+        # studies updated while it lay killed are still asked for next time.
+        began = report.started.date().isoformat()
+        if cursor:
+            report.mode = "resume"
+            since = dt.date.fromisoformat(cursor["since"]) if cursor.get("since") else None
+            full = bool(cursor.get("full"))
+            began = cursor.get("began") or began
+        elif full or (since is None and state["watermark"] is None):
+            report.mode, full = "full", True
+        else:
+            report.mode = "incremental"
+            since = since or dt.date.fromisoformat(state["watermark"])
+        # A full run of the registry lists every study it shows: what it does not list is looked for after it.
+        # (Not after a listing resumed from a cursor saved by a harvest that did not note what it listed.)
+        listing = None
+        if full and source.is_registry:
+            if cursor and not cursor.get("listing"):
+                log.info("resuming a full run begun before listings were noted: removed studies not looked for")
             else:
-                report.mode = "incremental"
-                since = since or dt.date.fromisoformat(state["watermark"])
-            report.run_id = store.runs.start(
-                source_name, "run", report.mode, since.isoformat() if since and not full else None
-            )
+                listing = Listing(LISTING, source_name, began)
+        if listing and not cursor:
+            with store.transaction():
+                store.removals.forget_listing(listing.name)
+        report.run_id = store.runs.start(
+            source_name, "run", report.mode, since.isoformat() if since and not full else None
+        )
+        resume = {"full": full, "since": since.isoformat() if since and not full else None, "began": began}
+        if listing:
+            resume["listing"] = True
+        if cursor and cursor.get("sweep"):  # killed after its listing: only the looking-for remains
+            report.registry_total = cursor.get("total")
+        else:
             plan = HarvestPlan(
                 full=full,
                 since=None if full else since,
@@ -97,32 +170,35 @@ def run(
                 title_search=None if source.is_registry else getattr(session.registry, "search_titles", None),
                 stored_fingerprints=lambda keys: store.records.fingerprints(source_name, keys),
             )
-            resume = {"full": full, "since": since.isoformat() if since and not full else None, "began": began}
-            _run_batches(session, store, source, plan, report, callbacks, resume, history)
+            _run_batches(session, store, source, plan, report, callbacks, resume, history, listing)
             if report.fetched == 0 and report.failed == 0 and full:
+                with store.transaction():  # nothing was listed: no looking-for to resume either
+                    store.runs.set_cursor(source_name, None, None)
                 raise SanityCheckFailed(
                     f"{source_name} returned zero studies on a full run; nothing applied "
                     "(is the base URL right, or is the source down?)"
                 )
-            if history:
-                fetch_queued(session, store, report, callbacks)
-            report.outcome = "partial" if report.failed else "ok"
-            watermark = began
-            store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts(), watermark=watermark)
-            store.runs.set_watermark(source_name, watermark)
-        except HarvestError as exc:
-            report.outcome = "failed"
-            report.error = exc.one_line()
-            report.error_exit = exc.exit_code if isinstance(exc, InputError) else EXIT_CANNOT_RUN
-            session.record_end(store, report)
-            if isinstance(exc, SanityCheckFailed | FetchError):
-                return report
-            raise
-        except KeyboardInterrupt:
-            session.interrupted(store, report, "the next run resumes from the last committed page")
-            raise
-        finally:
-            store.close()
+        if listing:
+            sweep(session, store, report, listing, session.settings.removal_max_share(DEFAULT_MAX_SHARE), callbacks)
+        if history:
+            fetch_queued(session, store, report, callbacks)
+        report.outcome = "partial" if report.failed else "ok"
+        watermark = began
+        store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts(), watermark=watermark)
+        store.runs.set_watermark(source_name, watermark)
+    except HarvestError as exc:
+        report.outcome = "failed"
+        report.error = exc.one_line()
+        report.error_exit = exc.exit_code if isinstance(exc, InputError) else EXIT_CANNOT_RUN
+        session.record_end(store, report)
+        if isinstance(exc, SanityCheckFailed | FetchError):
+            return report
+        raise
+    except KeyboardInterrupt:
+        session.interrupted(store, report, "the next run resumes from the last committed page")
+        raise
+    finally:
+        store.close()
     return report
 
 
@@ -135,6 +211,7 @@ def _run_batches(
     callbacks: Callbacks,
     resume: dict[str, Any],
     history: bool = False,
+    listing: Listing | None = None,
 ) -> None:
     # Python's cyclic collector is paused while batches are fetched, parsed and written, and run every few
     # batches instead. A page of studies is a million short-lived objects (none in cycles); with the
@@ -145,7 +222,7 @@ def _run_batches(
     gc.disable()
     gc.freeze()
     try:
-        _apply_batches(session, store, source, plan, report, callbacks, resume, history)
+        _apply_batches(session, store, source, plan, report, callbacks, resume, history, listing)
     finally:
         gc.unfreeze()
         if collecting:
@@ -161,8 +238,9 @@ def _apply_batches(
     callbacks: Callbacks,
     resume: dict[str, Any],
     history: bool = False,
+    listing: Listing | None = None,
 ) -> None:
-    writer = session.writer(store, queue_history=history)
+    writer = session.writer(store, queue_history=history, listing=listing.name if listing else None)
     for page, batch in enumerate(source.harvest(plan), start=1):
         attempted = len(batch.records) + len(batch.failures) + batch.unchanged
         broken = [f for f in batch.failures if isinstance(f.error, ParseError | BadResponse)]
@@ -172,8 +250,14 @@ def _apply_batches(
                 f"batch {page}: {len(broken)} of {attempted} records failed to parse; "
                 f"batch not applied, run stopped (first: {sample})"
             )
-        # What resumes the run: the source's own position plus how the run was asked for.
-        batch.cursor = {"source_cursor": batch.cursor, **resume} if batch.cursor is not None else None
+        # What resumes the run: the source's own position plus how the run was asked for. After the last page
+        # of a full listing, what resumes it is the looking-for of what it did not list.
+        if listing and batch.expected_total is not None:
+            report.registry_total = batch.expected_total
+        if batch.cursor is not None:
+            batch.cursor = {"source_cursor": batch.cursor, **resume}
+        elif listing:
+            batch.cursor = {"sweep": True, "total": report.registry_total, **resume}
         result = writer.apply(batch, source=source.name, run_id=report.run_id, save_cursor=batch.moves_cursor)
         report.fetched += (
             len(batch.records)

@@ -31,6 +31,14 @@ class RunReport:
     still_failing: int = 0  # pages failing the same way as the copy kept in quarantine: not new trouble
     still_since: str | None = None  # the earliest date those have failed since
     versions: int = 0  # past versions of trials fetched (record history)
+    # A full listing of the registry (harvest run --full, harvest reconcile): the NCT numbers it listed, the
+    # registry's own count of them (totalCount; None when the run listed nothing whole), and what became of the
+    # stored trials it did not list: marked removed, merged into another, or shown again after a removal.
+    listed: int = 0
+    registry_total: int | None = None
+    removed: int = 0
+    merged: int = 0
+    restored: int = 0
     error: str | None = None
     error_exit: int = EXIT_CANNOT_RUN
     started: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
@@ -59,6 +67,7 @@ class RunReport:
         self.gone += len(batch.gone)
         self.unresolved += len(batch.unresolved)
         self.skipped_robots += batch.skipped
+        self.restored += result.restored
         if callbacks and callbacks.on_failure:
             for problem in [*problems, *batch.unresolved]:
                 callbacks.on_failure(source, problem)
@@ -68,7 +77,7 @@ class RunReport:
             for url in batch.gone:
                 callbacks.on_known(source, url, "gone (404/410 again)")
 
-    def counts(self) -> dict[str, int]:
+    def counts(self) -> dict[str, int | None]:
         """Every counter of the run, as the ``runs`` table keeps them (``COUNTERS`` names them)."""
         return {
             "fetched": self.fetched,
@@ -81,6 +90,11 @@ class RunReport:
             "gone": self.gone,
             "skipped_robots": self.skipped_robots,
             "versions": self.versions,
+            "listed": self.listed,
+            "registry_total": self.registry_total,
+            "removed": self.removed,
+            "merged": self.merged,
+            "restored": self.restored,
             "requests": self.stats.requests,
             "not_modified": self.stats.not_modified,
             "retries": self.stats.retries,
@@ -113,6 +127,10 @@ class RunReport:
             parts.append(f"{self.skipped_robots:,} skipped by robots.txt")
         if self.versions or self.command == "history":
             parts.append(f"{self.versions:,} versions")
+        if self.registry_total is not None:
+            parts.append(f"{self.listed:,} listed of {self.registry_total:,} (totalCount)")
+        if self.removed or self.merged or self.restored or self.command == "reconcile":
+            parts.append(f"{self.removed:,} removed, {self.merged:,} merged, {self.restored:,} restored")
         parts.append(f"{self.stats.retries:,} retries ({self.stats.throttled:,} rate-limited)")
         parts.append(f"{_size(self.stats.bytes)} in {seconds:,.1f}s")
         line = f"harvest {self.command} {self.source} [{self.mode}] {head}: " + ", ".join(parts)

@@ -29,11 +29,17 @@ class Session:
         self.registry = next(source for source in self.sources.values() if source.is_registry)
         self.precedence = self.settings.precedence(list(self.sources), registry=self.registry.name)
 
+    def fresh_stats(self) -> None:
+        """Count the network anew from here (one report per source when several run in one command)."""
+        self.stats = self.client.stats = FetchStats()
+
     def open_store(self) -> Store:
         return Store(self.db_path)
 
-    def writer(self, store: Store, *, history: bool = True, queue_history: bool = False) -> BatchWriter:
-        return BatchWriter(store, self.precedence, history=history, queue_history=queue_history)
+    def writer(
+        self, store: Store, *, history: bool = True, queue_history: bool = False, listing: str | None = None
+    ) -> BatchWriter:
+        return BatchWriter(store, self.precedence, history=history, queue_history=queue_history, listing=listing)
 
     def source(self, name: str) -> Source:
         if name not in self.sources:

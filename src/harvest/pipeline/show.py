@@ -20,11 +20,13 @@ class Shown:
     merged: Merged
     field_sources: FieldSources
     gone_pages: list[dict[str, str]]
+    removed_on: str | None = None  # the day the registry was first found no longer showing the trial
 
     def as_json(self, *, provenance: bool = False) -> dict[str, Any]:
         """What ``harvest show`` prints (and ``harvest fetch`` of a mirror page)."""
         data = self.merged.study.model_dump(mode="json", exclude={"provenance"})
         data["sources"] = self.merged.sources
+        data["removed_on"] = self.removed_on
         if provenance:
             data["field_sources"] = self.field_sources
             data["gone_pages"] = self.gone_pages
@@ -34,8 +36,10 @@ class Shown:
 def merged_study(store: Store, nct_id: str, precedence: Sequence[str]) -> Shown | None:
     """The trial merged now, and which record gave each field: both from one merge, so what is shown and where
     it is said to come from always agree. A record whose page is gone (404/410 on two visits in a row) still
-    counts: nothing is deleted; its fields say ``gone_since``. None when the file has no record of the trial."""
-    records = store.records.of_study(store.aliases.current(nct_id))
+    counts: nothing is deleted; its fields say ``gone_since``. A trial the registry no longer shows says since
+    when (``removed_on``), and its records all still count. None when the file has no record of the trial."""
+    nct_id = store.aliases.current(nct_id)
+    records = store.records.of_study(nct_id)
     if not records:
         return None
     merged = merge(records, precedence)
@@ -52,4 +56,4 @@ def merged_study(store: Store, nct_id: str, precedence: Sequence[str]) -> Shown 
         for field_name in fields:
             field_sources[field_name] = entry
     gone_pages = [{"source": source, "url": url, "gone_since": since} for (source, url), since in sorted(gone.items())]
-    return Shown(merged, dict(sorted(field_sources.items())), gone_pages)
+    return Shown(merged, dict(sorted(field_sources.items())), gone_pages, store.removals.removed_on(nct_id))

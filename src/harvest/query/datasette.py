@@ -13,7 +13,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.query import compliance_docs, record_docs, results_docs
+from harvest.query import completeness_docs, compliance_docs, record_docs, results_docs
 from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
 from harvest.query.search import SEARCH_STUDIES_SQL
 from harvest.store.fts import FTS_TABLE
@@ -75,6 +75,7 @@ STUDY_COLUMNS: dict[str, str] = {
     "updated_at": "When harvest last rewrote this row (UTC)",
     # the rest of the CT.gov record: submission dates, oversight, design details, results module texts
     **record_docs.RECORD_STUDY_COLUMNS,
+    **completeness_docs.STUDY_COLUMNS,
 }
 
 # table or view -> (description, {column: description})
@@ -187,7 +188,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
         {
             "id": "Run number",
             "source": "Source harvested (comma-separated for a fetch from several)",
-            "command": "run, fetch, reparse, history, ...",
+            "command": "run, fetch, reparse, history, reconcile, ...",
             "mode": "full, incremental, resume, one-off or offline",
             "since": "For incremental runs: the date asked for",
             "started_at": "Start (UTC)",
@@ -212,10 +213,12 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "error": "Why the run failed, if it did",
             "pid": "Process id",
             "versions": "Past versions of trials fetched (record history: harvest history, harvest run --history)",
+            **completeness_docs.RUN_COLUMNS,
         },
     ),
     "harvest_state": (
-        "Per source: where the next incremental run starts, and where an interrupted run resumes.",
+        "Per source: where the next incremental run starts, where an interrupted run resumes (ctgov:reconcile: "
+        "where an interrupted harvest reconcile resumes).",
         {
             "source": _SOURCE,
             "watermark": "Date of the last complete run",
@@ -340,6 +343,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     **results_docs.RESULT_TABLES,
     **compliance_docs.TABLES,
     **HISTORY_TABLES,
+    **completeness_docs.TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 

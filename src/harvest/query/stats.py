@@ -48,6 +48,43 @@ def _last_run(conn: sqlite3.Connection, source: str) -> dict[str, Any] | None:
     return dict(zip(RUN_COLUMNS, row, strict=True)) if row else None
 
 
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def completeness(conn: sqlite3.Connection, studies: int) -> dict[str, Any]:
+    """How complete the file is against the registry: trials stored and live (not marked removed), the
+    registry's own count at its last full listing (a ``run --full`` or a ``reconcile``), and the last reconcile.
+    A file opened read-only before its upgrade has none of it yet: zeros and None."""
+    removed, first_removed = 0, None
+    if "removed_on" in _columns(conn, "studies"):
+        removed, first_removed = conn.execute(
+            "SELECT count(*), min(removed_on) FROM studies WHERE removed_on IS NOT NULL"
+        ).fetchone()
+    listing = None
+    if "registry_total" in _columns(conn, "runs"):
+        row = conn.execute(
+            "SELECT registry_total, listed, id, command, started_at FROM runs WHERE registry_total IS NOT NULL "
+            "ORDER BY id DESC LIMIT 1"
+        ).fetchone()
+        if row:
+            listing = dict(zip(("registry_total", "listed", "run_id", "command", "started_at"), row, strict=True))
+    row = conn.execute(
+        "SELECT finished_at FROM runs WHERE command = 'reconcile' AND outcome IN ('ok', 'partial') "
+        "ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    reconciled = row[0] if row else None
+    return {
+        "studies": studies,
+        "live": studies - removed,
+        "removed": removed,
+        "removed_since": first_removed,
+        "registry_total": listing["registry_total"] if listing else None,
+        "last_listing": listing,
+        "last_reconcile": reconciled,
+    }
+
+
 def collect(conn: sqlite3.Connection, sources: Sequence[str] = ()) -> dict[str, Any]:
     """Every figure ``harvest stats`` shows, as JSON-ready data (``sources``: the registered source names)."""
     studies, oldest, newest = conn.execute(
@@ -83,6 +120,7 @@ def collect(conn: sqlite3.Connection, sources: Sequence[str] = ()) -> dict[str, 
     return {
         "studies": studies,
         "search_index": indexed_count(conn) if has_index else None,
+        "completeness": completeness(conn, studies),
         "last_update_posted": {"oldest": oldest, "newest": newest},
         "sources": {
             name: {
@@ -119,6 +157,24 @@ def _table(counts: dict[str, int], indent: str = "  ") -> list[str]:
     return [f"{indent}{key.ljust(width)}  {count:>9,}" for key, count in counts.items()]
 
 
+def _completeness_line(figures: dict[str, Any]) -> str:
+    removed = f"{figures['removed']:,} removed from the registry"
+    if figures["removed_since"]:
+        removed += f" (the first on {figures['removed_since']}; studies.removed_on)"
+    listing = figures["last_listing"]
+    counted = (
+        f"the registry counted {listing['registry_total']:,} at its last full listing"
+        f" ({listing['command']} #{listing['run_id']}, {listing['started_at'][:10]}; {listing['listed']:,} listed)"
+        if listing
+        else "the registry's count unknown (no full listing yet)"
+    )
+    reconciled = (figures["last_reconcile"] or "")[:10] or "never (see harvest reconcile)"
+    return (
+        f"completeness: {figures['studies']:,} studies stored, {figures['live']:,} live, {removed}\n"
+        f"  {counted}; last reconcile {reconciled}"
+    )
+
+
 def render(stats: dict[str, Any], db: str) -> str:
     """The text a person reads on a terminal."""
     lines = [f"{db}: {stats['studies']:,} studies"]
@@ -127,6 +183,7 @@ def render(stats: dict[str, Any], db: str) -> str:
         lines.append("search index: missing (run `harvest reindex`)")
     elif index != stats["studies"]:
         lines.append(f"search index: {index:,} studies indexed, expected {stats['studies']:,} (run `harvest reindex`)")
+    lines.append(_completeness_line(stats["completeness"]))
     updated = stats["last_update_posted"]
     lines.append(f"last update posted: oldest {updated['oldest'] or '-'}, newest {updated['newest'] or '-'}")
     lines.append("")

@@ -63,6 +63,10 @@ class Batch:
     # False for a part of a page that is not its last: committing it leaves the resume position where it was
     # (a run killed now fetches that page again, and finds its stored studies unchanged).
     moves_cursor: bool = True
+    # The registry only: every NCT number it listed in this batch, parsed or not (a trial it shows is not removed)
+    listed: list[str] = field(default_factory=list)
+    # The registry only: retired NCT numbers found redirected to the current one (alias -> current)
+    aliases: dict[str, str] = field(default_factory=dict)
 
 
 TitleSearch = Callable[[str], list[Study]]

@@ -367,6 +367,8 @@ class ClinicalTrialsGov(Source):
         urls = []
         for raw in studies:
             nct = value_at(raw, (*IDENT, "nctId")) if isinstance(raw, dict) else None
+            if isinstance(nct, str) and nct:
+                batch.listed.append(nct)
             urls.append(
                 f"{self.base_url}/studies/{nct}" if isinstance(nct, str) and nct else f"{self.base_url}/studies"
             )

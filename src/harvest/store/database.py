@@ -4,8 +4,9 @@ The store writes the rows it is given and reads back what it holds; deciding wha
 what a merge gives, what is worse than what is stored) is the pipeline's. Its verbs are grouped by what they
 keep: ``records`` (what each source said), ``aliases``, ``studies`` (merged rows, their children, conflicts and
 changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages),
-``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due) and
-``organisations`` (sponsor names as organisations, automatic and curated).
+``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due),
+``organisations`` (sponsor names as organisations, automatic and curated) and ``removals`` (trials the
+registry no longer shows, and what a full listing of it has listed).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from harvest.store.handle import Handle
 from harvest.store.organisations import SponsorOrganisations
 from harvest.store.pages import Pages
 from harvest.store.records import Aliases, SourceRecords
+from harvest.store.removals import Removals
 from harvest.store.runs import Runs
 from harvest.store.studies import Studies
 from harvest.store.versions import StudyVersions
@@ -49,6 +51,7 @@ class Store:
         self.pages = Pages(handle)
         self.versions = StudyVersions(handle)
         self.organisations = SponsorOrganisations(handle)
+        self.removals = Removals(handle)
 
     def close(self) -> None:
         self.db.close()

@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from harvest.store import views
 from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
+from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -18,7 +19,9 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 # 5: views results_compliance and sponsor_compliance; record history: study_versions, version_changes,
 #    history_queue (new tables only) and runs.versions
 # 6: row tables submissions and pending_results (results in the registry's QC, filled from the stored payloads);
-#    sponsor_organisations (sponsor names as organisations, curated rows kept through every rebuild)
+#    sponsor_organisations (sponsor names as organisations, curated rows kept through every rebuild);
+#    studies the registry no longer shows: studies.removed_on, listed_studies (a full listing under way);
+#    runs.listed, registry_total, removed, restored, merged
 SCHEMA_VERSION = 6
 # Files made before schema 6 lack row tables (4: the whole record; 6: the QC submissions) that only a re-parse of
 # their stored payloads can fill, so an upgrade from them is followed by one (schema 5 added only tables the
@@ -33,7 +36,7 @@ REBUILD_KEY = "rebuild_from_payloads"
 # it was, so each is added in place when missing.
 ADDED_COLUMNS: dict[str, dict[str, str]] = {
     "source_records": {"raw_fingerprint": "TEXT"},
-    "studies": STUDY_COLUMNS,
+    "studies": {**STUDY_COLUMNS, "removed_on": "TEXT"},
     "locations": LOCATION_COLUMNS,
     "pages": {"etag": "TEXT", "last_modified": "TEXT", "gone_since": "TEXT"},
     "runs": {
@@ -41,6 +44,11 @@ ADDED_COLUMNS: dict[str, dict[str, str]] = {
         "gone": "INTEGER DEFAULT 0",
         "still_failing": "INTEGER DEFAULT 0",
         "versions": "INTEGER DEFAULT 0",
+        "listed": "INTEGER DEFAULT 0",
+        "registry_total": "INTEGER",
+        "removed": "INTEGER DEFAULT 0",
+        "restored": "INTEGER DEFAULT 0",
+        "merged": "INTEGER DEFAULT 0",
     },
 }
 
@@ -54,11 +62,13 @@ def install(db: Database) -> None:
         had_studies = found > 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'studies'").fetchone()
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
+        db.executescript(LISTED_STUDIES_SQL)
         for table, wanted in ADDED_COLUMNS.items():
             present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+        db.executescript(REMOVED_INDEX_SQL)  # on a column an older file has only now
         if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)

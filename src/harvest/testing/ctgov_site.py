@@ -1,8 +1,15 @@
 """The ClinicalTrials.gov API v2, emulated over a folder of study JSON files (fixtures/ctgov).
 
 ``/studies/{id}`` (301 for aliases, 400/404 with text bodies), ``/studies`` paging with ``nextPageToken``,
-``filter.advanced`` date ranges, ``query.titles``, ``countTotal``, ``/version``; and beside them the internal
-record-history endpoints (``/api/int/...``, see ``testing.ctgov_history``).
+``filter.advanced`` date ranges, ``query.titles``, ``countTotal``, ``fields`` (``NCTId`` and a few others),
+``/version``; and beside them the internal record-history endpoints (``/api/int/...``, see
+``testing.ctgov_history``).
+
+Between two nights a test can change the registry: ``remove`` a study (404 from then on), ``merge`` one into
+another (301 to it, and the other names it among its aliases), or make the listing glitch: ``unlisted`` studies
+are missing from the search index (neither listed nor counted in ``totalCount``) though they still answer alone,
+and ``listing_ends_after`` stops a listing after that many pages (no ``nextPageToken``) whatever ``totalCount``
+said.
 """
 
 from __future__ import annotations
@@ -23,6 +30,15 @@ FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
 _NCT = re.compile(r"^NCT\d{8}$")
 _RANGE = re.compile(r"AREA\[LastUpdatePostDate\]RANGE\[([^,\]]*),([^\]]*)\]")
+_IDENT = ("protocolSection", "identificationModule")
+# The ``fields`` names served (the API knows hundreds: see its /studies/metadata), and where each is.
+FIELD_PATHS: dict[str, tuple[str, ...]] = {
+    "NCTId": (*_IDENT, "nctId"),
+    "NCTIdAlias": (*_IDENT, "nctIdAliases"),
+    "BriefTitle": (*_IDENT, "briefTitle"),
+    "OverallStatus": ("protocolSection", "statusModule", "overallStatus"),
+    "LastUpdatePostDate": ("protocolSection", "statusModule", "lastUpdatePostDateStruct"),
+}
 
 
 def _norm_title(text: str) -> str:
@@ -51,6 +67,8 @@ class CtgovSite(Site):
         self._lock = threading.Lock()
         self.studies: dict[str, dict[str, Any]] = {}
         self.aliases: dict[str, str] = {}
+        self.unlisted: set[str] = set()  # left out of listings and their count, yet served alone: a glitch
+        self.listing_ends_after: int | None = None  # pages a listing gives before it stops short
         for study in studies or []:
             self.put(study)
 
@@ -91,8 +109,20 @@ class CtgovSite(Site):
             return self.studies.get(nct)
 
     def remove(self, nct_id: str) -> None:
+        """The registry withdraws a study from public view: it answers 404 and is listed no more."""
         with self._lock:
             self.studies.pop(nct_id, None)
+
+    def merge(self, nct_id: str, into: str) -> None:
+        """The registry merges a study into another: its number answers 301 to the other, which lists it among
+        its aliases (``nctIdAliases``) from now on."""
+        with self._lock:
+            gone = self.studies.pop(nct_id)
+            kept = copy.deepcopy(self.studies[into])
+        ident = kept["protocolSection"]["identificationModule"]
+        retired = [nct_id, *(gone["protocolSection"]["identificationModule"].get("nctIdAliases") or [])]
+        ident["nctIdAliases"] = sorted({*(ident.get("nctIdAliases") or []), *retired})
+        self.put(kept)
 
     def _served(self, study: dict[str, Any]) -> dict[str, Any]:
         if self.version_holder is None:
@@ -192,15 +222,48 @@ class CtgovSite(Site):
             return text_reply(400, str(exc))
         if ids and ids[0].startswith("@"):
             return json_reply(self.title_search_overrides[ids[0][1:]])
+        try:
+            fields = _fields(query)
+        except ValueError as exc:
+            return text_reply(400, str(exc))
+        ids = [i for i in ids if i not in self.unlisted]
         chunk = ids[offset : offset + size]
         with self._lock:
-            page: dict[str, Any] = {"studies": [self._served(self.studies[i]) for i in chunk if i in self.studies]}
-        if offset + size < len(ids):
+            served = [self._served(self.studies[i]) for i in chunk if i in self.studies]
+        page: dict[str, Any] = {"studies": [_project(study, fields) for study in served] if fields else served}
+        cut = self.listing_ends_after is not None and offset + size >= self.listing_ends_after * size
+        if offset + size < len(ids) and not cut:
             raw = f"{signature}:{offset + size}".encode()
             page["nextPageToken"] = base64.urlsafe_b64encode(raw).decode().rstrip("=")
         if not token and (query.get("countTotal") or [""])[0] == "true":
-            page["totalCount"] = len(ids)
+            page["totalCount"] = len(ids)  # whatever listing_ends_after does to the pages
         return json_reply(page)
+
+
+def _fields(query: dict[str, list[str]]) -> list[tuple[str, ...]]:
+    """The paths ``fields`` asks for (comma- or pipe-separated names); an unknown name is a 400, as upstream."""
+    given = (query.get("fields") or [""])[0]
+    names = [name.strip() for name in re.split(r"[,|]", given) if name.strip()]
+    unknown = [name for name in names if name not in FIELD_PATHS]
+    if unknown:
+        raise ValueError(f"unknown fields: {', '.join(unknown)}")
+    return [FIELD_PATHS[name] for name in names]
+
+
+def _project(study: dict[str, Any], paths: list[tuple[str, ...]]) -> dict[str, Any]:
+    """The study with only the values at ``paths``, nested as in the whole record."""
+    kept: dict[str, Any] = {}
+    for path in paths:
+        value: Any = study
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        if value is None:
+            continue
+        node = kept
+        for key in path[:-1]:
+            node = node.setdefault(key, {})
+        node[path[-1]] = value
+    return kept
 
 
 def _signature(query: dict[str, list[str]]) -> str:

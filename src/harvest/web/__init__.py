@@ -24,6 +24,7 @@ STATIC_MOUNT = "harvest-static"  # served at /harvest-static/ (not /harvest/: a 
 HIDDEN = (
     "harvest_state",
     "harvest_meta",
+    "listed_studies",
     "pages",
     "quarantine",
     "runs",

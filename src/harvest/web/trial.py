@@ -32,6 +32,11 @@ ROUTINE_FIELDS = ("last_update_posted", "last_update_submitted", "status_verifie
 
 # section -> (table it needs, SQL)
 SECTIONS: dict[str, tuple[str, str]] = {
+    # studies.removed_on came with listed_studies (schema 6): a file served before its upgrade has neither
+    "removed": (
+        "listed_studies",
+        "SELECT removed_on FROM studies WHERE nct_id = :id AND removed_on IS NOT NULL",
+    ),
     "conditions": ("conditions", "SELECT name FROM conditions WHERE nct_id = :id ORDER BY position"),
     "mesh": (
         "browse_conditions",
@@ -169,4 +174,6 @@ async def trial(execute: Execute, nct_id: str, names: Collection[str]) -> dict[s
         page["results"] = page["results"][0]
     if "compliance" in page:
         page["compliance"] = page["compliance"][0]
+    if "removed" in page:
+        page["removed"] = page["removed"][0]["removed_on"]
     return page
