@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harvest.core.coerce import repair
 from harvest.core.dates import DateFormatError, check_iso_partial
 from harvest.core.errors import InvalidRecord
 from harvest.core.ids import NCT_RE, IdScheme
@@ -361,14 +362,30 @@ def content_hash(data: Any) -> str:
     return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
-def build_study(data: dict[str, Any], *, url: str | None = None) -> Study:
-    """Validate parsed data into a Study, turning pydantic's report into one line naming the fields."""
-    try:
-        return Study.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors()[:3]:
-            where = ".".join(str(part) for part in error["loc"])
-            problems.append(f"{where}: {error['msg']}")
-        more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
-        raise InvalidRecord("invalid record: " + "; ".join(problems) + more, url=url) from None
+def build_study(data: dict[str, Any], *, url: str | None = None, coerce: bool = False) -> Study:
+    """Validate parsed data into a Study, turning pydantic's report into one line naming the fields.
+
+    ``coerce``: a value of the wrong type is coerced or left out, and noted in ``unmapped`` (``core.coerce``),
+    instead of rejecting the record; for data a source does not control (the registry's JSON).
+    """
+    rounds = 0
+    while True:
+        try:
+            return Study.model_validate(data)
+        except ValidationError as exc:
+            rounds += 1
+            if not coerce or rounds > _REPAIR_ROUNDS or not repair(data, exc.errors()):
+                raise _invalid(exc, url) from None
+
+
+# A repair can uncover another error underneath (a date emptied, then the date struct without its value).
+_REPAIR_ROUNDS = 4
+
+
+def _invalid(exc: ValidationError, url: str | None) -> InvalidRecord:
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {error['msg']}")
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    return InvalidRecord("invalid record: " + "; ".join(problems) + more, url=url)
