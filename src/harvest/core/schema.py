@@ -26,11 +26,15 @@ from harvest.core.protocol import (
     DesignGroup,
     DesignGroupIntervention,
     DesignOutcome,
-    Document,
-    FacilityContact,
+    IdInformation,
     InterventionOtherName,
+    IpdDocument,
     IpdInformationType,
     Link,
+    LocationContact,
+    ProvidedDocument,
+    RemovedCountry,
+    Retraction,
     StudyReference,
 )
 from harvest.core.results import (
@@ -112,6 +116,9 @@ class Contact(_Model):
     affiliation: str | None = None
     phone: str | None = None
     email: str | None = None
+    phone_ext: str | None = None
+    # Which list the source gave it in: central (contacts for enrolment) or official (who oversees the trial).
+    kind: Literal["central", "official"] | None = None
 
 
 class SecondaryId(_Model):
@@ -197,6 +204,11 @@ class Study(_Model):
     results_waived: bool | None = None
     delayed_posting: bool | None = None
     has_expanded_access: bool | None = None
+    expanded_access_nctid: str | None = None  # the expanded-access record of this trial's drug
+    expanded_access_status_for_nctid: str | None = None  # AVAILABLE, NO_LONGER_AVAILABLE, ...
+    expanded_access_type_individual: bool | None = None  # (expanded-access records) for individual patients
+    expanded_access_type_intermediate: bool | None = None
+    expanded_access_type_treatment: bool | None = None
     # Oversight (FDAAA 801)
     is_fda_regulated_drug: bool | None = None
     is_fda_regulated_device: bool | None = None
@@ -212,6 +224,8 @@ class Study(_Model):
     responsible_party_name: str | None = None
     responsible_party_title: str | None = None
     responsible_party_affiliation: str | None = None
+    responsible_party_old_name_title: str | None = None  # records from before 2017 name the party in one line
+    responsible_party_old_organization: str | None = None
     # Design beyond the basics
     intervention_model_description: str | None = None
     observational_model: str | None = None
@@ -242,6 +256,8 @@ class Study(_Model):
     reported_events_time_frame: str | None = None
     reported_events_description: str | None = None
     reported_events_frequency_threshold: str | None = None
+    baseline_type_units_analyzed: str | None = None  # what the baseline counts when not participants
+    participant_flow_units_analyzed: str | None = None  # what the participant flow counts when not participants
     # Child tables (one row per element, table named after the field)
     design_groups: list[DesignGroup] = Field(default_factory=list)
     design_group_interventions: list[DesignGroupIntervention] = Field(default_factory=list)
@@ -252,10 +268,14 @@ class Study(_Model):
     browse_leaves: list[BrowseLeaf] = Field(default_factory=list)
     browse_branches: list[BrowseBranch] = Field(default_factory=list)
     study_references: list[StudyReference] = Field(default_factory=list)
+    retractions: list[Retraction] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
-    documents: list[Document] = Field(default_factory=list)
-    facility_contacts: list[FacilityContact] = Field(default_factory=list)
+    provided_documents: list[ProvidedDocument] = Field(default_factory=list)
+    documents: list[IpdDocument] = Field(default_factory=list)
+    location_contacts: list[LocationContact] = Field(default_factory=list)
     ipd_information_types: list[IpdInformationType] = Field(default_factory=list)
+    removed_countries: list[RemovedCountry] = Field(default_factory=list)
+    id_information: list[IdInformation] = Field(default_factory=list)
     result_groups: list[ResultGroup] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     drop_withdrawals: list[DropWithdrawal] = Field(default_factory=list)
@@ -263,9 +283,9 @@ class Study(_Model):
     baseline_measurements: list[BaselineMeasurement] = Field(default_factory=list)
     outcomes: list[Outcome] = Field(default_factory=list)
     outcome_counts: list[OutcomeCount] = Field(default_factory=list)
-    outcome_measurements: list[OutcomeMeasurement] = Field(default_factory=list)
+    outcome_measurement_values: list[OutcomeMeasurement] = Field(default_factory=list)
     outcome_analyses: list[OutcomeAnalysis] = Field(default_factory=list)
-    reported_events: list[ReportedEvent] = Field(default_factory=list)
+    reported_event_stats: list[ReportedEvent] = Field(default_factory=list)
     reported_event_totals: list[ReportedEventTotal] = Field(default_factory=list)
     result_agreements: list[ResultAgreement] = Field(default_factory=list)
     result_contacts: list[ResultContact] = Field(default_factory=list)
@@ -349,7 +369,7 @@ RESULTS_FIELDS: frozenset[str] = frozenset(
     | {"has_results", "results_first_submitted", "results_first_submitted_qc", "results_first_posted",
        "limitations_and_caveats", "baseline_population", "participant_flow_recruitment_details",
        "participant_flow_pre_assignment_details", "reported_events_time_frame", "reported_events_description",
-       "reported_events_frequency_threshold"}
+       "reported_events_frequency_threshold", "baseline_type_units_analyzed", "participant_flow_units_analyzed"}
 )  # fmt: skip
 
 

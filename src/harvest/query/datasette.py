@@ -13,7 +13,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.query import compliance_docs, record_docs, results_docs
+from harvest.query import aact_docs, compliance_docs, record_docs, results_docs
 from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
 from harvest.query.search import SEARCH_STUDIES_SQL
 from harvest.store.fts import FTS_TABLE
@@ -119,7 +119,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "position": "0 for the lead sponsor, then collaborators in order",
             "role": "LEAD or COLLABORATOR",
             "name": "Organisation",
-            "class": "INDUSTRY, NIH, FED, OTHER, ... (lead sponsor only)",
+            "class": "INDUSTRY, NIH, FED, OTHER, ...; NULL where a mirror shows only the name",
         },
     ),
     "contacts": (
@@ -132,6 +132,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "affiliation": "Affiliation",
             "phone": "Phone",
             "email": "E-mail",
+            "phone_ext": "Phone extension",
+            "kind": "central (whom to contact about enrolment: central_contacts) or official (overall_officials)",
         },
     ),
     "identifiers": (
@@ -342,6 +344,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     **HISTORY_TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
+TABLES = aact_docs.with_aact(TABLES)  # AACT's names for harvest's columns, its ids, its tables as views
 
 _STUDY_FACETS: list[Any] = ["overall_status", "study_type", {"array": "phases"}, "has_results"]
 _SORTABLE = [
@@ -388,6 +391,7 @@ OPTIONS: dict[str, dict[str, Any]] = {
     **results_docs.RESULT_OPTIONS,
     **compliance_docs.OPTIONS,
     **HISTORY_OPTIONS,
+    **aact_docs.VIEW_OPTIONS,
 }
 
 
