@@ -74,9 +74,8 @@ def as_date(partial: str | None) -> dt.date | None:
         if len(partial) == 4:
             return dt.date(int(partial), 12, 31)
         if len(partial) == 7:
-            year, month = int(partial[:4]), int(partial[5:7])
-            following = dt.date(year + month // 12, month % 12 + 1, 1)
-            return following - dt.timedelta(days=1)
+            first = dt.date(int(partial[:4]), int(partial[5:7]), 1)
+            return (first + dt.timedelta(days=31)).replace(day=1) - dt.timedelta(days=1)
         return dt.date.fromisoformat(partial[:10])
     except ValueError:
         return None
