@@ -1,5 +1,6 @@
 """Datasette descriptions of AACT's schema on the file: the columns harvest's tables gain under AACT's names
-(``store.aact.GENERATED``) and the AACT-named views (``store.aact_views``).
+(``store.aact.GENERATED``, and the two contacts columns AACT's central_contacts and overall_officials need) and the
+AACT-named views (``store.aact_views``).
 
 ``query.datasette`` adds ``GENERATED_COLUMNS`` to each table's columns and ``VIEW_TABLES`` to its tables.
 """
@@ -67,7 +68,11 @@ GENERATED_COLUMNS: dict[str, dict[str, str]] = {
         "agency_class": _aka("class"),
         "lead_or_collaborator": "lead or collaborator (role in lower case, as AACT writes it)",
     },
-    "contacts": {"id": _ID},
+    "contacts": {
+        "phone_ext": "Phone extension",
+        "kind": "central (whom to contact about enrolment: central_contacts) or official (overall_officials)",
+        "id": _ID,
+    },
     "design_groups": {"id": _ID, "title": _aka("label")},
     "design_group_interventions": {
         "id": _ID,

@@ -132,8 +132,6 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "affiliation": "Affiliation",
             "phone": "Phone",
             "email": "E-mail",
-            "phone_ext": "Phone extension",
-            "kind": "central (whom to contact about enrolment: central_contacts) or official (overall_officials)",
         },
     ),
     "identifiers": (
