@@ -341,7 +341,12 @@ class Study(_Model):
         return text, _digest(text[:cut] + "}")
 
     def populated_fields(self) -> set[str]:
-        return {name for name in STUDY_FIELDS if not is_empty(getattr(self, name))}
+        # Over the instance's own values, is_empty inlined: called for every study written, over ~150 fields.
+        return {
+            name
+            for name, value in self.__dict__.items()
+            if value is not None and value != [] and value != {} and value != "" and name in _DESCRIBING
+        }
 
 
 _PROVENANCE_KEY = ',"provenance":'
@@ -356,6 +361,8 @@ STUDY_FIELDS: tuple[str, ...] = tuple(
     name for name in Study.model_fields if name not in {"nct_id", "provenance", "unmapped"}
 )
 
+
+_DESCRIBING = frozenset(STUDY_FIELDS)
 
 # Study fields that are tables of their own (field name = table name) -> their row model.
 ROW_TABLES = {

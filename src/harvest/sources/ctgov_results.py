@@ -242,32 +242,36 @@ def link_results(rows: dict[str, list[dict[str, Any]]], study: dict[str, Any]) -
 
 def _number_analyzed(rows: list[dict[str, Any]], module: dict[str, Any]) -> None:
     """As app/models/baseline_measurement.rb ``number_analyzed``: the count of the row's group, in the measure's
-    selected units (else Participants), from the class's denominators, else the measure's, else the module's."""
+    selected units (else Participants), from the class's denominators, else the measure's, else the module's.
+    Worked out once per measure and class: a large baseline has thousands of rows over a few of them."""
     measures = module.get("measures") or []
+    seen: dict[tuple[int, int | None], tuple[str, dict[str, int | None]]] = {}
     for row in rows:
-        klass_index = row.pop("_class")
-        measure = measures[row["measure_position"]]
-        if not isinstance(measure, dict):
-            measure = {}
-        units = measure.get("denomUnitsSelected") or PARTICIPANTS
+        key = (row["measure_position"], row.pop("_class"))
+        if key not in seen:
+            seen[key] = _denominators(measures[key[0]], key[1], module)
+        units, counts = seen[key]
         row["number_analyzed_units"] = units
         group = row["ctgov_group_code"]
-        if group is None:
-            row["number_analyzed"] = None
-            continue
-        klass = (measure.get("classes") or [])[klass_index] if klass_index is not None else {}
-        denoms = klass.get("denoms") if isinstance(klass, dict) else None
-        if denoms is None:
-            denoms = measure.get("denoms")
-        if denoms is None:
-            denoms = module.get("denoms") or []
-        row["number_analyzed"] = _count(denoms, units, group)
+        row["number_analyzed"] = counts.get(group) if group is not None else None
 
 
-def _count(denoms: Any, units: str, group: str) -> int | None:
+def _denominators(measure: Any, klass_index: int | None, module: dict[str, Any]) -> tuple[str, dict[str, int | None]]:
+    """(the units counted, group -> count) for one measure and class: the first count of a group among the
+    denominators in those units, as AACT's lookup finds it."""
+    if not isinstance(measure, dict):
+        measure = {}
+    units = measure.get("denomUnitsSelected") or PARTICIPANTS
+    klass = (measure.get("classes") or [])[klass_index] if klass_index is not None else {}
+    denoms = klass.get("denoms") if isinstance(klass, dict) else None
+    if denoms is None:
+        denoms = measure.get("denoms")
+    if denoms is None:
+        denoms = module.get("denoms") or []
+    counts: dict[str, int | None] = {}
     for denom in denoms if isinstance(denoms, list) else ():
         if isinstance(denom, dict) and denom.get("units") == units:
             for count in denom.get("counts") or ():
-                if isinstance(count, dict) and count.get("groupId") == group:
-                    return whole(count.get("value"))
-    return None
+                if isinstance(count, dict):
+                    counts.setdefault(count.get("groupId"), whole(count.get("value")))
+    return units, counts

@@ -132,14 +132,18 @@ def row_table_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
     return out
 
 
+# (field, the column of its date type, or None for a field that is not a date with a type)
+_LATER = [(name, f"{name}_type" if f"{name}_type" in STUDY_COLUMNS else None) for name in LATER_FIELDS]
+
+
 def later_values(study: Study) -> dict[str, Any]:
     """The values of ``STUDY_COLUMNS`` for one study."""
     row: dict[str, Any] = {}
-    for name in LATER_FIELDS:
+    for name, type_column in _LATER:
         value = getattr(study, name)
-        if isinstance(value, PartialDate) or (value is None and f"{name}_type" in STUDY_COLUMNS):
+        if type_column is not None:
             row[name] = value.value if value else None
-            row[f"{name}_type"] = value.type if value else None
+            row[type_column] = value.type if value else None
         else:
             row[name] = _cell(value)
     row.update(calculated(study))
