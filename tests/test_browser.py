@@ -95,7 +95,7 @@ def test_the_trial_page_of_a_real_record(browser: Browser, site: str, harvest_db
     ((sites,),) = rows(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
     assert texts(browser, ".site-count") == [f"{sites:,}"]
     primary = rows(
-        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'PRIMARY'", nct_id
+        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'primary'", nct_id
     )
     shown = texts(browser, "li.primary-outcome")
     assert len(shown) == len(primary) and all(s.startswith(m) for s, (m,) in zip(shown, primary, strict=True))

@@ -135,14 +135,26 @@ def test_every_api_enum_takes_a_new_word_without_failing_the_record(source: Clin
     assert study.brief_title and study.enrollment == design["enrollmentInfo"]["count"]
 
 
-def test_invalid_value_names_the_field(source: ClinicalTrialsGov) -> None:
+def test_a_value_the_schema_refuses_is_left_out_and_noted_not_fatal(source: ClinicalTrialsGov) -> None:
+    """One bad value costs that value, not the study: it is NULL, and ``unmapped`` says what was given."""
     raw = load_study("NCT03418623")
     raw["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2018-13-08"
-    with pytest.raises(InvalidRecord, match=r"start_date\.value"):
-        parse_ctgov(source, raw)
+    study = parse_ctgov(source, raw)
+    assert (
+        study.start_date is None and study.brief_title == raw["protocolSection"]["identificationModule"]["briefTitle"]
+    )
+    assert study.unmapped["start_date.value"].startswith('"2018-13-08" (')
+    assert study.unmapped["start_date.value"].endswith("; not stored)")
     raw = load_study("NCT03418623")
     raw["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = -3
-    with pytest.raises(InvalidRecord, match="enrollment"):
+    study = parse_ctgov(source, raw)
+    assert study.enrollment is None and study.unmapped["enrollment"].startswith("-3 (")
+
+
+def test_a_record_without_a_valid_nct_number_is_still_refused_naming_the_field(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT03418623")
+    raw["protocolSection"]["identificationModule"]["nctId"] = "NCT123"
+    with pytest.raises(InvalidRecord, match="nct_id"):
         parse_ctgov(source, raw)
 
 

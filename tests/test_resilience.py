@@ -132,10 +132,11 @@ def test_run_where_most_records_fail_is_not_applied(cli: Cli, db_path: Path, ctg
     before = content(db_path)
     for nct in list(ctgov_site.studies)[:20]:
         broken = copy.deepcopy(ctgov_site.studies[nct])
-        broken["protocolSection"]["statusModule"]["startDateStruct"] = {"date": "2020-13-45"}
-        ctgov_site.put(broken)
+        # a record without a usable NCT number cannot be stored (a bad value elsewhere is only left out)
+        broken["protocolSection"]["identificationModule"]["nctId"] = nct.replace("NCT", "NTC")
+        ctgov_site.studies[nct] = broken  # served in its place
     result = cli("run", "--full")
-    assert result.exit_code == 3
+    assert result.exit_code == 3, result.stderr
     assert "20 of 24 records failed to parse; batch not applied" in result.stderr
     assert content(db_path) == before
     assert rows(db_path, "SELECT outcome FROM runs ORDER BY id") == [("ok",), ("failed",)]

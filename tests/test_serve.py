@@ -195,7 +195,7 @@ def test_the_trial_page_shows_the_record(site: str, harvest_db: Path, nct_id: st
     ((sites,),) = rows(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
     assert f'<span class="site-count">{sites:,}</span>' in trial
     primary = rows(
-        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'PRIMARY'", nct_id
+        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'primary'", nct_id
     )
     assert primary
     for (measure,) in primary:

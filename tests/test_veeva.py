@@ -380,7 +380,15 @@ def test_seed_page_fetched_by_url_every_field_lands(
     assert record["healthy_volunteers"] is False
     assert record["eligibility_criteria"] == SEED_CRITERIA
     assert record["contacts"] == [
-        {"role": "CENTRAL_CONTACT", "name": "Guillaume Monneret", "affiliation": None, "phone": None, "email": None}
+        {
+            "role": "CENTRAL_CONTACT",
+            "name": "Guillaume Monneret",
+            "affiliation": None,
+            "phone": None,
+            "email": None,
+            "phone_ext": None,
+            "kind": "central",
+        }
     ]
     assert record["phases"] == [] and record["unmapped"] == {}
     # chrome and footer text end up nowhere

@@ -6,7 +6,7 @@ import datetime as dt
 
 from harvest.core.errors import FetchError, HarvestError, MissingIdentity, ParseError
 from harvest.core.records import Failure, SourceRecord
-from harvest.core.schema import Study
+from harvest.core.stored import load_record
 from harvest.pipeline.history import reparse_versions
 from harvest.pipeline.remerge import remerge_all
 from harvest.pipeline.report import Callbacks, RunReport
@@ -79,7 +79,7 @@ def _reparse_source(session: Session, store: Store, source: Source, report: RunR
         try:
             study = source.parse(page)
         except MissingIdentity as missing:
-            stored = Study.model_validate_json(row["record"])
+            stored = load_record(row["record"])
             resolution = stored.provenance.nct_resolution or "title-exact"
             study = source.rebuild(missing, row["nct_id"], resolution, page)
         except (ParseError, FetchError) as exc:

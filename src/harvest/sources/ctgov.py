@@ -261,7 +261,7 @@ class ClinicalTrialsGov(Source):
         if unmapped:
             data["unmapped"] = unmapped
         data["provenance"] = {"source": self.name, "url": url, "fetched_at": fetched_at, "nct_resolution": "api"}
-        return build_study(data, url=url)
+        return build_study(data, url=url, coerce=True)
 
     def fetch_page(self, url: str, plan: HarvestPlan | None = None) -> SourceRecord:
         response, body = self.client.get_json(url)

@@ -54,7 +54,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "outcomes": (
         "design_outcomes",
         "SELECT outcome_type, measure, time_frame, description FROM design_outcomes WHERE nct_id = :id"
-        " ORDER BY CASE outcome_type WHEN 'PRIMARY' THEN 0 WHEN 'SECONDARY' THEN 1 ELSE 2 END, position",
+        " ORDER BY CASE outcome_type WHEN 'primary' THEN 0 WHEN 'secondary' THEN 1 ELSE 2 END, position",
     ),
     "countries": (
         "locations",
@@ -162,8 +162,8 @@ async def trial(execute: Execute, nct_id: str, names: Collection[str]) -> dict[s
             rows = _dicts(await execute(sql, {"id": nct_id}))
             if rows:
                 page[section] = rows
-    page["primary_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] == "PRIMARY"]
-    page["other_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] != "PRIMARY"]
+    page["primary_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] == "primary"]
+    page["other_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] != "primary"]
     page["site_count"] = sum(c["sites"] for c in page.get("countries", []))
     page["sites_cut"] = page["site_count"] > SITES_LISTED
     for conflict in page.get("conflicts", []):

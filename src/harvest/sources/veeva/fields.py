@@ -253,7 +253,7 @@ def _contacts(lines: list[str]) -> list[dict[str, Any]]:
         elif _PHONE.fullmatch(line) and contacts:
             contacts[-1].setdefault("phone", line)
         else:
-            contacts.append({"role": "CENTRAL_CONTACT", "name": line})
+            contacts.append({"role": "CENTRAL_CONTACT", "name": line, "kind": "central"})
     return contacts
 
 
