@@ -19,7 +19,7 @@ from harvest.pipeline.report import Callbacks
 from harvest.query.history import ANALYSES, TimelineVersion, analysis, timeline
 
 TEXT_WIDTH = 70
-_WORD = re.compile(r"^[A-Z0-9_]+$|^\d{4}(-\d{2}){0,2}$")  # enum words and dates are shown without quotes
+_WORD = re.compile(r"^[A-Z0-9_]+$|^[0-9]{4}(-[0-9]{2}){0,2}$")  # enum words and dates are shown without quotes
 
 
 @click.command(epilog=EXIT_CODES)

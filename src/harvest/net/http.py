@@ -231,7 +231,7 @@ class HttpClient:
                     self.stats.add(server_errors=1)
                 raise _RetryableStatus(raw.status_code, parse_retry_after(raw.headers.get("retry-after")), url)
             declared = raw.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
+            if declared and declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(f"body of {int(declared):,} bytes exceeds the {cap:,}-byte cap", url=url)
             chunks: list[bytes] = []
             size = 0

@@ -39,7 +39,7 @@ log = logging.getLogger("harvest.ctgov")
 
 PAGE_SIZE = 1000
 PART_SIZE = 250  # studies parsed and written at a time (see _pages)
-_STUDY_PATH = re.compile(r"^/studies/NCT\d{8}/?$", re.I)
+_STUDY_PATH = re.compile(r"^/studies/NCT[0-9]{8}/?$", re.I)
 OVERLAP_DAYS = 3
 
 Json = dict[str, Any]

@@ -50,7 +50,7 @@ MAX_SITEMAPS = 1000  # an index pointing at more shards than this is not a sitem
 GONE_REVISIT_DAYS = 30  # a gone page whose sitemap lastmod did not move is asked for again after this long
 # Pages asked for conditionally: those whose last answer we hold (a stored record, a quarantined body).
 CONDITIONAL_OUTCOMES = frozenset({"ok", "failed"})
-_NCT = re.compile(r"^nct\d{8}$", re.I)
+_NCT = re.compile(r"^nct[0-9]{8}$", re.I)
 
 
 def page_nct(from_url: str | None, shown: str | None, data: dict[str, Any], url: str) -> tuple[str | None, str]:

@@ -83,7 +83,7 @@ def extra_template_vars(
     return inner
 
 
-NCT = re.compile(r"NCT\d{8}")
+NCT = re.compile(r"NCT[0-9]{8}")
 MARKED = re.compile(r"\*\*(.+?)\*\*")
 
 
