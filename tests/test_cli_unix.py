@@ -282,3 +282,103 @@ def test_pragmas_that_only_read_still_work(small_db: Path) -> None:
     for sql in ("PRAGMA table_info(studies)", "PRAGMA journal_mode", "SELECT name FROM pragma_table_info('studies')"):
         result = harvest("--db", str(small_db), "query", sql, "--json")
         assert result.returncode == 0 and result.stdout, (sql, result.stderr)
+
+
+# -- 14. every error is one line, whatever the argument or setting (issue 24, items 8, 10 and 11) ----------
+
+
+def one_line(result: subprocess.CompletedProcess[str], code: int, *fragments: str) -> str:
+    """The command failed with ``code`` and said why in one `harvest:` line, naming what it was given."""
+    assert result.returncode == code, (result.returncode, result.stderr)
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("harvest: "), result.stderr
+    for fragment in fragments:
+        assert fragment in result.stderr, result.stderr
+    return result.stderr
+
+
+def harvest_bytes(*args: str | bytes, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """As ``harvest``, with arguments that may be bytes: what a shell passes for $'\\xff'."""
+    return subprocess.run(
+        [sys.executable, "-m", "harvest", *args],
+        env=_env(env),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        errors="replace",
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["search", b"sep\xfftic"],
+        ["export", "--where", b"nct_id = '\xff'"],
+        ["changes", "--since", "2020-01-01", "--field", b"\xff"],
+        ["compliance", "--sponsor", b"\xff"],
+        ["query", b"SELECT '\xff'"],
+    ],
+    ids=["search", "export-where", "changes-field", "compliance-sponsor", "query"],
+)
+def test_an_argument_that_is_not_utf8_is_one_line(small_db: Path, args: list[str | bytes]) -> None:
+    one_line(harvest_bytes("--db", str(small_db), *args), 2, "not valid UTF-8")
+
+
+@pytest.mark.parametrize("args", [["search", "trial", "--limit"], ["runs", "--limit"]], ids=["search", "runs"])
+def test_a_limit_beyond_what_sqlite_counts_is_refused(small_db: Path, args: list[str]) -> None:
+    result = harvest("--db", str(small_db), *args, "1000000000000000000000000000000")
+    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr
+    assert "--limit" in result.stderr
+
+
+def test_an_nct_number_in_other_digits_is_bad_input(small_db: Path) -> None:
+    one_line(harvest("--db", str(small_db), "show", "NCT٠٢٥١٣٣٩٤"), 2, "is not an NCT number")
+
+
+BAD_SETTINGS = [
+    ("HARVEST_CONTACT", "mailto:jöns@example.org"),
+    ("HARVEST_CONTACT", "mailto:a@example.org\r\nX-Injected: 1"),
+    ("HARVEST_USER_AGENT", "harvest\n"),
+    ("HARVEST_CTGOV_URL", "ftp://clinicaltrials.gov/api/v2"),
+    ("HARVEST_CTGOV_URL", "not a url"),
+    ("HARVEST_VEEVA_URL", "https://"),
+]
+SETTINGS_IN_USE = [(*BAD_SETTINGS[0], ["fetch", "NCT00000001"]), (*BAD_SETTINGS[3], ["run"])]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "args"),
+    [(name, value, ["sources"]) for name, value in BAD_SETTINGS] + SETTINGS_IN_USE,
+    ids=lambda v: v[0] if isinstance(v, list) else None,
+)
+def test_a_setting_that_cannot_work_is_bad_input_naming_it(
+    name: str, value: str, args: list[str], tmp_path: Path
+) -> None:
+    """A contact that cannot go in a header, a base URL that is not http(s): exit 2 naming the variable, not a
+    traceback (a non-ASCII contact) nor an exit 3 blaming robots.txt (an ftp:// or unparsable URL)."""
+    result = harvest("--db", str(tmp_path / "t.db"), *args, env={**OFFLINE, name: value})
+    one_line(result, 2, name)
+    assert "robots.txt" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args", [["sources"], ["runs"], ["query", "SELECT 1"], ["show", "NCT00000001"], ["stats"]], ids=lambda a: a[0]
+)
+def test_every_command_checks_the_environment_it_is_given(small_db: Path, args: list[str]) -> None:
+    one_line(harvest("--db", str(small_db), *args, env={"HARVEST_TIMEOUT": "0"}), 2, "HARVEST_TIMEOUT")
+
+
+def test_run_refuses_a_sqlite_file_of_another_program(tmp_path: Path) -> None:
+    """`run --db other-app.sqlite` added harvest's tables to another program's file and switched it to WAL."""
+    other = tmp_path / "other-app.sqlite"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE notes (body TEXT)")
+    conn.execute("INSERT INTO notes VALUES ('mine')")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    for args in (["run"], ["fetch", "NCT00000001"], ["reparse"], ["history", "NCT00000001"]):
+        one_line(harvest("--db", str(other), *args, env=OFFLINE), 3, f"{other} is not a harvest database")
+    assert other.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other-app.sqlite"]  # no -wal, -shm or lock beside it

@@ -18,7 +18,7 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import EXIT_CODES, Context, handle_errors
+from harvest.cli.app import EXIT_CODES, ROW_COUNT, Context, handle_errors
 from harvest.cli.output import print_rows, row_format
 from harvest.core.errors import DatabaseUnavailable
 from harvest.core.vocab import OverallStatus, Phase, StudyType
@@ -82,7 +82,7 @@ def _choice(enum: type[StrEnum]) -> click.Choice:
     type=_choice(StudyType),
     help="Only this study type: INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS (repeatable).",
 )
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="At most this many trials.")
+@click.option("--limit", default=20, show_default=True, type=ROW_COUNT, help="At most this many trials.")
 @click.option(
     "--fts", "raw", is_flag=True, help='WORDS is FTS5 syntax: "a phrase", OR, NOT, NEAR(), prefix*, brief_title: covid.'
 )

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import Context, fail, handle_errors, parse_date
+from harvest.cli.app import ROW_COUNT, Context, fail, handle_errors, parse_date
 from harvest.cli.output import choose_format, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL, QueryError
 from harvest.core.ids import normalize_nct
@@ -111,7 +111,7 @@ def _sql_message(exc: sqlite3.Error) -> str:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=ROW_COUNT)
 @click.option(
     "--source",
     "source_name",

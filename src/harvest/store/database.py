@@ -57,6 +57,29 @@ def refuse_directory(path: str) -> None:
         raise DatabaseUnavailable(f"{path} is a directory")
 
 
+def refuse_foreign(path: str) -> None:
+    """``--db`` naming another program's SQLite file (tables, none of them ``studies``), or a file that is not
+    SQLite: refused before anything is written to it or beside it. A run would otherwise add harvest's tables
+    to it and switch it to WAL. An empty file, or SQLite with no tables yet, is a new harvest file."""
+    file = Path(path)
+    if not file.is_file() or file.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(file.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # cannot look: opening it for writing says why
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+            raise DatabaseUnavailable(f"{path} is not a harvest database") from None
+        return
+    finally:
+        conn.close()
+    if tables and "studies" not in tables:
+        raise DatabaseUnavailable(f"{path} is not a harvest database")
+
+
 def _open_readonly(path: str) -> Database:
     if not Path(path).exists():
         raise DatabaseUnavailable(f"{path} does not exist (run `harvest run` or `harvest fetch` first)")
@@ -107,6 +130,7 @@ def _open_for_writing(path: str) -> Database:
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise DatabaseUnavailable(f"cannot create {path}: directory {parent} does not exist")
+    refuse_foreign(path)
     db = Database(path)
     db.conn.execute("PRAGMA busy_timeout = 10000")
     if db.journal_mode != "wal":
