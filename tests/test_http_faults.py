@@ -15,12 +15,20 @@ import pytest
 
 from harvest import __version__
 from harvest.core.config import HttpSettings
-from harvest.core.errors import HTTPStatusError, NotFound, ResponseTooLarge, RobotsDisallowed, TransportFailed
+from harvest.core.errors import (
+    DeadlineExceeded,
+    HTTPStatusError,
+    NotFound,
+    ResponseTooLarge,
+    RobotsDisallowed,
+    TransportFailed,
+)
 from harvest.net.http import HttpClient
 from harvest.net.limits import RateLimiter
 from harvest.net.responses import parse_retry_after
 from harvest.testing import CtgovSite, ReplayServer
 from tests.conftest import Cli, rows, scalar
+from tests.mirror_helpers import mirror_env, served_mirror
 
 N = 24
 
@@ -29,6 +37,7 @@ def client(sleeps: list[float] | None = None, **overrides: float) -> HttpClient:
     settings = HttpSettings(
         user_agent=f"harvest/{__version__} (+https://example.org/contact)",
         timeout=overrides.get("timeout", 2.0),
+        deadline=overrides.get("deadline", 30.0),
         max_bytes=int(overrides.get("max_bytes", 10_000_000)),
         attempts=int(overrides.get("attempts", 4)),
         backoff=0.5,
@@ -313,3 +322,41 @@ def test_a_redirect_loop_ends_in_one_line(ctgov_server: ReplayServer) -> None:
     with client() as http, pytest.raises(HTTPStatusError, match="more than 10 redirects"):
         http.set_policy(ctgov_server.url, rps=0)
         http.get(loop)
+
+
+# -- a whole response within a deadline (issue 24, item 1) ----------------------------------------------
+# A server that sends a byte before each read times out is never cut off by the read timeout: a 6.8 KB page took
+# two hours, holding the run's lock. Each dribble below ends after a few seconds, so that without the deadline
+# the test fails in seconds rather than hanging.
+
+
+def test_a_dribbling_response_is_cut_off_at_the_deadline_and_not_retried(ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("dribble", r"/studies/NCT03418623", seconds=0.05, size=200, times=-1)  # ~1.5 s
+    with client(deadline=0.5, timeout=1.0) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(f"{ctgov_server.url}/robots.txt")
+        with pytest.raises(DeadlineExceeded, match=r"not complete after 0\.5 s \(HARVEST_DEADLINE\)"):
+            http.get(study_url(ctgov_server))
+        assert http.stats.retries == 0  # a server that slow is not a passing fault
+    assert ctgov_server.requests.count("/api/v2/studies/NCT03418623") == 1
+
+
+def test_dribbled_headers_count_against_the_deadline_too(ctgov_server: ReplayServer) -> None:
+    """robots.txt's status line and headers a byte at a time: the deadline covers the whole exchange, so the
+    host is left uncrawled, saying why, as for any robots.txt that cannot be read."""
+    ctgov_server.add_fault("dribble", r"^/robots\.txt", seconds=0.05, size=1, times=-1)
+    with client(deadline=0.5, timeout=1.0) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        with pytest.raises(TransportFailed, match=r"robots\.txt of .* unreachable \(response not complete after"):
+            http.get(study_url(ctgov_server))
+    assert not [r for r in ctgov_server.requests if "/studies/" in r]
+
+
+def test_a_dribbling_sitemap_fails_the_mirror_run_within_the_deadline(tmp_path: Path) -> None:
+    db = tmp_path / "veeva.db"
+    with served_mirror("veeva") as server:
+        server.add_fault("dribble", r"^/sitemap\.xml", seconds=0.05, size=20, times=-1)
+        result = Cli({**mirror_env("veeva", server, db), "HARVEST_DEADLINE": "0.5"})("run", "--source", "veeva")
+    assert result.exit_code == 3, result.output
+    assert "not complete after 0.5 s (HARVEST_DEADLINE)" in result.stderr
+    assert _last_run(db)["outcome"] == "failed"

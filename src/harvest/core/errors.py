@@ -15,6 +15,7 @@ Each message is one line that says what went wrong and where; the CLI prints
     │   ├── NotFound                  404: no such study or page
     │   ├── HTTPStatusError           a status we do not retry (400, 403, ...) or retries ran out
     │   ├── TransportFailed           resets, timeouts, refused connections after all retries
+    │   ├── DeadlineExceeded          a response not complete within HARVEST_DEADLINE; cut off, not retried
     │   ├── ResponseTooLarge          the body passed the size cap
     │   ├── BadResponse               a body that is not what the endpoint promises (garbage, truncated)
     │   ├── RedirectRefused           a redirect to another host; not followed
@@ -111,6 +112,10 @@ class HTTPStatusError(FetchError):
 
 class TransportFailed(FetchError):
     """The connection failed."""
+
+
+class DeadlineExceeded(FetchError):
+    """The response was not complete within the deadline (connecting, headers and body together)."""
 
 
 class ResponseTooLarge(FetchError):
