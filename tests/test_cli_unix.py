@@ -343,6 +343,7 @@ BAD_SETTINGS = [
     ("HARVEST_CTGOV_URL", "ftp://clinicaltrials.gov/api/v2"),
     ("HARVEST_CTGOV_URL", "not a url"),
     ("HARVEST_VEEVA_URL", "https://"),
+    ("HARVEST_DEADLINE", "0"),
 ]
 SETTINGS_IN_USE = [(*BAD_SETTINGS[0], ["fetch", "NCT00000001"]), (*BAD_SETTINGS[3], ["run"])]
 
