@@ -19,6 +19,7 @@ Each message is one line that says what went wrong and where; the CLI prints
     │   ├── ResponseTooLarge          the body passed the size cap
     │   ├── BadResponse               a body that is not what the endpoint promises (garbage, truncated)
     │   ├── RedirectRefused           a redirect to another host; not followed
+    │   ├── BadSitemap                a sitemap shard that failed or is on another host; its pages skipped
     │   └── RobotsDisallowed          robots.txt forbids the URL; it was never requested
     ├── ParseError                    a page or record could not become a Study
     │   ├── LayoutChanged             labels a study page must have are missing (or keys an endpoint's body must have)
@@ -128,6 +129,11 @@ class BadResponse(FetchError):
 
 class RedirectRefused(FetchError):
     """The site redirected to another host; harvest follows redirects only on the host it asked."""
+
+
+class BadSitemap(FetchError):
+    """A sitemap shard could not be read (an error status, not a sitemap, on another host): a page that failed,
+    not a failed run; the pages it lists are left out of this run."""
 
 
 class RobotsDisallowed(FetchError):
