@@ -27,7 +27,7 @@ from harvest.net.http import HttpClient
 from harvest.net.limits import RateLimiter
 from harvest.net.responses import parse_retry_after
 from harvest.testing import CtgovSite, ReplayServer, base_url_env
-from harvest.testing.hostile import HTML_ERROR_PAGE, sitemap_index
+from harvest.testing.hostile import HTML_ERROR_PAGE, nested_page, sitemap_index
 from tests.conftest import Cli, rows, scalar
 from tests.mirror_helpers import mirror_env, served_mirror
 
@@ -438,3 +438,18 @@ def test_a_run_whose_every_shard_fails_stops_saying_so(tmp_path: Path, ctgov_ser
         result = _veeva_run(server, ctgov_server, db)("run", "--source", "veeva")
     assert result.exit_code == 3, result.output
     assert "every sitemap shard failed" in result.stderr and SHARD_1 in result.stderr
+
+
+# -- a page nested deeper than any real one (issue 24, item 2): quarantined unparsed, saying why ---------------
+
+
+def test_a_deeply_nested_page_is_quarantined_with_its_reason(tmp_path: Path, ctgov_server: ReplayServer) -> None:
+    db = tmp_path / "veeva.db"
+    page = "/study/stem-cell-educator-therapy-in-diabetes"
+    with served_mirror("veeva") as server:
+        server.site.put(page, nested_page(20_000))
+        result = _veeva_run(server, ctgov_server, db)("run", "--source", "veeva")
+    assert result.exit_code == 1, result.output
+    ((error_type, error),) = rows(db, "SELECT error_type, error FROM quarantine WHERE url = ?", (server.url + page,))
+    assert error_type == "TooDeeplyNested"
+    assert error.startswith("page nests elements more than 512 levels deep")

@@ -24,6 +24,7 @@ Each message is one line that says what went wrong and where; the CLI prints
     ├── ParseError                    a page or record could not become a Study
     │   ├── LayoutChanged             labels a study page must have are missing (or keys an endpoint's body must have)
     │   ├── NotAStudyPage             the page is something else (a search page, a translation, ...)
+    │   ├── TooDeeplyNested           a page nested deeper than any real one; refused before it is parsed
     │   ├── InvalidRecord             the canonical schema rejected a value (names the field)
     │   └── MissingIdentity           the page shows no NCT number (resolvable by title, maybe)
     └── StoreError                    the SQLite file could not be used (exit 3)
@@ -159,6 +160,10 @@ class LayoutChanged(ParseError):
 
 class NotAStudyPage(ParseError):
     """This page is not a study page."""
+
+
+class TooDeeplyNested(ParseError):
+    """The page nests elements deeper than any real page does; it is not parsed (that would take minutes)."""
 
 
 class InvalidRecord(ParseError):
