@@ -383,3 +383,18 @@ def test_run_refuses_a_sqlite_file_of_another_program(tmp_path: Path) -> None:
         one_line(harvest("--db", str(other), *args, env=OFFLINE), 3, f"{other} is not a harvest database")
     assert other.read_bytes() == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["other-app.sqlite"]  # no -wal, -shm or lock beside it
+
+
+def test_control_characters_are_escaped_on_the_way_to_a_terminal(small_db: Path) -> None:
+    """Issue 24, item 9: a value holding ESC and BEL printed raw by `--table` made the reader's terminal act on
+    them (colours, a window title, a cleared screen). A table, and an error line, show them written out."""
+    sql = "SELECT char(27) || '[31mred' || char(7) AS x, char(155) || '2J' AS y"
+    table = harvest("--db", str(small_db), "query", sql, "--table")
+    assert table.returncode == 0, table.stderr
+    assert "\\x1b[31mred\\x07" in table.stdout and "\\x9b2J" in table.stdout
+    assert not {"\x1b", "\x07", "\x9b"} & set(table.stdout)
+    as_json = harvest("--db", str(small_db), "query", sql, "--json")  # JSON escapes them itself
+    assert json.loads(as_json.stdout) == {"x": "\x1b[31mred\x07", "y": "\x9b2J"}
+    error = harvest("--db", str(small_db), "query", "SELECT * FROM [\x1b[2Jx]")
+    one_line(error, 2, "\\x1b[2Jx")
+    assert "\x1b" not in error.stderr

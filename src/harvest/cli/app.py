@@ -28,6 +28,7 @@ from harvest.core.errors import (
     EXIT_PARTIAL,
     HarvestError,
 )
+from harvest.core.text import escape_controls
 from harvest.pipeline.harvester import Harvester
 from harvest.sources import registered
 from harvest.sources.base import registry_name
@@ -80,7 +81,7 @@ class Context:
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"harvest: {message}", err=True)
+    click.echo(f"harvest: {escape_controls(message)}", err=True)
     sys.exit(code)
 
 

@@ -7,7 +7,7 @@ import datetime as dt
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
-from harvest.cli.output import print_rows, row_format
+from harvest.cli.output import echo_text, print_rows, row_format
 from harvest.core.errors import InputError
 from harvest.query import compliance as compliance_mod
 
@@ -69,7 +69,7 @@ def compliance(
             rows = compliance_mod.sponsors(conn, day, sponsor=sponsor)
             if fmt == "table":
                 (total,) = compliance_mod.sponsors(conn, day, sponsor=sponsor, grouped=False)
-                click.echo(compliance_mod.render_sponsors(rows, total, day))
+                echo_text(compliance_mod.render_sponsors(rows, total, day))
             else:
                 print_rows(compliance_mod.SPONSOR_COLUMNS, rows, fmt)
             return
@@ -78,7 +78,7 @@ def compliance(
         store.close()
     if fmt == "table":
         if rows:
-            click.echo(compliance_mod.render_trials(rows))
+            echo_text(compliance_mod.render_trials(rows))
     else:
         print_rows(compliance_mod.RESULT_COLUMNS, rows, fmt)
     if not obj.quiet:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from typing import Any
+
+from harvest.cli.output import json_text
+from harvest.core.text import escape_controls
 
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"{when} {record.levelname.lower():7} {record.getMessage()}"
+        # One line, whatever a page or a server put in the message: its control characters written out.
+        return f"{when} {record.levelname.lower():7} {escape_controls(record.getMessage())}"
 
 
 class _JsonFormatter(logging.Formatter):
@@ -24,7 +27,7 @@ class _JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         event.update(getattr(record, "fields", {}) or {})
-        return json.dumps(event, ensure_ascii=False)
+        return json_text(event)
 
 
 def setup(verbosity: int, quiet: bool, as_json: bool) -> None:

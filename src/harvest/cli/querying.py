@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from harvest.cli.app import EXIT_CODES, ROW_COUNT, Context, handle_errors
-from harvest.cli.output import print_rows, row_format
+from harvest.cli.output import echo_text, print_rows, row_format
 from harvest.core.errors import DatabaseUnavailable
 from harvest.core.vocab import OverallStatus, Phase, StudyType
 from harvest.query import export as export_mod
@@ -183,7 +183,7 @@ def stats(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     else:
-        click.echo(stats_mod.render(figures, obj.db))
+        echo_text(stats_mod.render(figures, obj.db))
 
 
 # -- datasette ------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from harvest.core.text import strip_controls
+
 EXIT_OK = 0
 EXIT_PARTIAL = 1
 EXIT_BAD_INPUT = 2
@@ -178,7 +180,7 @@ class MissingIdentity(ParseError):
     """
 
     def __init__(self, title: str | None, fields: dict[str, Any], *, url: str | None = None) -> None:
-        self.title = title
+        self.title = strip_controls(title) if title else title  # kept in `unresolved`, listed on a terminal
         self.fields = fields
         super().__init__(f"page shows no NCT number (title {title!r})", url=url)
 

@@ -32,6 +32,7 @@ from harvest.core.errors import (
 from harvest.core.ids import normalize_nct
 from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved, Validators
 from harvest.core.schema import Study, build_study
+from harvest.core.text import without_controls
 from harvest.net.limits import host_of
 from harvest.sources.base import Batch, HarvestPlan, Page, Source
 from harvest.sources.reading.sitemap import SitemapEntry, parse_sitemap
@@ -101,7 +102,9 @@ class MirrorSource(Source):
         return path[len(base_path) :] if base_path and path.startswith(base_path) else path
 
     def study(self, data: dict[str, Any], page: Page, resolution: str) -> Study:
-        """A page's parsed fields as a validated Study, with where and when it was read and how its NCT was."""
+        """A page's parsed fields as a validated Study, with where and when it was read and how its NCT was;
+        control characters, read from anywhere on the page, are left out (``core.text``)."""
+        data = without_controls(data)
         data["provenance"] = {
             "source": self.name,
             "url": page.url,
