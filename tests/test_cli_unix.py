@@ -17,6 +17,7 @@ from harvest.core.records import SourceRecord
 from harvest.core.schema import Study
 from harvest.sources.base import Batch
 from harvest.store.database import Store
+from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from tests.conftest import ROOT, apply, scalar
 
 NCTS = ["NCT00000001", "NCT00000002", "NCT00000003"]
@@ -398,3 +399,17 @@ def test_control_characters_are_escaped_on_the_way_to_a_terminal(small_db: Path)
     error = harvest("--db", str(small_db), "query", "SELECT * FROM [\x1b[2Jx]")
     one_line(error, 2, "\\x1b[2Jx")
     assert "\x1b" not in error.stderr
+
+
+def test_vv_shows_the_http_exchanges(tmp_path: Path) -> None:
+    """Issue 24, item 11: `-vv` promised HTTP debugging and printed what `-v` did. It shows each request and
+    the response's status line and headers (httpx and httpcore's own debug logs), on stderr."""
+    with ReplayServer(CtgovSite.from_dir()) as server:
+        env = {**base_url_env({"ctgov": server}), "HARVEST_DB": str(tmp_path / "v.db")}
+        once = harvest("-v", "fetch", "NCT03418623", env=env)
+        twice = harvest("-vv", "fetch", "NCT03418623", env=env)
+    assert once.returncode == twice.returncode == 0, twice.stderr
+    request = f'HTTP Request: GET {server.url}/api/v2/studies/NCT03418623 "HTTP/1.1 200 OK"'
+    assert request in twice.stderr and "receive_response_headers.complete" in twice.stderr
+    assert request not in once.stderr and "receive_response_headers" not in once.stderr
+    assert json.loads(twice.stdout)["nct_id"] == "NCT03418623"  # stdout is data only

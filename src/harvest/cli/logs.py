@@ -38,7 +38,14 @@ def setup(verbosity: int, quiet: bool, as_json: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    logging.getLogger("httpx").setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
+    # -vv: every request httpx makes (method, URL, status line) and what httpcore does for it (connections,
+    # headers sent and received, the body's end), in the same format on stderr. Their loggers have no handler
+    # of their own, so without one here their debug lines went nowhere.
+    for name in ("httpx", "httpcore"):
+        http_logger = logging.getLogger(name)
+        http_logger.handlers[:] = [handler] if verbosity >= 2 and not quiet else []
+        http_logger.setLevel(logging.DEBUG if verbosity >= 2 and not quiet else logging.WARNING)
+        http_logger.propagate = False
 
 
 def event(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:
