@@ -62,9 +62,13 @@ class RunLock:
             "command": self.command,
             "since": utcnow(),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+            os.fsync(fd)
+        except OSError as exc:  # a full disk, most likely: say which file could not be written
+            os.close(fd)
+            raise DatabaseUnavailable(f"cannot write lock file {self.path}: {exc.strerror}") from None
         self._fd = fd
         return self
 
