@@ -10,7 +10,10 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +26,7 @@ from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from harvest.web import HIDDEN, SEARCH_HITS, SETTINGS, TEMPLATES, site_metadata
 from tests.conftest import TEST_ENV, Cli
 from tests.query_helpers import assert_one_line_error, cli, harvested_db
-from tests.serve_helpers import rows, serving
+from tests.serve_helpers import free_port, rows, serving
 
 WITH_RESULTS = "NCT02210780"  # dupilumab and vaccine responses: 42 sites, results posted
 MANY_SITES = "NCT02513394"  # PALLAS: 437 sites, results posted
@@ -302,8 +305,13 @@ def test_the_sql_box_refuses_a_write_and_changes_nothing(site: str, harvest_db: 
 
 @pytest.fixture
 def datasette_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Replace datasette's entry point: record the arguments `harvest serve` gives it, start nothing."""
+    """Replace datasette's entry point: record the arguments `harvest serve` gives it, start nothing (and bind
+    nothing: the port check would otherwise depend on what else runs on this machine)."""
     from datasette.cli import cli as datasette_cli
+
+    from harvest.cli import serve
+
+    monkeypatch.setattr(serve, "refuse_busy_address", lambda host, port: None)
 
     calls: list[list[str]] = []
 
@@ -349,3 +357,43 @@ def test_serve_without_datasette_is_one_line_and_exit_3(harvest_db: Path, monkey
 def test_serve_a_missing_file_is_one_line_and_exit_3(tmp_path: Path, datasette_calls: list[list[str]]) -> None:
     assert_one_line_error(cli(tmp_path / "none.db", "serve"), EXIT_CANNOT_RUN, "does not exist")
     assert datasette_calls == []
+
+
+# -- a busy port, and where the access log goes (issue 24, item 11) ----------------------------------------
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_3(harvest_db: Path) -> None:
+    """It printed a false "serving at" line, then three of the web server's own."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "harvest", "--db", str(harvest_db), "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == EXIT_CANNOT_RUN, result.stderr
+    assert result.stderr == f"harvest: cannot serve on 127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""
+
+
+def test_serve_writes_its_access_log_to_stderr_and_nothing_to_stdout(harvest_db: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harvest", "--db", str(harvest_db), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/-/versions.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "harvest serve did not start"
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=30)
+    assert stdout == ""
+    assert '"GET /-/versions.json HTTP/1.1" 200' in stderr
