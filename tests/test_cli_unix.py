@@ -6,9 +6,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
+import sysconfig
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -413,3 +416,66 @@ def test_vv_shows_the_http_exchanges(tmp_path: Path) -> None:
     assert request in twice.stderr and "receive_response_headers.complete" in twice.stderr
     assert request not in once.stderr and "receive_response_headers" not in once.stderr
     assert json.loads(twice.stdout)["nct_id"] == "NCT03418623"  # stdout is data only
+
+
+# -- a reader who may not write the folder (issue 24, item 7) ---------------------------------------------
+# In WAL mode every reader needs the -shm file beside the database and creates it when it is missing; one who
+# may read the file but not write its folder got "attempt to write a readonly database" from every command.
+
+
+def _read_only_copy(small_db: Path, folder: Path) -> Path:
+    folder.mkdir()
+    db = _copy(small_db, folder)
+    assert scalar(db, "PRAGMA journal_mode") == "wal" and not Path(f"{db}-shm").exists()
+    return db
+
+
+def test_a_reader_who_cannot_create_the_wal_index_reads_a_snapshot(small_db: Path, tmp_path: Path) -> None:
+    """A -shm that cannot be created whoever asks (a link into a folder that does not exist), so it holds for
+    root too: SQLite fails as on a read-only file system, and harvest reads the file as an immutable snapshot."""
+    db = _read_only_copy(small_db, tmp_path / "shared")
+    Path(f"{db}-shm").symlink_to(tmp_path / "no-such-folder" / "copy.db-shm")
+    counted = harvest("--db", str(db), "query", "SELECT count(*) AS n FROM studies", "--json")
+    assert counted.returncode == 0, counted.stderr
+    assert json.loads(counted.stdout) == {"n": 3}
+    assert counted.stderr.count("\n") == 1 and "read as an immutable snapshot" in counted.stderr
+    shown = harvest("--db", str(db), "show", "NCT00000002")
+    assert shown.returncode == 0 and json.loads(shown.stdout)["nct_id"] == "NCT00000002", shown.stderr
+
+
+def _as_nobody() -> list[str] | None:
+    """A command prefix that runs Python as an unprivileged user (for a root test run), or None."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        return None
+    paths = os.pathsep.join([str(ROOT / "src"), sysconfig.get_paths()["purelib"]])
+    for python in (sys.executable, "/usr/bin/python3"):
+        command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", "env", f"PYTHONPATH={paths}", python]
+        probe = subprocess.run([*command, "-c", "import harvest.cli"], capture_output=True, cwd="/", check=False)
+        if probe.returncode == 0:
+            return command
+    return None
+
+
+def test_a_reader_without_write_access_to_the_folder_reads_a_snapshot(small_db: Path) -> None:
+    """The case as users meet it: a folder they may read (0555) holding a file they may read (0644)."""
+    prefix: list[str] = []
+    if os.geteuid() == 0:  # root ignores folder permissions: run the command as another user, if one can
+        prefix = _as_nobody() or []
+        if not prefix:
+            pytest.skip("running as root, and no unprivileged user can run this Python (setpriv, nobody)")
+    else:
+        prefix = [sys.executable]
+    top = Path(tempfile.mkdtemp(prefix="harvest-ro-"))  # not under pytest's 0700 folders: the other user reads it
+    try:
+        top.chmod(0o755)
+        db = _read_only_copy(small_db, top / "shared")
+        db.chmod(0o644)
+        db.parent.chmod(0o555)
+        command = [*prefix, "-m", "harvest", "--db", str(db), "query", "SELECT count(*) AS n FROM studies", "--json"]
+        result = subprocess.run(command, capture_output=True, text=True, cwd="/", env=_env(), timeout=60, check=False)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {"n": 3} and "read as an immutable snapshot" in result.stderr
+    finally:
+        (top / "shared").chmod(0o755)
+        shutil.rmtree(top)

@@ -397,3 +397,18 @@ def test_serve_writes_its_access_log_to_stderr_and_nothing_to_stdout(harvest_db:
         stdout, stderr = process.communicate(timeout=30)
     assert stdout == ""
     assert '"GET /-/versions.json HTTP/1.1" 200' in stderr
+
+
+def test_serve_reads_a_snapshot_when_the_wal_index_cannot_be_made(
+    harvest_db: Path, tmp_path: Path, datasette_calls: list[list[str]]
+) -> None:
+    """Issue 24, item 7: a reader who cannot create the -shm file beside the file is served it as an immutable
+    snapshot (datasette's -i), saying so, instead of failing on every page."""
+    copy = tmp_path / "trials.db"
+    copy.write_bytes(harvest_db.read_bytes())
+    Path(f"{copy}-shm").symlink_to(tmp_path / "no-such-folder" / "trials.db-shm")
+    result = cli(copy, "serve")
+    assert result.exit_code == 0, result.stderr
+    assert "read as an immutable snapshot" in result.stderr
+    ((args),) = datasette_calls
+    assert args[:3] == ["serve", "-i", str(copy)]

@@ -19,18 +19,21 @@ from pathlib import Path
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, fail, handle_errors
-from harvest.core.errors import EXIT_BAD_INPUT, EXIT_CANNOT_RUN, DatabaseUnavailable, HarvestError
+from harvest.core.errors import EXIT_BAD_INPUT, EXIT_CANNOT_RUN, HarvestError
 from harvest.sources import registered
 
 EVERYWHERE = {"0.0.0.0", "::", "[::]"}
 
 
-def datasette_args(db: str, metadata_path: Path, host: str, port: int, open_browser: bool) -> list[str]:
-    """The `datasette serve` arguments for ``db``: our metadata, templates, static files and settings."""
+def datasette_args(
+    db: str, metadata_path: Path, host: str, port: int, open_browser: bool, immutable: bool = False
+) -> list[str]:
+    """The `datasette serve` arguments for ``db``: our metadata, templates, static files and settings.
+    ``immutable``: a file whose folder will not take WAL mode's -shm file, served as a snapshot (``-i``)."""
     from harvest.web import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
 
     args = [
-        db,
+        *(["-i"] if immutable else []), db,
         "--metadata", str(metadata_path),
         "--template-dir", str(TEMPLATES),
         "--static", f"{STATIC_MOUNT}:{STATIC}",
@@ -102,8 +105,9 @@ def serve(obj: Context, port: int, host: str, open_browser: bool) -> None:
         return
     from harvest.web import plugin, site_metadata
 
-    if not Path(obj.db).is_file():
-        raise DatabaseUnavailable(f"{obj.db} does not exist (run `harvest run` or `harvest fetch` first)")
+    store = obj.readonly_store()  # a missing file, or one that is not harvest's, is one line here
+    immutable = store.immutable  # and one this reader cannot open in WAL mode is served as a snapshot
+    store.close()
     refuse_busy_address(host, port)
     if host in EVERYWHERE:
         click.echo(
@@ -119,9 +123,9 @@ def serve(obj: Context, port: int, host: str, open_browser: bool) -> None:
             metadata_path.write_text(json.dumps(site_metadata(name, registered()), ensure_ascii=False), "utf-8")
             if not obj.quiet:
                 click.echo(f"harvest: serving {obj.db} (read-only) at http://{host}:{port}/", err=True)
+            args = datasette_args(obj.db, metadata_path, host, port, open_browser, immutable)
             with access_log_on_stderr():
-                datasette_cli.main(["serve", *datasette_args(obj.db, metadata_path, host, port, open_browser)],
-                                   prog_name="harvest serve", standalone_mode=False)  # fmt: skip
+                datasette_cli.main(["serve", *args], prog_name="harvest serve", standalone_mode=False)
     except click.ClickException as exc:
         fail(exc.format_message(), EXIT_BAD_INPUT)
     finally:

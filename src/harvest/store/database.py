@@ -9,6 +9,7 @@ changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantin
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from harvest.store.runs import Runs
 from harvest.store.studies import Studies
 from harvest.store.versions import StudyVersions
 
+log = logging.getLogger("harvest.store")
+
 
 class Store:
     """The harvest database. Open read-only for queries; read-write for runs."""
@@ -30,9 +33,13 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self.readonly = readonly
+        self.immutable = False  # read as a snapshot: its folder will not take WAL mode's -shm file
         refuse_directory(self.path)
         try:
-            self.db = _open_readonly(self.path) if readonly else _open_for_writing(self.path)
+            if readonly:
+                self.db, self.immutable = _open_readonly(self.path)
+            else:
+                self.db = _open_for_writing(self.path)
         except sqlite3.DatabaseError as exc:
             if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
                 raise DatabaseUnavailable(f"{self.path} is not a harvest database") from None
@@ -80,22 +87,53 @@ def refuse_foreign(path: str) -> None:
         raise DatabaseUnavailable(f"{path} is not a harvest database")
 
 
-def _open_readonly(path: str) -> Database:
+# What SQLite says when a WAL file's readers cannot create or open its -shm index: the folder is not writable
+# (READONLY_DIRECTORY), or the file system is read-only (CANTOPEN).
+_NO_WAL_INDEX = frozenset(
+    {sqlite3.SQLITE_READONLY_DIRECTORY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY_CANTINIT}
+)
+_STUDIES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'"
+
+
+def _open_readonly(path: str) -> tuple[Database, bool]:
+    """The file opened read-only, and whether as an immutable snapshot.
+
+    In WAL mode even a reader needs the ``-shm`` file beside the database, and creates it when it is missing.
+    A reader who may read the file but not write its folder (or a read-only file system) would get "attempt
+    to write a readonly database" from every read; such a file is opened ``immutable`` instead, saying so:
+    SQLite then reads the file alone, without locks, so what a run writes meanwhile is not seen."""
     if not Path(path).exists():
         raise DatabaseUnavailable(f"{path} does not exist (run `harvest run` or `harvest fetch` first)")
     # as_uri() escapes what a URI would read as a query or fragment ("trials?v=1.db", "#", "%").
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    immutable = False
+    try:
+        # A file that is not SQLite fails here (SQLITE_NOTADB); one that is SQLite but not ours has no studies.
+        ours = conn.execute(_STUDIES).fetchone() is not None
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if exc.sqlite_errorcode not in _NO_WAL_INDEX:
+            raise
+        log.warning(
+            "%s: its WAL index (%s-shm) cannot be created or opened (%s): read as an immutable snapshot, "
+            "so what a run is writing now is not seen",
+            path,
+            Path(path).name,
+            exc,
+        )
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+        immutable = True
+        ours = conn.execute(_STUDIES).fetchone() is not None
+    if not ours:
+        conn.close()
+        raise DatabaseUnavailable(f"{path} is not a harvest database")
     # Read-only means read-only: no ATTACH (which would create files) and no writes at all.
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
-    # A file that is not SQLite fails here (SQLITE_NOTADB); one that is SQLite but not ours has no studies.
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
-        conn.close()
-        raise DatabaseUnavailable(f"{path} is not a harvest database")
     db = Database(conn)  # before the authorizer: sqlite-utils sets a PRAGMA of its own
     conn.set_authorizer(_reads_only)
-    return db
+    return db, immutable
 
 
 # PRAGMAs whose argument only says what to read; any other PRAGMA given a value would set something.
