@@ -13,6 +13,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -298,6 +299,65 @@ def test_the_sql_box_refuses_a_write_and_changes_nothing(site: str, harvest_db: 
     post = httpx.post(site + "/harvest/studies/-/insert", json={"row": {"nct_id": "NCT99999999"}}, timeout=30)
     assert post.status_code >= 400
     assert rows(harvest_db, "SELECT count(*) FROM studies WHERE nct_id = 'NCT99999999'") == [(0,)]
+
+
+# -- what one statement may cost (issue 24, item 4) ---------------------------------------------------------
+# Datasette's 2 s limit is checked between the steps of a statement, and one function call is one step: a huge
+# zeroblob, printf width or replace ran 23 s and took 5.9 GB; three at once stalled the trial pages. Each bomb
+# below is sized to pass harvest's cap on one value (64 MB) while a stock SQLite (1 GB) computes it, in seconds.
+VALUE_BOMBS = {
+    "hex-zeroblob": "SELECT length(hex(zeroblob(100000000)))",  # 200 MB of text
+    "printf-width": "SELECT length(printf('%.*c', 100000000, 'x'))",  # 100 MB
+    "replace": "SELECT length(replace(printf('%.*c', 20000000, 'a'), 'a', 'aaaaa'))",  # 100 MB
+    "concat": "SELECT length(printf('%.*c', 40000000, 'a') || printf('%.*c', 40000000, 'a'))",  # 80 MB
+}
+# One step whose time grows with the product of its arguments' lengths: some 10 s in a stock SQLite.
+COMPUTE_BOMB = "SELECT length(ltrim(printf('%.*c', 70000, 'a'), printf('%.*c', 70000, 'b') || 'a'))"
+
+
+def sql_box(site: str, sql: str) -> dict[str, Any]:
+    response = httpx.get(site + "/harvest.json", params={"sql": sql, "_shape": "objects"}, timeout=60)
+    return response.json()
+
+
+@pytest.mark.parametrize("sql", [*VALUE_BOMBS.values(), COMPUTE_BOMB], ids=[*VALUE_BOMBS, "ltrim-product"])
+def test_a_statement_that_would_build_a_huge_value_is_cut_off_saying_why(site: str, sql: str) -> None:
+    answer = sql_box(site, sql)
+    assert answer["ok"] is False and "string or blob too big" in answer["error"], answer
+    assert sql_box(site, "SELECT 1 AS one")["rows"] == [{"one": 1}]  # the site goes on
+
+
+def test_what_the_caps_leave_alone_still_runs(site: str, harvest_db: Path) -> None:
+    """The caps refuse a value or a product of lengths no query over the file needs; the file's own largest
+    values, and these functions on them, are read as before."""
+    ((largest,),) = rows(harvest_db, "SELECT max(length(record)) FROM source_records")
+    answer = sql_box(
+        site,
+        "SELECT max(length(record)) AS n, max(length(replace(record, '\"', ''))) > 0 AS r, "
+        "max(instr(record, 'nct_id')) > 0 AS i, max(length(trim(record))) AS t FROM source_records",
+    )
+    assert answer["ok"], answer
+    assert answer["rows"] == [{"n": largest, "r": 1, "i": 1, "t": largest}]
+    assert sql_box(site, "SELECT printf('%05d|%s', 42, 'x') AS p, replace('aXbX', 'X', '-') AS r")["rows"] == [
+        {"p": "00042|x", "r": "a-b-"}
+    ]
+
+
+def test_a_trial_page_answers_while_heavy_statements_run(site: str) -> None:
+    """Three statements at once took every SQL thread Datasette has, for as long as each ran: the trial pages
+    waited. Now each is refused at once, and the trial page answers long before such a statement would end."""
+    answers: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: answers.append(sql_box(site, COMPUTE_BOMB))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    started = time.monotonic()
+    trial = httpx.get(f"{site}/harvest/studies/{WITH_RESULTS}", timeout=60)
+    answered_in = time.monotonic() - started
+    for thread in threads:
+        thread.join()
+    assert trial.status_code == 200 and WITH_RESULTS in trial.text
+    assert answered_in < 5, answered_in  # a generous bound: each statement alone ran some 10 s uncapped
+    assert [a["ok"] for a in answers] == [False, False, False]
 
 
 # -- the command line -----------------------------------------------------------------------------
