@@ -163,6 +163,8 @@ def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -
                 with partial.open("w", encoding="utf-8", newline="") as handle:
                     count = export_mod.write_rows(fmt, columns, rows, handle, table)
                 partial.replace(target)
+            except OSError as exc:  # name the file asked for, not the partial one beside it
+                raise DatabaseUnavailable(f"cannot write {output}: {exc.strerror or exc}") from None
             finally:
                 partial.unlink(missing_ok=True)
     if not obj.quiet:
