@@ -479,3 +479,20 @@ def test_a_reader_without_write_access_to_the_folder_reads_a_snapshot(small_db: 
     finally:
         (top / "shared").chmod(0o755)
         shutil.rmtree(top)
+
+
+def test_a_bug_is_one_line_too_and_vv_shows_its_traceback(small_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README promises one line and never a traceback, whatever fails: a bug (here, planted) included."""
+    from click.testing import CliRunner
+
+    from harvest.cli import main, querying
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("planted")
+
+    monkeypatch.setattr(querying.stats_mod, "collect", broken)
+    plain = CliRunner().invoke(main, ["--db", str(small_db), "stats"], catch_exceptions=False)
+    assert plain.exit_code == 3
+    assert plain.stderr == "harvest: internal error (a bug in harvest; -vv shows where): TypeError: planted\n"
+    loud = CliRunner().invoke(main, ["--db", str(small_db), "-vv", "stats"], catch_exceptions=False)
+    assert "Traceback" in loud.stderr and loud.stderr.endswith(plain.stderr)

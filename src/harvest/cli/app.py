@@ -8,6 +8,7 @@ a table); logs, progress and the run summary go to stderr, so ``harvest show NCT
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import sqlite3
 import sys
@@ -102,6 +103,9 @@ def handle_errors(func: F) -> F:
             fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), EXIT_CANNOT_RUN)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:  # a bug: still one line, and the traceback for whoever reports it (-vv)
+            logging.getLogger("harvest").debug("internal error", exc_info=True)
+            fail(f"internal error (a bug in harvest; -vv shows where): {type(exc).__name__}: {exc}", EXIT_CANNOT_RUN)
 
     return wrapper  # type: ignore[return-value]
 

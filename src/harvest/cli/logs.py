@@ -15,7 +15,10 @@ class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
         # One line, whatever a page or a server put in the message: its control characters written out.
-        return f"{when} {record.levelname.lower():7} {escape_controls(record.getMessage())}"
+        line = f"{when} {record.levelname.lower():7} {escape_controls(record.getMessage())}"
+        if record.exc_info:  # logged at debug level only: a bug's traceback, for whoever reports it (-vv)
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 class _JsonFormatter(logging.Formatter):
@@ -27,6 +30,8 @@ class _JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         event.update(getattr(record, "fields", {}) or {})
+        if record.exc_info:
+            event["traceback"] = self.formatException(record.exc_info)
         return json_text(event)
 
 
