@@ -93,8 +93,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except BrokenPipeError:
-            raise  # the reader left: not an error (HarvestGroup ends the command)
+        except (BrokenPipeError, click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # the reader left (HarvestGroup ends the command), or click's own usage error or exit
         except HarvestError as exc:
             fail(exc.one_line(), exc.exit_code)
         except sqlite3.DatabaseError as exc:
