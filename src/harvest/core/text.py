@@ -20,15 +20,21 @@ _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+# Those Python counts as white space (vertical tab, form feed, the separators, NEL) part words as a space does.
+_AS_SPACE = {0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F, 0x85}
+_STRIPPED = {code: (" " if code in _AS_SPACE else None) for code in range(0xA0) if _UNMEANT.match(chr(code))}
+
+
 def strip_controls(text: str) -> str:
-    """``text`` without the control characters no text of a trial means (tab and line breaks kept)."""
-    return _UNMEANT.sub("", text)
+    """``text`` without the control characters no text of a trial means (tab and line breaks kept; one that
+    separates words, such as a form feed, becomes a space)."""
+    return text.translate(_STRIPPED) if _UNMEANT.search(text) else text
 
 
 def without_controls(value: Any) -> Any:
     """A parsed value (dicts, lists, strings) with ``strip_controls`` applied to every string in it."""
     if isinstance(value, str):
-        return _UNMEANT.sub("", value) if _UNMEANT.search(value) else value
+        return value.translate(_STRIPPED) if _UNMEANT.search(value) else value
     if isinstance(value, dict):
         return {key: without_controls(item) for key, item in value.items()}
     if isinstance(value, list):

@@ -225,9 +225,19 @@ def fingerprint(study: Json) -> str:
     return hashlib.sha256(_FINGERPRINT_SALT + orjson.dumps(kept)).hexdigest()[:32]
 
 
-# In a study serialised by orjson, a control character shows as a \u00XX, \b or \f escape (DEL and the C1
-# controls, raw): where none appears, none is in the record. (An escaped backslash can match too: harmless.)
-_MAY_HOLD_CONTROLS = re.compile(rb"\\u00|\\[bf]|\x7f|\xc2[\x80-\x9f]")
+# In a study serialised by orjson a control character shows as an escape (\u00XX, \b, \f) and DEL and the C1
+# controls as themselves: where none of these appears, the record holds none and need not be walked. (An escaped
+# backslash before a "b" can match too: harmless.) Three searches the C library does fast, not one alternation.
+_JSON_CONTROL = re.compile(rb"\\(?:u00[01]|u007[fF]|u00[89]|[bf])")
+_C1 = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _may_hold_controls(payload: bytes) -> bool:
+    return (
+        b"\x7f" in payload
+        or (b"\xc2" in payload and _C1.search(payload) is not None)
+        or _JSON_CONTROL.search(payload) is not None
+    )
 
 
 def _check_page(body: Any, response: Response) -> None:
@@ -262,7 +272,7 @@ class ClinicalTrialsGov(Source):
         """One API study object as a Study. ``payload``: the object as JSON, when the caller has it already."""
         if not isinstance(raw, dict) or not isinstance(value_at(raw, IDENT), dict):
             raise BadResponse("not a study object (no protocolSection.identificationModule)", url=url)
-        if _MAY_HOLD_CONTROLS.search(payload if payload is not None else orjson.dumps(raw)):
+        if _may_hold_controls(payload if payload is not None else orjson.dumps(raw)):
             raw = without_controls(raw)  # rare: the search costs microseconds, the copy only where needed
         data, unmapped = study_data(raw)
         if "nct_id" not in data:

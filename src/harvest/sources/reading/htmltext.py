@@ -333,10 +333,10 @@ def text_lines(node: LexborNode | None) -> list[str]:
         out.append(node.text_content or "")
     elif not tag.startswith("-") and _one_line(node):
         # Nothing inside breaks a line: lexbor's own text() renders it without a walk from Python.
-        line = strip_controls(" ".join((node.text(deep=True) or "").split()))
+        line = " ".join(strip_controls(node.text(deep=True) or "").split())
         return [line] if line else []
     else:
         _walk(node, out)
     # Control characters (raw, or from &#x1b;) are no part of what a page shows: a label or value never has one.
-    lines = (strip_controls(" ".join(line.split())) for line in "".join(out).split("\n"))
+    lines = (" ".join(line.split()) for line in strip_controls("".join(out)).split("\n"))
     return [line for line in lines if line]
