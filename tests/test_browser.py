@@ -15,7 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from harvest.testing.browser import HEIGHT, Browser, find
+from tests.conftest import TEST_ENV, Cli, load_study
 from tests.query_helpers import cli, harvested_db
 from tests.serve_helpers import rows, serving
 
@@ -174,3 +176,57 @@ def test_the_trial_page_maps_its_sites(browser: Browser, site: str, harvest_db: 
     assert browser.evaluate("document.querySelectorAll('#trial-map path.leaflet-interactive').length") == located
     scripts = [url for url in browser.requested if url.endswith(".js")]
     assert any("leaflet" in url for url in scripts) and all(url.startswith(site + "/") for url in scripts)
+
+
+# -- text from the record is text, on the map too (issue 24, item 3) -------------------------------------------
+# The trial page's map gave a facility name to Leaflet's tooltip, which renders HTML: a facility named as below
+# ran its script when the reader hovered over the site. The record is a real one (NCT02210780) with its first
+# site's facility renamed so, and its other sites left out.
+HOSTILE = "<img src=x onerror=\"document.body.dataset.owned='yes'\">Site"
+
+
+@pytest.fixture(scope="module")
+def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    study = load_study("NCT02210780")
+    module = study["protocolSection"]["contactsLocationsModule"]
+    module["locations"] = [{**module["locations"][0], "facility": HOSTILE}]
+    registry = CtgovSite.from_dir()
+    registry.put(study)
+    db = tmp_path_factory.mktemp("hostile") / "hostile.db"
+    with ReplayServer(registry) as server:
+        fetched = Cli({**TEST_ENV, **base_url_env({"ctgov": server}), "HARVEST_DB": str(db)})("fetch", "NCT02210780")
+    assert fetched.exit_code == 0, fetched.output
+    with serving(db) as base:
+        yield base
+
+
+def _owned(browser: Browser) -> bool:
+    """Whether the facility's onerror ran (the image it names fails to load at once: a 404 from this site)."""
+    time.sleep(1)
+    return browser.evaluate("document.body.dataset.owned") is not None
+
+
+def test_a_facility_name_on_the_trial_map_is_text_never_html(browser: Browser, hostile_site: str) -> None:
+    browser.open(f"{hostile_site}/hostile/studies/NCT02210780")
+    deadline = time.monotonic() + 20
+    while browser.evaluate("document.getElementById('trial-map').dataset.drawn") is None:
+        assert time.monotonic() < deadline, "the map was not drawn"
+        time.sleep(0.2)
+    browser.evaluate(js("document.querySelector('#trial-map path.leaflet-interactive')"
+                        ".dispatchEvent(new MouseEvent('mouseover', {bubbles: true})); return 1;"))  # fmt: skip
+    assert texts(browser, ".leaflet-tooltip") == [HOSTILE]
+    assert browser.evaluate("document.querySelectorAll('#trial-map img:not(.leaflet-tile)').length") == 0
+    assert not _owned(browser)
+
+
+def test_a_facility_name_in_the_locations_map_popup_is_text(browser: Browser, hostile_site: str) -> None:
+    browser.open(f"{hostile_site}/hostile/locations?nct_id=NCT02210780")
+    deadline = time.monotonic() + 20
+    while not browser.evaluate("document.querySelectorAll('.leaflet-marker-icon').length"):
+        assert time.monotonic() < deadline, "no marker drawn"
+        time.sleep(0.2)
+    browser.evaluate(js("document.querySelector('.leaflet-marker-icon').click(); return 1;"))
+    popup = browser.evaluate("document.querySelector('.leaflet-popup-content')?.textContent || ''")
+    assert HOSTILE in popup
+    assert browser.evaluate("document.querySelectorAll('.leaflet-popup-content img').length") == 0
+    assert not _owned(browser)

@@ -183,3 +183,18 @@ def test_the_record_and_its_hash_come_from_one_serialisation(source: ClinicalTri
         text, digest = study.record_json()
         assert text == study.model_dump_json()
         assert digest == study.content_hash(), path.name
+
+
+def test_control_characters_never_reach_the_canonical_record(source: ClinicalTrialsGov) -> None:
+    """Issue 24, item 9: ESC and BEL typed into a record were stored, and printed raw by `--table`. The record
+    keeps its text, tab and line breaks included; the raw payload (kept beside it) keeps what was sent."""
+    raw = load_study("NCT03418623")
+    section = raw["protocolSection"]
+    title, condition = section["identificationModule"]["briefTitle"], section["conditionsModule"]["conditions"][0]
+    section["identificationModule"]["briefTitle"] = f"\x1b]0;owned\x07{title}\x1b[2J"
+    section["conditionsModule"]["conditions"][0] += "\x9b31m"  # C1 CSI: a control sequence on its own
+    section["descriptionModule"]["briefSummary"] = "First line.\n\tSecond\x00 line.\x7f"
+    study = parse_ctgov(source, raw)
+    assert study.brief_title == f"]0;owned{title}[2J"
+    assert study.conditions[0] == condition + "31m"
+    assert study.brief_summary == "First line.\n\tSecond line."

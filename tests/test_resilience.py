@@ -208,6 +208,34 @@ def test_disk_full_mid_run_is_surfaced_and_loses_nothing(tmp_path: Path, ctgov_s
     assert rows(db, "SELECT * FROM studies") == before
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["fetch", "NCT02513394"], ["history", "NCT02210780"]], ids=["fetch", "history"])
+def test_a_command_that_dies_of_a_full_disk_records_why(
+    tmp_path: Path, ctgov_server: ReplayServer, args: list[str]
+) -> None:
+    """Issue 24, item 11: a fetch or history that died of a full disk left its `runs` row 'running', and the
+    next command marked it 'killed', as if the process had died: the reason was known, and is kept."""
+    db = tmp_path / "h.db"
+    env = {**os.environ, **process_env(ctgov_server, db)}
+    ok = subprocess.run([sys.executable, "-m", "harvest", "fetch", "NCT03418623"], env=env, capture_output=True,
+                        text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+
+    def small_disk() -> None:  # the file-size limit makes every write past 256 KB fail, as a full disk does
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    full = subprocess.run([sys.executable, "-m", "harvest", *args], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, preexec_fn=small_disk)  # fmt: skip
+    assert full.returncode == 3, full.stderr
+    assert full.stderr.splitlines()[-1] == f"harvest: cannot write {db}: disk I/O error"
+    listed = subprocess.run([sys.executable, "-m", "harvest", "runs", "--json"], env=env, capture_output=True,
+                            text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    last = json.loads(listed.stdout.splitlines()[0])
+    assert (last["command"], last["outcome"]) == (args[0], "failed")
+    assert last["error"] == f"cannot write {db}: disk I/O error"
+
+
 def test_quiet_prints_nothing_on_success_and_the_summary_on_failure(cli: Cli, ctgov_server: ReplayServer) -> None:
     ok = cli("--quiet", "run")
     assert ok.exit_code == 0 and ok.stderr == "" and ok.stdout == ""

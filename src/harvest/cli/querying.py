@@ -18,8 +18,8 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import EXIT_CODES, Context, handle_errors
-from harvest.cli.output import print_rows, row_format
+from harvest.cli.app import EXIT_CODES, ROW_COUNT, Context, handle_errors
+from harvest.cli.output import echo_text, print_rows, row_format
 from harvest.core.errors import DatabaseUnavailable
 from harvest.core.vocab import OverallStatus, Phase, StudyType
 from harvest.query import export as export_mod
@@ -82,7 +82,7 @@ def _choice(enum: type[StrEnum]) -> click.Choice:
     type=_choice(StudyType),
     help="Only this study type: INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS (repeatable).",
 )
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="At most this many trials.")
+@click.option("--limit", default=20, show_default=True, type=ROW_COUNT, help="At most this many trials.")
 @click.option(
     "--fts", "raw", is_flag=True, help='WORDS is FTS5 syntax: "a phrase", OR, NOT, NEAR(), prefix*, brief_title: covid.'
 )
@@ -163,6 +163,8 @@ def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -
                 with partial.open("w", encoding="utf-8", newline="") as handle:
                     count = export_mod.write_rows(fmt, columns, rows, handle, table)
                 partial.replace(target)
+            except OSError as exc:  # name the file asked for, not the partial one beside it
+                raise DatabaseUnavailable(f"cannot write {output}: {exc.strerror or exc}") from None
             finally:
                 partial.unlink(missing_ok=True)
     if not obj.quiet:
@@ -183,7 +185,7 @@ def stats(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     else:
-        click.echo(stats_mod.render(figures, obj.db))
+        echo_text(stats_mod.render(figures, obj.db))
 
 
 # -- datasette ------------------------------------------------------------------------------------

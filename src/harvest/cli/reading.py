@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import Context, fail, handle_errors, parse_date
-from harvest.cli.output import choose_format, print_rows, row_format
+from harvest.cli.app import ROW_COUNT, Context, fail, handle_errors, parse_date
+from harvest.cli.output import choose_format, json_text, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL, QueryError
 from harvest.core.ids import normalize_nct
 from harvest.pipeline.report import COUNTERS
@@ -48,9 +48,9 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
     finally:
         store.close()
     if len(ids) > 1:
-        click.echo(json.dumps(found_studies, indent=2, ensure_ascii=False))
+        click.echo(json_text(found_studies, indent=2))
     elif found_studies:
-        click.echo(json.dumps(found_studies[0], indent=2, ensure_ascii=False))
+        click.echo(json_text(found_studies[0], indent=2))
     if missing:
         fail(f"not in {obj.db}: {', '.join(missing)} (use `harvest fetch` to get them)", EXIT_PARTIAL)
 
@@ -111,7 +111,7 @@ def _sql_message(exc: sqlite3.Error) -> str:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=ROW_COUNT)
 @click.option(
     "--source",
     "source_name",

@@ -11,8 +11,8 @@ import datetime as dt
 import re
 from typing import Any
 
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-_LEADING_INT = re.compile(r"^\s*([+-]?\d+)")
+_NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?$")
+_LEADING_INT = re.compile(r"^\s*([+-]?[0-9]+)")
 
 
 def number(value: Any) -> float | None:
@@ -45,7 +45,7 @@ def p_value_parts(text: Any) -> tuple[float | None, str | None]:
     if text is None:
         return None, None
     raw = str(text)
-    modifier = re.sub(r"[\d.-]", "", raw).strip()
+    modifier = re.sub(r"[0-9.-]", "", raw).strip()
     return number(re.sub(r"[<> =]", "", raw).strip()), modifier
 
 

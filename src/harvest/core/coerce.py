@@ -16,7 +16,7 @@ import re
 from typing import Any
 
 _NEVER = {"nct_id", "provenance"}
-_WHOLE = re.compile(r"^\s*[+-]?\d+\s*$")
+_WHOLE = re.compile(r"^\s*[+-]?[0-9]+\s*$")
 _DELETE = object()
 
 

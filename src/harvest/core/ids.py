@@ -12,7 +12,7 @@ from enum import StrEnum
 
 from harvest.core.errors import InvalidNCTId
 
-NCT_RE = re.compile(r"^NCT\d{8}$")
+NCT_RE = re.compile(r"^NCT[0-9]{8}\Z")  # ASCII digits only; \Z: no trailing newline either
 
 
 def normalize_nct(value: str) -> str:
@@ -20,7 +20,7 @@ def normalize_nct(value: str) -> str:
     text = (value or "").strip()
     if NCT_RE.match(text):
         return text
-    match = re.match(r"^nct(\d{8})$", text, re.IGNORECASE)
+    match = re.match(r"^nct([0-9]{8})$", text, re.IGNORECASE | re.ASCII)
     if match:
         return f"NCT{match.group(1)}"
     raise InvalidNCTId(value)
@@ -53,10 +53,10 @@ class IdScheme(StrEnum):
 # Registry schemes whose format we can check; a value that fails its pattern is not that registry's ID.
 _PATTERNS: dict[IdScheme, re.Pattern[str]] = {
     IdScheme.NCT: NCT_RE,
-    IdScheme.EUDRACT: re.compile(r"^\d{4}-\d{6}-\d{2}$"),
-    IdScheme.CTIS: re.compile(r"^\d{4}-\d{6}-\d{2}-\d{2}$"),
-    IdScheme.ISRCTN: re.compile(r"^ISRCTN\d{8}$"),
-    IdScheme.WHO_UTN: re.compile(r"^U\d{4}-\d{4}-\d{4}$"),
+    IdScheme.EUDRACT: re.compile(r"^[0-9]{4}-[0-9]{6}-[0-9]{2}$"),
+    IdScheme.CTIS: re.compile(r"^[0-9]{4}-[0-9]{6}-[0-9]{2}-[0-9]{2}$"),
+    IdScheme.ISRCTN: re.compile(r"^ISRCTN[0-9]{8}$"),
+    IdScheme.WHO_UTN: re.compile(r"^U[0-9]{4}-[0-9]{4}-[0-9]{4}$"),
 }
 
 # CT.gov's secondaryIdInfos[].type words, mapped onto our schemes.
@@ -100,11 +100,11 @@ def is_placeholder(value: str) -> bool:
     text = (value or "").strip().lower()
     if text in PLACEHOLDERS:
         return True
-    if re.fullmatch(r"\d{4}-0{6}-\d{2}(-\d{2})?", text):
+    if re.fullmatch(r"[0-9]{4}-0{6}-[0-9]{2}(-[0-9]{2})?", text):
         return True  # a EudraCT/CTIS number with an all-zero serial: a form filled in with nothing
-    digits = re.sub(r"\D", "", text)
+    digits = re.sub(r"[^0-9]", "", text)
     # An ID whose every digit is zero and which has nothing but a registry prefix around them.
-    return bool(digits) and set(digits) == {"0"} and len(re.sub(r"[\d\W_]", "", text)) <= 6
+    return bool(digits) and set(digits) == {"0"} and len(re.sub(r"[0-9\W_]", "", text)) <= 6
 
 
 def clean_id(value: str) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
-from harvest.core.errors import FetchError, NotAddressable, ParseError
+from harvest.core.errors import FetchError, HarvestError, NotAddressable, ParseError
 from harvest.core.ids import normalize_nct
 from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.pipeline.report import Callbacks, RunReport
@@ -79,6 +80,9 @@ def fetch(
                     fetched.append(item)
             report.outcome = "partial" if report.failed or report.unresolved else "ok"
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
+        except (HarvestError, sqlite3.Error, OSError) as exc:
+            session.failed(store, report, exc)
+            raise
         except KeyboardInterrupt:
             session.interrupted(store, report, "what was fetched before is stored")
             raise

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from harvest.core.errors import FetchError, HarvestError, MissingIdentity, ParseError
 from harvest.core.records import Failure, SourceRecord
@@ -45,9 +46,8 @@ def reparse(session: Session, source_name: str | None = None, callbacks: Callbac
                 store.runs.forget_meta(REBUILD_KEY)
             report.outcome = "partial" if report.failed else "ok"
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
-        except HarvestError as exc:
-            report.outcome, report.error = "failed", exc.one_line()
-            session.record_end(store, report)
+        except (HarvestError, sqlite3.Error, OSError) as exc:
+            session.failed(store, report, exc)
             raise
         except KeyboardInterrupt:
             session.interrupted(store, report, "batches re-parsed before are stored; run it again")

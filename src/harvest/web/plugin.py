@@ -1,8 +1,9 @@
 """The Datasette plugin `harvest serve` registers: template data for the home page and the trial page.
 
 `extra_template_vars`, `render_cell` (in query results, an NCT number links to its trial page and a search
-snippet's **words** are marked) and one route, ``/-/charts`` (SVG drawn here): it reads, with Datasette's
-read-only connection, and writes nothing. Imported only when serving (it needs datasette installed).
+snippet's **words** are marked), `prepare_connection` (what one statement may cost: ``web.sqlbounds``) and one
+route, ``/-/charts`` (SVG drawn here): it reads, with Datasette's read-only connection, and writes nothing.
+Imported only when serving (it needs datasette installed).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
-from harvest.web import HOME, charts
+from harvest.web import HOME, charts, sqlbounds
 from harvest.web.trial import trial
 
 
@@ -67,6 +68,12 @@ async def _home(datasette: Any) -> dict[str, Any]:
 
 
 @hookimpl
+def prepare_connection(conn: Any) -> None:
+    """Every connection Datasette opens: a cap on what one statement may allocate and compute."""
+    sqlbounds.bound(conn)
+
+
+@hookimpl
 def extra_template_vars(
     template: str, database: str | None, table: str | None, view_name: str, request: Any, datasette: Any
 ) -> Any:
@@ -83,7 +90,7 @@ def extra_template_vars(
     return inner
 
 
-NCT = re.compile(r"NCT\d{8}")
+NCT = re.compile(r"NCT[0-9]{8}")
 MARKED = re.compile(r"\*\*(.+?)\*\*")
 
 
