@@ -197,10 +197,13 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_pa
 
     A mirror page prints the merged record the file now holds for its trial
     (the JSON of `harvest show NCT`); --as-parsed prints what the page itself
-    says. A ClinicalTrials.gov record prints as the registry gave it.
+    says. A ClinicalTrials.gov record prints as the registry gave it. A
+    ClinicalTrials.gov study address, as copied from the browser (new or
+    classic site, with any query string), fetches that NCT number.
 
     \b
     harvest fetch NCT04268537 NCT02513394
+    harvest fetch https://clinicaltrials.gov/study/NCT04268537?tab=results
     harvest fetch https://ctv.veeva.com/study/<slug>     # routed by its path, then base URL
     """
     harvester = obj.harvester()
