@@ -96,6 +96,10 @@ RECORD_STUDY_COLUMNS: dict[str, str] = {
     "has_single_facility": "Calculated: 1 with exactly one location, 0 with more; NULL without locations",
     "months_to_report_results": "Calculated: calendar months from primary_completion_date to "
     "results_first_submitted (days ignored); NULL unless both are known to the month",
+    "mesh_terms": "For search: the MeSH terms ClinicalTrials.gov derived for the conditions and interventions, "
+    "then the record's words it found them as (browse_leaves.as_found), each once, joined with '; '",
+    "mesh_ancestors": "For search: the broader MeSH terms above those (ancestors in browse_conditions and "
+    "browse_interventions), each once, joined with '; '",
 }
 
 LOCATION_COORDINATES: dict[str, str] = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from harvest.store import views
-from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
+from harvest.store.columns import FILL_SEARCH_COLUMNS, LOCATION_COLUMNS, SEARCH_COLUMNS, STUDY_COLUMNS, row_tables_sql
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -17,7 +17,9 @@ from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sq
 #    pages.etag, pages.last_modified, pages.gone_since; runs.not_modified, runs.gone, runs.still_failing
 # 5: views results_compliance and sponsor_compliance; record history: study_versions, version_changes,
 #    history_queue (new tables only) and runs.versions
-SCHEMA_VERSION = 5
+# 6: search: studies.mesh_terms and studies.mesh_ancestors (filled from the MeSH row tables on upgrade); the
+#    search index gains nct_id (with aliases and secondary IDs), mesh_terms and mesh_ancestors (rebuilt)
+SCHEMA_VERSION = 6
 # Files made before schema 4 lack the row tables, which only a re-parse of their stored payloads can fill; a file
 # of schema 4 or later has nothing to rebuild when it is upgraded (schema 5 adds tables the history fetch fills).
 REBUILD_BELOW = 4
@@ -51,11 +53,15 @@ def install(db: Database) -> None:
         had_studies = found > 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'studies'").fetchone()
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
+        added = set()
         for table, wanted in ADDED_COLUMNS.items():
             present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                    added.add(name)
+        if had_studies and added & set(SEARCH_COLUMNS):
+            db.execute(FILL_SEARCH_COLUMNS)  # before the search index is rebuilt from them (views.install)
         if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
