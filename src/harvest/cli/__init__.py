@@ -1,6 +1,6 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, serve
+from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, searching, serve
 from harvest.cli.app import global_options, main
 
 for command in (
@@ -14,7 +14,7 @@ for command in (
     reading.changes,
     harvesting.reparse,
     reading.sources,
-    querying.search,
+    searching.search,
     querying.export,
     querying.stats,
     querying.datasette_metadata,

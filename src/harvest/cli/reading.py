@@ -13,9 +13,11 @@ from harvest.cli.app import Context, fail, handle_errors, parse_date
 from harvest.cli.output import choose_format, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL, QueryError
 from harvest.core.ids import nct_or_address, normalize_nct
+from harvest.core.records import MIRROR_ONLY
 from harvest.pipeline.report import COUNTERS
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 from harvest.store.sql import refuses_writes
 
 # -- show -----------------------------------------------------------------------------------------
@@ -35,8 +37,11 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
     now answers 404/410), and `gone_pages` lists the trial's pages that are gone: their records still count.
 
     One NCT number prints one object; several print one array (of those found), so `| jq` reads one document.
+    A trial that only mirror sites carry starts with `"note": "mirror only: ClinicalTrials.gov's record not
+    harvested"` (and says so on stderr).
     """
     ids = [nct_or_address(n) for n in nct_ids]
+    registry = registry_name()
     store = obj.readonly_store()
     found_studies: list[dict[str, Any]] = []
     missing = []
@@ -46,7 +51,12 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             if found is None:
                 missing.append(nct)
                 continue
-            found_studies.append(found.as_json(provenance=provenance))
+            shown = found.as_json(provenance=provenance)
+            if registry not in found.merged.sources:
+                shown = {"note": MIRROR_ONLY, **shown}  # first, where a reader looks
+                if not obj.quiet:
+                    click.echo(f"harvest: {nct}: {MIRROR_ONLY}", err=True)
+            found_studies.append(shown)
     finally:
         store.close()
     if len(ids) > 1:
