@@ -71,6 +71,8 @@ def test_covid_finds_both_2019_ncov_trials_and_says_how(demo: Path) -> None:
         assert "covid → 2019-ncov" in found[nct]["synonyms"]
     # a trial that says covid itself is found by the word, not by a synonym
     assert found["NCT04299152"]["synonyms"] is None
+    # unquoted words that together are one of the names widen the same way (and still find the words anywhere)
+    assert ids(demo, "coronavirus", "disease", "2019") == set(found) | ids(demo, "coronavirus disease 2019", "--fts")
 
 
 def test_tumour_finds_tumor(demo: Path) -> None:

@@ -85,17 +85,18 @@ def _snippet_sql() -> str:
     return f"replace(replace(coalesce({', '.join(tries)}, {_CONDITIONS}), char(2), '**'), char(3), '**')"
 
 
-def _holds(phrase: str) -> str:
-    """The hit ``s`` holds the phrase (SQL text, quoted for FTS5 here)."""
-    quoted = f"""'"' || replace({phrase}, '"', '""') || '"'"""
-    return f"EXISTS (SELECT 1 FROM {FTS_TABLE} x WHERE x.{FTS_TABLE} MATCH {quoted} AND x.rowid = s.rowid)"
+def _holds(expression: str) -> str:
+    """The hit ``s`` matches the FTS5 ``expression`` (SQL)."""
+    return f"EXISTS (SELECT 1 FROM {FTS_TABLE} x WHERE x.{FTS_TABLE} MATCH {expression} AND x.rowid = s.rowid)"
 
 
+_NAME = """'"' || m.name || '"'"""  # a synonym as an FTS5 phrase (names hold no double quote)
 # Which synonyms of the typed words found a hit the words themselves would not have ("covid → 2019-ncov"), from
 # the CTE ``matched`` of query_sql; ``_synonyms_found`` says the same for ``harvest search``.
 _SYNONYMS_SQL = (
     "(SELECT group_concat(label, '; ') FROM (SELECT m.term || ' → ' || m.name AS label FROM matched m"
-    f" WHERE {_holds('m.name')} AND NOT {_holds('m.term')} ORDER BY m.n, m.name))"
+    f" WHERE {_holds(_NAME)}"
+    f" AND NOT {_holds('m.q')} ORDER BY m.n, m.name))"
 )
 
 
@@ -199,16 +200,16 @@ def _synonyms_found(conn: sqlite3.Connection, query: Query | None, nct_ids: list
         f" WHERE {FTS_TABLE} MATCH ? AND s.nct_id IN ({marks})"
     )
 
-    def holding(phrase: str) -> set[str]:
-        return {nct for (nct,) in conn.execute(sql, ['"' + phrase.replace('"', '""') + '"', *nct_ids])}
+    def holding(expression: str) -> set[str]:
+        return {nct for (nct,) in conn.execute(sql, [expression, *nct_ids])}
 
     found: dict[str, list[str]] = {}
     for term, names in zip(query.terms, query.expansions, strict=True):
         if not names:
             continue
-        itself = holding(term.text)
+        itself = holding(term.quoted())
         for name in names:
-            for nct in sorted(holding(name) - itself):
+            for nct in sorted(holding('"' + name + '"') - itself):
                 found.setdefault(nct, []).append(f"{term.text} → {name}")
     return {nct: "; ".join(labels) for nct, labels in found.items()}
 
