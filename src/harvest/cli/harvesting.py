@@ -18,6 +18,7 @@ from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 
 log = logging.getLogger("harvest.cli")
 
@@ -232,7 +233,8 @@ def _fetched_documents(obj: Context, records: list[SourceRecord], as_parsed: boo
             if shown is None:
                 documents.append(record.study.model_dump_json(indent=2))
             else:
-                documents.append(json.dumps(shown.as_json(), indent=2, ensure_ascii=False))
+                shown_json = shown.as_json(registry=registry_name())
+                documents.append(json.dumps(shown_json, indent=2, ensure_ascii=False))
         return documents
     finally:
         store.close()

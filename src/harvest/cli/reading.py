@@ -13,7 +13,6 @@ from harvest.cli.app import Context, fail, handle_errors, parse_date
 from harvest.cli.output import choose_format, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL, QueryError
 from harvest.core.ids import nct_or_address, normalize_nct
-from harvest.core.records import MIRROR_ONLY
 from harvest.pipeline.report import COUNTERS
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
@@ -38,7 +37,7 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
 
     One NCT number prints one object; several print one array (of those found), so `| jq` reads one document.
     A trial that only mirror sites carry starts with `"note": "mirror only: ClinicalTrials.gov's record not
-    harvested"` (and says so on stderr).
+    harvested"`.
     """
     ids = [nct_or_address(n) for n in nct_ids]
     registry = registry_name()
@@ -51,12 +50,7 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             if found is None:
                 missing.append(nct)
                 continue
-            shown = found.as_json(provenance=provenance)
-            if registry not in found.merged.sources:
-                shown = {"note": MIRROR_ONLY, **shown}  # first, where a reader looks
-                if not obj.quiet:
-                    click.echo(f"harvest: {nct}: {MIRROR_ONLY}", err=True)
-            found_studies.append(shown)
+            found_studies.append(found.as_json(provenance=provenance, registry=registry))
     finally:
         store.close()
     if len(ids) > 1:
