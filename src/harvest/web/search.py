@@ -152,14 +152,13 @@ async def search_page(execute: Execute, base: str, args: Mapping[str, str], syno
     data["total"] = total
     for facet, counted in by_facet.items():
         values = _values(page, facet, counted)
+        shown, more = values, []
+        if facet == "country":  # the most frequent, and every chosen one; the rest folded
+            top = values[:COUNTRIES_SHOWN]
+            shown = top + [v for v in values[COUNTRIES_SHOWN:] if v["selected"]]
+            more = [v for v in values[COUNTRIES_SHOWN:] if not v["selected"]]
         if values:
             data["facets"].append(
-                {
-                    "name": facet,
-                    "title": TITLES[facet],
-                    "values": values if facet != "country" else values[:COUNTRIES_SHOWN],
-                    "more": values[COUNTRIES_SHOWN:] if facet == "country" else [],
-                    "folded": facet in _RANGES,
-                }
+                {"name": facet, "title": TITLES[facet], "values": shown, "more": more, "folded": facet in _RANGES}
             )
     return data
