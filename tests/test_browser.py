@@ -230,3 +230,79 @@ def test_a_facility_name_in_the_locations_map_popup_is_text(browser: Browser, ho
     assert HOSTILE in popup
     assert browser.evaluate("document.querySelectorAll('.leaflet-popup-content img').length") == 0
     assert not _owned(browser)
+
+
+def shown_counts(browser: Browser) -> dict[str, dict[str, int]]:
+    """The filters beside the hits, as the page shows them: facet -> value -> count."""
+    return browser.evaluate(
+        js(
+            "const out = {}; for (const a of document.querySelectorAll('.search-filters a[data-facet]')) {"
+            " (out[a.dataset.facet] ||= {})[a.dataset.value] ="
+            " Number(a.querySelector('.count').textContent.replace(/,/g, '')); } return out;"
+        )
+    )
+
+
+def cli_counts(db: Path, *args: str) -> dict[str, dict[str, int]]:
+    result = cli(db, "search", "--counts", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    counted: dict[str, dict[str, int]] = {}
+    for line in result.stdout.splitlines():
+        row = json.loads(line)
+        if row["filter"] != "total":
+            counted.setdefault(row["filter"], {})[row["value"]] = row["trials"]
+    return counted
+
+
+def cli_hits(db: Path, *args: str) -> list[str]:
+    result = cli(db, "search", "--all", "--json", *args)
+    assert result.exit_code == 0, result.stderr
+    return [json.loads(line)["nct_id"] for line in result.stdout.splitlines()]
+
+
+FILTERS = [("status", "--status"), ("phase", "--phase"), ("type", "--type"), ("country", "--country")]
+
+
+def test_the_search_page_filters_by_status_phase_type_and_country_with_counts(
+    browser: Browser, site: str, harvest_db: Path
+) -> None:
+    """Click a value of each filter in turn, as a person would: the hits are `harvest search` with those filters,
+    each value's count is what `harvest search --counts` says, and the URL keeps it all (a bookmark)."""
+    browser.open(site + "/harvest/search_studies?q=study")
+    chosen: list[str] = []
+    narrowed = 0
+    for facet, option in FILTERS:
+        shown = shown_counts(browser)
+        expected = cli_counts(harvest_db, "study", *chosen)
+        assert {name: shown.get(name) for name, _ in FILTERS} == {name: expected.get(name) for name, _ in FILTERS}
+        before = len(texts(browser, "td.col-nct_id"))
+        value, count = max(shown[facet].items(), key=lambda item: (item[1] < before, item[1]))
+        link = f".search-filters a[data-facet='{facet}'][data-value='{value}']"
+        browser.submit(js(f"document.querySelector({json.dumps(link)}).click();"))
+        chosen += [option, value]
+        hits = cli_hits(harvest_db, "study", *chosen)
+        assert texts(browser, "td.col-nct_id") == hits and len(hits) == count, (facet, value)
+        assert texts(browser, ".search-count") == [f"{count} trial{'' if count == 1 else 's'}, best match first."]
+        assert browser.evaluate(js(f"return document.querySelector({json.dumps(link)}).closest('li').className;")) == (
+            "selected"
+        )
+        narrowed += count < before
+    assert narrowed >= 2  # the filters did filter
+    # the words and every filter are in the URL: opened afresh, it is the same page
+    address = browser.evaluate("location.href")
+    assert all(f"{facet}=" in address for facet, _ in FILTERS)
+    hits = texts(browser, "td.col-nct_id")
+    browser.open(address)
+    assert texts(browser, "td.col-nct_id") == hits
+    assert browser.evaluate(js("return document.querySelector('#harvest-q').value;")) == "study"
+    # new words keep the filters (hidden in the words form)
+    browser.submit(js("document.querySelector('#harvest-q').value = 'trial';"
+                      " document.querySelector('form.harvest-search').submit();"))  # fmt: skip
+    assert texts(browser, "td.col-nct_id") == cli_hits(harvest_db, "trial", *chosen)
+    # a chosen value clicked again is removed
+    status = chosen[1]
+    browser.submit(
+        js(f"document.querySelector(\".search-filters a[data-facet='status'][data-value='{status}']\").click();")
+    )
+    assert "status=" not in browser.evaluate("location.href")
+    assert texts(browser, "td.col-nct_id") == cli_hits(harvest_db, "trial", *chosen[2:])

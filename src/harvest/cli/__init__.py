@@ -1,6 +1,17 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, reconcile, serve, sponsors
+from harvest.cli import (
+    compliance,
+    harvesting,
+    history,
+    mirrors,
+    querying,
+    reading,
+    reconcile,
+    searching,
+    serve,
+    sponsors,
+)
 from harvest.cli.app import global_options, main
 
 for command in (
@@ -15,7 +26,7 @@ for command in (
     harvesting.reparse,
     reconcile.reconcile,
     reading.sources,
-    querying.search,
+    searching.search,
     querying.export,
     querying.stats,
     querying.datasette_metadata,

@@ -18,6 +18,7 @@ from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 
 log = logging.getLogger("harvest.cli")
 
@@ -249,10 +250,13 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_pa
 
     A mirror page prints the merged record the file now holds for its trial
     (the JSON of `harvest show NCT`); --as-parsed prints what the page itself
-    says. A ClinicalTrials.gov record prints as the registry gave it.
+    says. A ClinicalTrials.gov record prints as the registry gave it. A
+    ClinicalTrials.gov study address, as copied from the browser (new or
+    classic site, with any query string), fetches that NCT number.
 
     \b
     harvest fetch NCT04268537 NCT02513394
+    harvest fetch https://clinicaltrials.gov/study/NCT04268537?tab=results
     harvest fetch https://ctv.veeva.com/study/<slug>     # routed by its path, then base URL
     """
     harvester = obj.harvester()
@@ -281,7 +285,8 @@ def _fetched_documents(obj: Context, records: list[SourceRecord], as_parsed: boo
             if shown is None:
                 documents.append(record.study.model_dump_json(indent=2))
             else:
-                documents.append(json.dumps(shown.as_json(), indent=2, ensure_ascii=False))
+                shown_json = shown.as_json(registry=registry_name())
+                documents.append(json.dumps(shown_json, indent=2, ensure_ascii=False))
         return documents
     finally:
         store.close()

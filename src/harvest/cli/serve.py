@@ -20,7 +20,9 @@ import click
 
 from harvest.cli.app import EXIT_CODES, Context, fail, handle_errors
 from harvest.core.errors import EXIT_BAD_INPUT, EXIT_CANNOT_RUN, HarvestError
+from harvest.query.synonyms import load as load_synonyms
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 
 EVERYWHERE = {"0.0.0.0", "::", "[::]"}
 
@@ -120,7 +122,8 @@ def serve(obj: Context, port: int, host: str, open_browser: bool) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="harvest-serve-") as tmp:
             metadata_path = Path(tmp) / "metadata.json"
-            metadata_path.write_text(json.dumps(site_metadata(name, registered()), ensure_ascii=False), "utf-8")
+            document = site_metadata(name, registered(), registry=registry_name(), synonyms=load_synonyms())
+            metadata_path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
             if not obj.quiet:
                 click.echo(f"harvest: serving {obj.db} (read-only) at http://{host}:{port}/", err=True)
             args = datasette_args(obj.db, metadata_path, host, port, open_browser, immutable)

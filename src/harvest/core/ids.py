@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
+from urllib.parse import urlsplit
 
-from harvest.core.errors import InvalidNCTId
+from harvest.core.errors import InputError, InvalidNCTId
 
 NCT_RE = re.compile(r"^NCT[0-9]{8}\Z")  # ASCII digits only; \Z: no trailing newline either
 
@@ -28,6 +29,42 @@ def normalize_nct(value: str) -> str:
 
 def is_nct(value: str) -> bool:
     return bool(NCT_RE.match(value or ""))
+
+
+# The addresses of a study on ClinicalTrials.gov that people copy from the browser: the site as it is
+# (/study/NCT…), the classic site (/ct2/show/NCT…, /ct2/show/record/…, /ct2/show/results/…, /ct2/history/…)
+# and the oldest (/show/NCT…), on any of its hosts (www., classic., beta.), with any query string or fragment.
+_REGISTRY_HOST = re.compile(r"^(?:[a-z0-9-]+\.)*clinicaltrials\.gov$")
+_REGISTRY_PATH = re.compile(
+    r"^/(?:study|show|ct2/show(?:/record|/results|/study)?|ct2/history|ct2/results)/(nct[0-9]{8})/?$", re.IGNORECASE
+)
+
+
+def nct_from_registry_address(text: str) -> str | None:
+    """The NCT number of a ClinicalTrials.gov study address, else None (any other address or text)."""
+    address = (text or "").strip()
+    if "://" not in address:
+        if not address.lower().startswith(("clinicaltrials.gov/", "www.clinicaltrials.gov/")):
+            return None
+        address = "https://" + address
+    parts = urlsplit(address)
+    if parts.scheme.lower() not in ("http", "https") or not _REGISTRY_HOST.match((parts.hostname or "").lower()):
+        return None
+    found = _REGISTRY_PATH.match(parts.path)
+    return f"NCT{found.group(1)[3:]}" if found else None
+
+
+def nct_or_address(text: str) -> str:
+    """An NCT number given as itself or as a ClinicalTrials.gov study address (see ``nct_from_registry_address``)."""
+    found = nct_from_registry_address(text)
+    if found:
+        return found
+    if "://" in (text or "") or (text or "").lower().startswith(("clinicaltrials.gov", "www.")):
+        raise InputError(
+            f"{text!r} is not a ClinicalTrials.gov study address (expected …/study/NCT…, or …/ct2/show/NCT… on the "
+            "classic site)"
+        )
+    return normalize_nct(text)
 
 
 class IdScheme(StrEnum):

@@ -15,8 +15,9 @@ from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
 from harvest.query import aact_docs, completeness_docs, compliance_docs, record_docs, results_docs
 from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
-from harvest.query.search import SEARCH_STUDIES_SQL
+from harvest.query.search import canned_search
 from harvest.query.study_docs import STUDY_COLUMNS
+from harvest.query.synonyms import Synonyms
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -347,26 +348,18 @@ OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-# Canned queries. A table's ?_search lists matches unranked; search_studies is `harvest search` (same words,
-# same studies, same order: best first), with a snippet of where the words were found.
-QUERIES: dict[str, dict[str, Any]] = {
-    "search_studies": {
-        "title": "Search trials, best match first",
-        "description": (
-            "The studies `harvest search WORDS` finds, in its order: every word must match (in titles, acronym, "
-            'summaries, conditions, interventions, keywords or lead sponsor), stemmed; "double quotes" make a '
-            "phrase and a trailing * a prefix. The snippet marks the words **like this**."
-        ),
-        "sql": SEARCH_STUDIES_SQL,
-        "params": ["q"],
-    }
-}
-
-
-def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str, Any]:
+def metadata(
+    database: str = "harvest",
+    sources: Sequence[str] = (),
+    *,
+    registry: str | None = None,
+    synonyms: Synonyms | None = None,
+) -> dict[str, Any]:
     """The metadata document for a file served under the name ``database`` (its file name without .db).
 
-    ``sources`` names the registered sources; the caller passes them so that querying knows no site.
+    ``sources`` names the registered sources and ``registry`` the one that is the registry (its trials are not
+    "mirror only"); the caller passes them so that querying knows no site. ``synonyms`` are those the search
+    expands with (``query.synonyms.load``): they are written into the canned query's SQL.
     """
     named = f": {', '.join(sources)}" if sources else ""
     source = f"Source name{named} (ctgov is ClinicalTrials.gov, the others mirror it)"
@@ -396,7 +389,9 @@ def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str
                 "title": "Clinical trials",
                 "description": "Start with study_overview, or search studies (search_studies ranks the matches).",
                 "tables": tables,
-                "queries": {name: dict(query) for name, query in QUERIES.items()},  # the caller's to change
+                # a new dict each call: the caller's to change
+                "queries": {"search_studies": canned_search(synonyms or Synonyms(), registry)},
+                "registry": registry,  # for the site: the source whose records are the registry's
             }
         },
     }

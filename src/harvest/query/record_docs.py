@@ -132,6 +132,10 @@ RECORD_STUDY_COLUMNS: dict[str, str] = {
     "number_of_sae_subjects": "Calculated: participants affected summed over the serious event terms (one "
     "participant with two events counts twice, as in AACT); NULL without serious event rows",
     "number_of_nsae_subjects": "Calculated: the same over the other (not serious) event terms",
+    "mesh_terms": "For search: the MeSH terms ClinicalTrials.gov derived for the conditions and interventions, "
+    "then the record's words it found them as (browse_leaves.as_found), each once, joined with '; '",
+    "mesh_ancestors": "For search: the broader MeSH terms above those (ancestors in browse_conditions and "
+    "browse_interventions), each once, joined with '; '",
 }
 
 LOCATION_COORDINATES: dict[str, str] = {

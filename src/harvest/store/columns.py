@@ -45,6 +45,14 @@ CALCULATED = {
     "number_of_nsae_subjects": "INTEGER",
 }
 
+# What the registry derived for search (derivedSection), on the studies row so that the search index
+# (``store.fts``, whose columns must be studies columns) can weigh it below the record's own words:
+# the MeSH terms of the conditions and interventions, with the record's words the registry found them as
+# (``browse_leaves.as_found``), and the broader MeSH terms above them. Text joined with ``'; '``; the row tables
+# ``browse_conditions``, ``browse_interventions`` and ``browse_leaves`` hold the same as rows.
+SEARCH_COLUMNS = {"mesh_terms": "TEXT", "mesh_ancestors": "TEXT"}
+MESH_SEPARATOR = "; "
+
 _HINTS = typing.get_type_hints(Study)
 LATER_FIELDS = [name for name in Study.model_fields if name not in FIRST_COLUMNS and name not in ROW_TABLES]
 
@@ -62,7 +70,7 @@ def _later_columns() -> dict[str, str]:
 
 
 # Columns ``studies`` gained after the first release, and location columns likewise.
-STUDY_COLUMNS = {**_later_columns(), **CALCULATED}
+STUDY_COLUMNS = {**_later_columns(), **CALCULATED, **SEARCH_COLUMNS}
 LOCATION_COLUMNS = {"latitude": "REAL", "longitude": "REAL"}
 
 ROW_COLUMNS = {table: columns_of(model) for table, model in ROW_TABLES.items()}
@@ -147,7 +155,52 @@ def later_values(study: Study) -> dict[str, Any]:
         else:
             row[name] = _cell(value)
     row.update(calculated(study))
+    row.update(mesh_text(study))
     return row
+
+
+def _joined(terms: list[str | None]) -> str | None:
+    unique = list(dict.fromkeys(term for term in terms if term))
+    return MESH_SEPARATOR.join(unique) or None
+
+
+def mesh_text(study: Study) -> dict[str, str | None]:
+    """The ``SEARCH_COLUMNS`` of one study: each term once, conditions before interventions, in stored order."""
+    browsed = [*study.browse_conditions, *study.browse_interventions]
+    return {
+        "mesh_terms": _joined(
+            [t.term for t in browsed if t.mesh_type == "mesh-list"] + [leaf.as_found for leaf in study.browse_leaves]
+        ),
+        "mesh_ancestors": _joined([t.term for t in browsed if t.mesh_type == "mesh-ancestor"]),
+    }
+
+
+def _mesh_sql(parts: list[str]) -> str:
+    """``mesh_text`` in SQL over the row tables, for a file upgraded from before these columns existed."""
+    union = " UNION ALL ".join(parts)
+    return (
+        f"(SELECT group_concat(term, '{MESH_SEPARATOR}') FROM (SELECT term, min(k) AS k FROM ({union}) "
+        "WHERE term IS NOT NULL AND term != '' GROUP BY term ORDER BY k))"
+    )
+
+
+def _browsed(table: str, kind: str, offset: int) -> str:
+    return f"SELECT term, {offset} + position AS k FROM {table} WHERE nct_id = studies.nct_id AND mesh_type = '{kind}'"
+
+
+_BEYOND = 1 << 32  # positions are list indexes: a second table's rows sort after every row of the first
+FILL_SEARCH_COLUMNS = (
+    "UPDATE studies SET mesh_terms = "
+    + _mesh_sql(
+        [
+            _browsed("browse_conditions", "mesh-list", 0),
+            _browsed("browse_interventions", "mesh-list", _BEYOND),
+            f"SELECT as_found, {2 * _BEYOND} + position FROM browse_leaves WHERE nct_id = studies.nct_id",
+        ]
+    )
+    + ", mesh_ancestors = "
+    + _mesh_sql([_browsed("browse_conditions", "mesh-ancestor", 0), _browsed("browse_interventions", "mesh-ancestor", _BEYOND)])
+)
 
 
 def calculated(study: Study) -> dict[str, Any]:

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from harvest.core.schema import ROW_TABLES
 from harvest.store import views
 from harvest.store.aact import GENERATED
-from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
+from harvest.store.columns import FILL_SEARCH_COLUMNS, LOCATION_COLUMNS, SEARCH_COLUMNS, STUDY_COLUMNS, row_tables_sql
 from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
@@ -28,7 +28,9 @@ from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 #    (documents from availIpds, retractions, removed_countries, id_information) and columns; renamed row tables
 #    (documents -> provided_documents, facility_contacts -> location_contacts, outcome_measurements ->
 #    outcome_measurement_values, reported_events -> reported_event_stats: AACT's names are views now); numbers
-#    of outcome_analyses as numbers, the text beside them; contacts.phone_ext and contacts.kind
+#    of outcome_analyses as numbers, the text beside them; contacts.phone_ext and contacts.kind;
+#    search: studies.mesh_terms and studies.mesh_ancestors (filled from the MeSH row tables on upgrade); the
+#    search index gains nct_id (with aliases and secondary IDs), mesh_terms and mesh_ancestors (rebuilt)
 SCHEMA_VERSION = 6
 # Files made before schema 6 hold row tables in an older shape, which only a re-parse of their stored payloads
 # can fill anew: their row tables are dropped and created again, and the file is marked for that re-parse.
@@ -74,12 +76,16 @@ def install(db: Database) -> None:
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
         db.executescript(LISTED_STUDIES_SQL)
+        added = set()
         for table, wanted in [*ADDED_COLUMNS.items(), *GENERATED.items()]:
             present = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")}
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                    added.add(name)
         db.executescript(REMOVED_INDEX_SQL)  # on a column an older file has only now
+        if had_studies and added & set(SEARCH_COLUMNS):
+            db.execute(FILL_SEARCH_COLUMNS)  # before the search index is rebuilt from them (views.install)
         if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harvest.query.datasette import metadata
+from harvest.query.synonyms import Synonyms
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -61,9 +62,16 @@ SEARCH_HITS = 100  # the search page's hits, best first
 STUDY_FACETS: list[Any] = ["overall_status", {"array": "phases"}, "study_type", "has_results"]
 
 
-def site_metadata(database: str, sources: Sequence[str] = (), search_hits: int = SEARCH_HITS) -> dict[str, Any]:
+def site_metadata(
+    database: str,
+    sources: Sequence[str] = (),
+    search_hits: int = SEARCH_HITS,
+    *,
+    registry: str | None = None,
+    synonyms: Synonyms | None = None,
+) -> dict[str, Any]:
     """The metadata `harvest serve` gives Datasette: ``metadata()`` plus hidden bookkeeping and the stylesheet."""
-    document = metadata(database, sources)
+    document = metadata(database, sources, registry=registry, synonyms=synonyms)
     document["extra_css_urls"] = [f"/{STATIC_MOUNT}/site.css"]
     tables = document["databases"][database]["tables"]
     for name in HIDDEN:

@@ -1,22 +1,31 @@
-"""The Datasette plugin `harvest serve` registers: template data for the home page and the trial page.
+"""The Datasette plugin `harvest serve` registers: template data for the home, search and trial pages.
 
 `extra_template_vars`, `render_cell` (in query results, an NCT number links to its trial page and a search
-snippet's **words** are marked), `prepare_connection` (what one statement may cost: ``web.sqlbounds``) and one
-route, ``/-/charts`` (SVG drawn here): it reads, with Datasette's read-only connection, and writes nothing.
-Imported only when serving (it needs datasette installed).
+snippet's **words** are marked), `prepare_connection` (what one statement may cost: ``web.sqlbounds``),
+`asgi_wrapper` (NCT numbers alone, searched from a page, go straight to that trial) and one route,
+``/-/charts`` (SVG drawn here): it reads, with Datasette's read-only connection, and writes nothing. Imported
+only when serving (it needs datasette installed).
 """
 
 from __future__ import annotations
 
 import re
+import sqlite3
 from typing import Any
+from urllib.parse import parse_qs
 
 from datasette import hookimpl
+from datasette.database import QueryInterrupted
 from datasette.utils import tilde_decode
 from datasette.utils.asgi import Response
 from markupsafe import Markup, escape
 
+from harvest.core.errors import InputError
+from harvest.query.fts_query import parse
+from harvest.query.synonyms import NONE, Synonyms
+from harvest.query.synonyms import load as load_synonyms
 from harvest.web import HOME, charts, sqlbounds
+from harvest.web.search import SEARCH_QUERY, search_page
 from harvest.web.trial import trial
 
 
@@ -83,11 +92,67 @@ def extra_template_vars(
         if view_name == "row" and table == "studies" and database and request is not None:
             pks = request.url_vars.get("pks", "")
             db = datasette.get_database(database)
-            page = await trial(db.execute, tilde_decode(pks), await _names(db))
+            registry = datasette.metadata("registry", database=database)
+            page = await trial(db.execute, tilde_decode(pks), await _names(db), registry)
             return {"trial": page} if page else {}
+        if database and request is not None and request.url_vars.get("table") == SEARCH_QUERY:
+            db = datasette.get_database(database)
+            base = datasette.urls.query(database, SEARCH_QUERY)
+            return {"harvest_search": await search_page(db.execute, base, request.args, _synonyms())}
         return {}
 
     return inner
+
+
+def _synonyms() -> Synonyms:
+    """The synonyms the canned query was built with (``harvest serve`` loads the same file at start)."""
+    try:
+        return load_synonyms()
+    except InputError:
+        return NONE
+
+
+@hookimpl
+def asgi_wrapper(datasette: Any) -> Any:
+    """A search page asked for NCT numbers alone that the file holds as one trial answers with that trial's page."""
+
+    def wrap(app: Any) -> Any:
+        async def wrapped(scope: dict[str, Any], receive: Any, send: Any) -> None:
+            target = await _straight_to(datasette, scope) if scope.get("type") == "http" else None
+            if target is None:
+                await app(scope, receive, send)
+                return
+            await send({"type": "http.response.start", "status": 302, "headers": [(b"location", target.encode())]})
+            await send({"type": "http.response.body", "body": b""})
+
+        return wrapped
+
+    return wrap
+
+
+async def _straight_to(datasette: Any, scope: dict[str, Any]) -> str | None:
+    parts = scope.get("path", "").strip("/").split("/")
+    if scope.get("method") != "GET" or len(parts) != 2 or parts[1] != SEARCH_QUERY:
+        return None
+    typed = parse_qs(scope.get("query_string", b"").decode("latin-1")).get("q", [""])[0]
+    if "nct" not in typed.lower():
+        return None
+    try:
+        query = parse(typed)
+        db = datasette.get_database(parts[0])
+    except (InputError, KeyError):
+        return None
+    if not query.nct_ids:
+        return None
+    try:
+        rows = await db.execute(
+            "SELECT s.nct_id FROM studies_fts f JOIN studies s ON s.rowid = f.rowid WHERE studies_fts MATCH ? LIMIT 2",
+            [query.expression],
+        )
+    except (sqlite3.Error, QueryInterrupted):  # no index, or an older one: the page itself will say
+        return None
+    found = [row[0] for row in rows]
+    return datasette.urls.row(db.name, "studies", found[0]) if len(found) == 1 else None
 
 
 NCT = re.compile(r"NCT[0-9]{8}")
