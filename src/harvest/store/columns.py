@@ -199,7 +199,9 @@ FILL_SEARCH_COLUMNS = (
         ]
     )
     + ", mesh_ancestors = "
-    + _mesh_sql([_browsed("browse_conditions", "mesh-ancestor", 0), _browsed("browse_interventions", "mesh-ancestor", _BEYOND)])
+    + _mesh_sql(
+        [_browsed("browse_conditions", "mesh-ancestor", 0), _browsed("browse_interventions", "mesh-ancestor", _BEYOND)]
+    )
 )
 
 
