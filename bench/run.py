@@ -43,16 +43,18 @@ sys.path.insert(0, str(BENCH))
 import bs4_baseline  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from ctgov_server import Catalogue  # noqa: E402
+from storage import Storage, measure, table_lines  # noqa: E402
 
 from harvest.sources.ctgov_record import DATE_STRUCTS, SCALARS  # noqa: E402
 from harvest.sources.ctgov_record import TABLES as ROW_DECLARATION  # noqa: E402
 from harvest.sources.reading.jsonrows import tables as json_tables  # noqa: E402
 from harvest.store.columns import ROW_COLUMNS  # noqa: E402
 
-TARGET_RATE = 1_000  # studies/s end to end
+TARGET_RATE = 800  # studies/s end to end: a polite full load (1,000 a page, 0.8 pages a second)
 TARGET_RATIO = 0.5  # of the baseline (which writes the same tables)
-TARGET_RSS_MB = 300  # at 100k
+TARGET_RSS_MB = 400  # at 100k
 TARGET_NOOP_S = 30  # at 100k
+TARGET_STUDY_BYTES = 30_000  # the file's size over N, at the largest N
 TARGET_PAGES_PER_CORE = 500
 TARGET_HTML_RATIO = 10
 NEW_RELEASE = "2026-11-21"
@@ -318,6 +320,7 @@ class Harvested:
     counts_noop: dict[str, Any]
     rewritten: dict[str, int]
     db_mb: float
+    storage: Storage
 
 
 def _last_run(db: Path) -> dict[str, Any]:
@@ -354,6 +357,7 @@ def ctgov_stage(n: int, db: Path) -> Harvested:
     if full.returncode != 0:
         raise RuntimeError(f"harvest run --full at N={n} exited {full.returncode}: {full.stderr[-2000:]}")
     counts_full = _last_run(db)
+    storage = measure(db)
     records_before, studies_before = _snapshot(db)
     with ctgov_server(n, NEW_RELEASE) as url:
         noop = run_child(harvest_cmd(db, "run", "--full"), harvest_env(url))
@@ -369,7 +373,7 @@ def ctgov_stage(n: int, db: Path) -> Harvested:
         "changes": changes,
     }
     size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file()) / 2**20
-    return Harvested(n, full, noop, base, counts_full, counts_noop, rewritten, size)
+    return Harvested(n, full, noop, base, counts_full, counts_noop, rewritten, size, storage)
 
 
 # -- stage 5: fetch overlapping work ------------------------------------------------------------------
@@ -673,6 +677,8 @@ def render(report: Report) -> str:
         lines += _growth(report)
     if report.overlap:
         lines += _overlap_table(report)
+    if report.ctgov:
+        lines += table_lines(report.ctgov[-1].storage, report.ctgov[-1].n)
     notes = NOTES.read_text().split("\n", 1)[1] if NOTES.exists() else ""  # (its first line is a comment)
     lines += ["", notes.strip(), ""]
     return "\n".join(lines)
@@ -805,6 +811,11 @@ def targets(report: Report) -> list[str]:
             f"- ≥ {TARGET_RATE:,} studies/s end to end at N={big.n:,}: {rate:,.0f} — {_mark(rate >= TARGET_RATE)}"
         )
         out.append(f"- ≥ {TARGET_RATIO} of the baseline at N={big.n:,}: {ratio:.2f} — {_mark(ratio >= TARGET_RATIO)}")
+        per_study = big.storage.per_study
+        out.append(
+            f"- ≤ {TARGET_STUDY_BYTES / 1000:.0f} KB per study (the file after the full run, over N) at N={big.n:,}: "
+            f"{per_study / 1000:.1f} KB — {_mark(per_study <= TARGET_STUDY_BYTES)}"
+        )
         rss = [(h.n, h.full.peak_rss_mb) for h in report.ctgov]
         shown = ", ".join(f"{r:,.0f} MB at {n:,}" for n, r in rss)
         paged = [(n, r) for n, r in rss if n >= 10_000]  # below 10 pages, memory has not reached its cycle
