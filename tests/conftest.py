@@ -24,6 +24,7 @@ from harvest.core.config import Settings
 from harvest.core.schema import ROW_TABLES, Study
 from harvest.net.http import HttpClient
 from harvest.pipeline.apply import ApplyResult, BatchWriter
+from harvest.pipeline.payloads import payload_parser, sources_for_reading
 from harvest.sources.base import Batch, Page
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store.database import Store
@@ -58,6 +59,11 @@ def source() -> ClinicalTrialsGov:
     """The ClinicalTrials.gov source, with default settings (nothing read from the caller's environment)."""
     settings = Settings(env={})
     return ClinicalTrialsGov(HttpClient(settings.http()), settings)
+
+
+def open_store(path: Path | str) -> Store:
+    """The file opened for writing as a command opens it: reading back the records kept as their payload alone."""
+    return Store(path, parse_payload=payload_parser(sources_for_reading(Settings(env={}))))
 
 
 def parse_ctgov(source: ClinicalTrialsGov, raw: dict[str, Any]) -> Study:

@@ -12,7 +12,6 @@ import sqlite_utils
 
 from harvest.core.errors import QueryError
 from harvest.core.records import SourceRecord
-from harvest.core.schema import Study
 from harvest.pipeline.remerge import remerge_all
 from harvest.query import fts_query, search
 from harvest.sources.base import Batch
@@ -20,7 +19,7 @@ from harvest.store import fts
 from harvest.store.database import Store
 from harvest.store.tables import SCHEMA_VERSION
 from harvest.testing import CtgovSite
-from tests.conftest import PRECEDENCE, apply
+from tests.conftest import PRECEDENCE, apply, open_store
 from tests.query_helpers import (
     ALCOHOL_TRIALS,
     CANCER_TRIALS,
@@ -298,11 +297,11 @@ def test_only_studies_whose_text_changed_are_reindexed(harvest_db: Path, tmp_pat
 
 def test_remerge_keeps_the_index(harvest_db: Path, tmp_path: Path) -> None:
     db = writable_copy(harvest_db, tmp_path)
-    store = Store(db)
+    store = open_store(db)
     try:
         # A second source for one trial: only trials two sources describe can merge differently.
-        (record,) = store.db.conn.execute("SELECT record FROM source_records WHERE nct_id = 'NCT03475563'").fetchone()
-        study = Study.model_validate_json(record)
+        (stored,) = store.records.of_study("NCT03475563")
+        study = stored.study
         mirror = study.model_copy(
             update={"provenance": study.provenance.model_copy(update={"source": "veeva", "url": "https://m/study/s"})}
         )

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import zlib
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from harvest.core.aact import number
+from harvest.core.config import Settings
 from harvest.core.schema import ROW_TABLES, Study, content_hash
 from harvest.core.stored import load_record
+from harvest.net.http import HttpClient
+from harvest.pipeline.payloads import fetched_at
+from harvest.sources.base import Page
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store.aact import GENERATED
 from harvest.store.columns import CALCULATED, FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
-from harvest.store.tables import ADDED_COLUMNS, FORMER_ROW_TABLES, REBUILD_KEY, SCHEMA_VERSION
+from harvest.store.tables import ADDED_COLUMNS, CHILD_TABLES, FORMER_ROW_TABLES, REBUILD_KEY, SCHEMA_VERSION
 from tests.conftest import CONTENT, Cli, content, load_study, parse_ctgov, rows, scalar
 
 OLD_FIELDS = FIRST_COLUMNS | {"nct_id"}
@@ -41,8 +46,51 @@ def _drop_views_and_indexes(conn: sqlite3.Connection) -> None:
         conn.execute(f"DROP INDEX {index}")
 
 
+# What schema 6 declared for source_records: every record's JSON stored beside its payload.
+SCHEMA_6_SOURCE_RECORDS = """CREATE TABLE source_records (
+    source TEXT NOT NULL, record_key TEXT NOT NULL, url TEXT NOT NULL, nct_id TEXT NOT NULL,
+    fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB,
+    content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER, raw_fingerprint TEXT,
+    PRIMARY KEY (source, record_key))"""
+
+
+def downgrade_to_schema_6(db: Path) -> None:
+    """What schema 6 left on disk: each registry record's JSON beside its payload (today's parse of it, which is
+    what schema 6 stored), source_records as schema 6 declared it, the tables keyed by (nct_id, position) with
+    rowids (and an index beside each for the key)."""
+    settings = Settings(env={})
+    source = ClinicalTrialsGov(HttpClient(settings.http()), settings)
+    conn = sqlite3.connect(db)
+    try:
+        _drop_views_and_indexes(conn)
+        stored = conn.execute(
+            "SELECT source, record_key, url, nct_id, fetched_at, content_hash, record, raw, content_type, "
+            "first_fetched_at, changed_at, run_id, raw_fingerprint FROM source_records"
+        ).fetchall()
+        conn.execute("DROP TABLE source_records")
+        conn.execute(SCHEMA_6_SOURCE_RECORDS)
+        for row in stored:
+            values = list(row)
+            if values[6] is None:
+                page = Page(values[2], zlib.decompress(values[7]), fetched_at(values[4]), values[8])
+                values[6] = source.parse(page).model_copy(update={"nct_id": values[3]}).model_dump_json()
+            conn.execute(f"INSERT INTO source_records VALUES ({','.join('?' * len(values))})", values)
+        keyed = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID'")
+        for table, sql in keyed.fetchall():
+            conn.execute(f"ALTER TABLE {table} RENAME TO {table}_new")
+            conn.execute(sql.removesuffix(" WITHOUT ROWID").replace(f"TABLE {table}_new", f"TABLE {table}"))
+            columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA table_info({table}_new)"))
+            conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_new")
+            conn.execute(f"DROP TABLE {table}_new")
+        conn.execute("PRAGMA user_version = 6")
+        conn.commit()
+    finally:
+        conn.close()
+
+
 def downgrade_to_schema_3(db: Path) -> None:
     """What the previous release left on disk: no row tables, no new columns, records without new fields."""
+    downgrade_to_schema_6(db)
     conn = sqlite3.connect(db)
     try:
         _drop_views_and_indexes(conn)
@@ -189,6 +237,7 @@ SCHEMA_6_RUN_COLUMNS = ("listed", "registry_total", "removed", "restored", "merg
 def downgrade_to_schema_5(db: Path) -> None:
     """A file in schema 5's shape: its row tables under their old names, no schema 6 tables or columns, records as
     schema 5 stored them (``to_schema_5``)."""
+    downgrade_to_schema_6(db)
     conn = sqlite3.connect(db)
     try:
         _drop_views_and_indexes(conn)
@@ -326,3 +375,45 @@ def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_
     assert {t: v for t, v in after.items() if t != "source_records"} == {
         t: v for t, v in before.items() if t != "source_records"
     }
+
+
+# -- schema 6: records stored beside their payloads, tables with rowids ----------------------------------------
+
+
+def _keyed_tables(db: Path) -> dict[str, bool]:
+    """Each table keyed by (nct_id, position): whether it is WITHOUT ROWID."""
+    found = rows(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%(nct_id, position)%'")
+    return {name: sql.upper().endswith("WITHOUT ROWID") for name, sql in found}
+
+
+def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    fresh, fresh_named = content(db_path), named_content(db_path)
+    assert all(_keyed_tables(db_path).values()) and len(_keyed_tables(db_path)) == len(CHILD_TABLES) + len(ROW_TABLES)
+    downgrade_to_schema_6(db_path)
+    assert not any(_keyed_tables(db_path).values())
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE record IS NULL") == 0
+    # one payload that no longer parses: its record keeps its JSON (and still reads)
+    conn = sqlite3.connect(db_path)
+    conn.execute("UPDATE source_records SET raw = ? WHERE nct_id = 'NCT02210780'", (zlib.compress(b"{broken"),))
+    conn.commit()
+    conn.close()
+    shown_before = json.loads(cli("show", "--provenance", "NCT02210780").stdout)  # read-only: not upgraded
+
+    result = cli("run")
+    assert result.exit_code == 0, result.output
+    assert "rebuilding" not in result.stderr  # the rows are copied in place, not parsed again
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
+    assert all(_keyed_tables(db_path).values())
+    assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0
+    assert rows(db_path, "SELECT nct_id FROM source_records WHERE record IS NOT NULL") == [("NCT02210780",)]
+    assert scalar(db_path, "SELECT count(*) FROM changes") == 0
+    upgraded = content(db_path)
+    for table in fresh:
+        if table != "source_records":
+            assert upgraded[table] == fresh[table], table
+    assert named_content(db_path)["studies"] == fresh_named["studies"]
+    # what reads the records reads the same: the one kept whole, and those read back from their payloads
+    assert json.loads(cli("show", "--provenance", "NCT02210780").stdout) == shown_before
+    shown = json.loads(cli("show", "--provenance", "NCT03630471").stdout)
+    assert shown["field_sources"]["brief_title"]["source"] == "ctgov" and shown["design_outcomes"]

@@ -31,6 +31,7 @@ from harvest.core.errors import (
 )
 from harvest.core.text import escape_controls
 from harvest.pipeline.harvester import Harvester
+from harvest.pipeline.payloads import payload_parser, sources_for_reading
 from harvest.sources import registered
 from harvest.sources.base import registry_name
 from harvest.store.database import Store
@@ -69,7 +70,8 @@ class Context:
         return Harvester(self.db, self.settings)
 
     def readonly_store(self) -> Store:
-        return Store(self.db, readonly=True)
+        """The file opened read-only; the records it keeps as their payload alone are read with the parsers."""
+        return Store(self.db, readonly=True, parse_payload=payload_parser(sources_for_reading(self.settings)))
 
     def precedence(self) -> list[str]:
         """The merge order of today's settings (``HARVEST_PRECEDENCE``), for merges made on the fly."""

@@ -6,7 +6,7 @@ core, so that the store never needs to know the site layer.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,9 @@ class SourceRecord:
     # volatile parts (CT.gov's data release stamp). Stored with the record; the next run skips parsing a
     # payload whose fingerprint is the stored one. None: the source does not fingerprint.
     fingerprint: str | None = None
+    # The record is what the source's parser makes of ``raw`` and of nothing else (``Source.derives_records``):
+    # the file keeps the payload alone, and reads the record back by parsing the payload again.
+    derived: bool = False
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,22 @@ class StoredRecord:
     url: str
     fetched_at: str
     study: Study
+
+
+@dataclass(frozen=True)
+class StoredPayload:
+    """A record the file keeps as its payload alone (``SourceRecord.derived``): what reading it back needs."""
+
+    source: str
+    url: str
+    fetched_at: str
+    raw: bytes
+    content_type: str | None
+    nct_id: str  # the trial it is filed under (a retired number's record moves to the current one)
+
+
+# Reads a stored payload back into its record: the sources' parsers, handed to the store by the pipeline.
+PayloadParser = Callable[[StoredPayload], Study]
 
 
 @dataclass

@@ -9,7 +9,7 @@ merged again (``pipeline.remerge``). The store only writes what it is handed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from harvest.core.dates import utcnow
 from harvest.core.errors import HarvestError, NotFound
@@ -145,10 +145,7 @@ class BatchWriter:
         for record in records:
             current = mapping.get(record.study.nct_id)
             if current and current != record.study.nct_id:
-                study = record.study.model_copy(update={"nct_id": current})
-                record = SourceRecord(
-                    record.source, record.record_key, record.url, study, record.raw, record.content_type
-                )
+                record = replace(record, study=record.study.model_copy(update={"nct_id": current}))
             rekeyed.append(record)
         return rekeyed, moved_to
 
@@ -217,7 +214,7 @@ class BatchWriter:
                         nct_id=record.study.nct_id,
                         fetched_at=iso(record.study.provenance.fetched_at),
                         content_hash=digest,
-                        record=serialised[record.record_key][0],
+                        record=None if record.derived else serialised[record.record_key][0],
                         raw=record.raw,
                         content_type=record.content_type,
                         first_fetched_at=before.first_fetched_at if before else now,

@@ -12,6 +12,7 @@ from harvest.pipeline import history as record_history
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
 from harvest.sources.base import Source
+from harvest.store.database import Store
 from harvest.store.tables import REBUILD_KEY
 
 log = logging.getLogger("harvest.run")
@@ -65,7 +66,7 @@ class Harvester(Session):
         return reconcile.reconcile(self, max_share=max_share, callbacks=callbacks)
 
     def _rebuild_pending(self) -> bool:
-        store = self.open_store()
+        store = Store(self.db_path)  # (upgraded if need be; what else an upgrade leaves is done under the lock)
         try:
             return store.runs.meta(REBUILD_KEY) is not None
         finally:

@@ -9,6 +9,7 @@ from harvest.core.errors import FetchError, HarvestError, MissingIdentity, Parse
 from harvest.core.records import Failure, SourceRecord
 from harvest.core.stored import load_record
 from harvest.pipeline.history import reparse_versions
+from harvest.pipeline.payloads import fetched_at
 from harvest.pipeline.remerge import remerge_all
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
@@ -74,7 +75,7 @@ def _reparse_source(session: Session, store: Store, source: Source, report: RunR
 
     for row in store.records.rows(source.name):
         report.fetched += 1
-        page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+        page = Page(row["url"], row["raw"], fetched_at(row["fetched_at"]), row["content_type"])
         stored_at[row["record_key"]] = page.fetched_at
         try:
             study = source.parse(page)
@@ -86,14 +87,22 @@ def _reparse_source(session: Session, store: Store, source: Source, report: RunR
             batch.failures.append(Failure(page.url, exc, page.content, page.content_type))
             continue
         batch.records.append(
-            SourceRecord(source.name, row["record_key"], row["url"], study, row["raw"], row["content_type"])
+            SourceRecord(
+                source.name,
+                row["record_key"],
+                row["url"],
+                study,
+                row["raw"],
+                row["content_type"],
+                derived=source.derives_records,
+            )
         )
         if len(batch.records) >= 500:
             flush()
     superseded: list[tuple[str, str]] = []
     for table in ("quarantine", "unresolved"):
         for row in store.pages.kept(table, source.name):
-            page = Page(row["url"], row["raw"], _when(row["fetched_at"]), row["content_type"])
+            page = Page(row["url"], row["raw"], fetched_at(row["fetched_at"]), row["content_type"])
             key = source.record_key(page.url)
             if key in stored_at and stored_at[key] >= page.fetched_at:
                 superseded.append((table, page.url))  # a later visit stored this page: nothing to replay
@@ -103,13 +112,13 @@ def _reparse_source(session: Session, store: Store, source: Source, report: RunR
             except (ParseError, FetchError):
                 continue  # still broken (or still without an NCT): it stays where it is
             report.fetched += 1
-            batch.records.append(SourceRecord(source.name, key, page.url, study, page.content, page.content_type))
+            batch.records.append(
+                SourceRecord(
+                    source.name, key, page.url, study, page.content, page.content_type, derived=source.derives_records
+                )
+            )
     flush()
     with store.transaction():
         for table, url in superseded:
             settle = store.pages.release_quarantine if table == "quarantine" else store.pages.resolve_unresolved
             settle(source.name, url)
-
-
-def _when(stamp: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(stamp.replace("Z", "+00:00"))

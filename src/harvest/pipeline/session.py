@@ -9,10 +9,12 @@ from harvest.core.errors import HarvestError, UnknownSource
 from harvest.net.http import HttpClient
 from harvest.net.limits import FetchStats
 from harvest.pipeline.apply import BatchWriter
+from harvest.pipeline.payloads import keep_payloads_alone, payload_parser
 from harvest.pipeline.report import RunReport
 from harvest.sources import registered
 from harvest.sources.base import Source
 from harvest.store.database import Store
+from harvest.store.tables import PAYLOADS_KEY
 
 log = logging.getLogger("harvest.run")
 
@@ -34,7 +36,12 @@ class Session:
         self.stats = self.client.stats = FetchStats()
 
     def open_store(self) -> Store:
-        return Store(self.db_path)
+        """The file opened for writing (upgraded, if an older harvest made it), reading back the records kept as
+        their payload alone with these sources' parsers."""
+        store = Store(self.db_path, parse_payload=payload_parser(self.sources))
+        if store.runs.meta(PAYLOADS_KEY) is not None:
+            keep_payloads_alone(store, self.sources)
+        return store
 
     def writer(
         self, store: Store, *, history: bool = True, queue_history: bool = False, listing: str | None = None

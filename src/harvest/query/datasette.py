@@ -109,7 +109,8 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "nct_id": _NCT,
             "fetched_at": "When it was fetched (UTC)",
             "content_hash": "Hash of the canonical record; unchanged records are not rewritten",
-            "record": "The canonical record as JSON",
+            "record": "The canonical record as JSON; NULL for the registry's records, which are what harvest reads in "
+            "their payload (raw) and are not stored twice",
             "raw": _RAW,
             "content_type": "HTTP content type of the payload",
             "first_fetched_at": "When this record was first fetched (UTC)",

@@ -105,6 +105,9 @@ class Source(ABC):
     # changed) or by a page budget (--max-pages; a crawl). A run given an option its source ignores is refused.
     takes_since: ClassVar[bool] = True
     takes_max_pages: ClassVar[bool] = False
+    # Whether ``parse`` of a stored payload alone gives its record back (no identity resolved by a search, nothing
+    # but the bytes): then the file keeps the payload and not the record's JSON beside it (``store.records``).
+    derives_records: ClassVar[bool] = False
 
     def __init__(self, client: HttpClient, settings: Settings | None = None) -> None:
         settings = settings or Settings()
@@ -165,8 +168,18 @@ class Source(ABC):
             resolved = self.resolve_identity(exc, page, plan)
             if isinstance(resolved, Unresolved):
                 return resolved
-            study = resolved
-        return SourceRecord(self.name, self.record_key(page.url), page.url, study, page.content, page.content_type)
+            return SourceRecord(
+                self.name, self.record_key(page.url), page.url, resolved, page.content, page.content_type
+            )
+        return SourceRecord(
+            self.name,
+            self.record_key(page.url),
+            page.url,
+            study,
+            page.content,
+            page.content_type,
+            derived=self.derives_records,
+        )
 
     def fetch_nct(self, nct_id: str) -> SourceRecord:
         record = self.fetch_page(self.url_for(nct_id))

@@ -254,6 +254,7 @@ class ClinicalTrialsGov(Source):
     default_rps = 0.8
     discovery = "api"
     is_registry = True
+    derives_records = True  # a study object parses alone, its NCT number in it
 
     def url_for(self, nct_id: str) -> str:
         return f"{self.base_url}/studies/{normalize_nct(nct_id)}"
@@ -289,7 +290,9 @@ class ClinicalTrialsGov(Source):
         canonical_url = self.url_for(study.nct_id)
         key = self.record_key(canonical_url)
         # With its fingerprint, as a run stores it: else the next nightly run parses this study again.
-        return SourceRecord(self.name, key, canonical_url, study, raw, "application/json", fingerprint(body))
+        return SourceRecord(
+            self.name, key, canonical_url, study, raw, "application/json", fingerprint(body), derived=True
+        )
 
     def fetch_nct(self, nct_id: str) -> SourceRecord:
         nct_id = normalize_nct(nct_id)
@@ -408,7 +411,9 @@ class ClinicalTrialsGov(Source):
             except (BadResponse, InvalidRecord) as exc:
                 batch.failures.append(Failure(url, exc, payload, "application/json"))
                 continue
-            batch.records.append(SourceRecord(self.name, key, url, study, payload, "application/json", digest))
+            batch.records.append(
+                SourceRecord(self.name, key, url, study, payload, "application/json", digest, derived=True)
+            )
         return batch
 
     def search_titles(self, title: str) -> list[Study]:

@@ -83,7 +83,7 @@ def row_tables_sql() -> str:
         declared = ", ".join(f"{name} {kind}" for name, kind in {**columns, **GENERATED.get(table, {})}.items())
         statements.append(
             f"CREATE TABLE IF NOT EXISTS {table} (nct_id TEXT NOT NULL REFERENCES studies(nct_id), "
-            f"position INTEGER NOT NULL, {declared}, PRIMARY KEY (nct_id, position));"
+            f"position INTEGER NOT NULL, {declared}, PRIMARY KEY (nct_id, position)) WITHOUT ROWID;"
         )
     return "\n".join(statements)
 

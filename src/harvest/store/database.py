@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlite_utils import Database
 
 from harvest.core.errors import DatabaseUnavailable
+from harvest.core.records import PayloadParser
 from harvest.store import tables
 from harvest.store.handle import Handle
 from harvest.store.organisations import SponsorOrganisations
@@ -34,7 +35,8 @@ log = logging.getLogger("harvest.store")
 class Store:
     """The harvest database. Open read-only for queries; read-write for runs."""
 
-    def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
+    def __init__(self, path: str | Path, *, readonly: bool = False, parse_payload: PayloadParser | None = None) -> None:
+        """``parse_payload`` reads back the records kept as their payload alone (``store.records``)."""
         self.path = str(path)
         self.readonly = readonly
         self.immutable = False  # read as a snapshot: its folder will not take WAL mode's -shm file
@@ -51,7 +53,7 @@ class Store:
         self.conn = self.db.conn
         handle = Handle(self.path, self.db)
         self.transaction = handle.transaction
-        self.records = SourceRecords(handle)
+        self.records = SourceRecords(handle, parse_payload)
         self.aliases = Aliases(handle)
         self.studies = Studies(handle, self.aliases)
         self.runs = Runs(handle)

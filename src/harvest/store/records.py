@@ -1,7 +1,11 @@
 """``source_records`` (what each site said about each trial) and ``nct_aliases`` (retired NCT numbers).
 
-A record is written with its canonical JSON, its content hash and its raw payload, zlib-compressed (level 1:
-a third of the CPU of level 6 for ~20% more bytes; payloads are written far more often than read).
+A record is written with its content hash and its raw payload, zlib-compressed (level 1: a third of the CPU of
+level 6 for ~20% more bytes; payloads are written far more often than read), and with its canonical JSON unless
+the record is what its source's parser makes of that payload alone (``SourceRecord.derived``: the registry's).
+Such a record is not stored twice: ``record`` is NULL, and reading it back parses the payload again with the
+parser the pipeline hands over (``PayloadParser``). The canonical JSON of a registry record was twice the size
+of the payload it came from, and nearly half the file.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from harvest.core.records import StoredRecord
+from harvest.core.errors import DatabaseUnavailable
+from harvest.core.records import PayloadParser, StoredPayload, StoredRecord
+from harvest.core.schema import Study
 from harvest.core.stored import load_record
 from harvest.store.sql import chunks, select_in
 
@@ -44,7 +50,7 @@ class RecordRow:
     nct_id: str
     fetched_at: str
     content_hash: str
-    record: str
+    record: str | None  # None: the record is the parse of ``raw`` (``SourceRecord.derived``)
     raw: bytes
     content_type: str | None
     first_fetched_at: str
@@ -66,9 +72,10 @@ _UPSERT = (
 class SourceRecords:
     """Reads and writes of ``source_records``."""
 
-    def __init__(self, store: Handle) -> None:
+    def __init__(self, store: Handle, parse_payload: PayloadParser | None = None) -> None:
         self._store = store
         self._conn = store.conn
+        self._parse_payload = parse_payload
 
     # -- reading --------------------------------------------------------------------------------
 
@@ -92,9 +99,24 @@ class SourceRecords:
 
     def _load(self, where: str, params: Sequence[Any]) -> list[StoredRecord]:
         rows = self._conn.execute(
-            f"SELECT source, record_key, url, fetched_at, record FROM source_records WHERE {where}", params
+            "SELECT source, record_key, url, fetched_at, record, CASE WHEN record IS NULL THEN raw END, "
+            f"content_type, nct_id FROM source_records WHERE {where}",
+            params,
         ).fetchall()
-        return [StoredRecord(s, k, u, f, load_record(r)) for s, k, u, f, r in rows]
+        return [
+            StoredRecord(s, k, u, f, load_record(r) if r is not None else self._parsed(s, u, f, raw, kind, nct))
+            for s, k, u, f, r, raw, kind, nct in rows
+        ]
+
+    def _parsed(self, source: str, url: str, fetched_at: str, raw: bytes | None, kind: str | None, nct: str) -> Study:
+        """A record kept as its payload alone, read back by its source's parser."""
+        if self._parse_payload is None or raw is None:
+            raise DatabaseUnavailable(
+                f"{self._store.path}: the {source} record of {nct} is kept as its payload "
+                "alone, and this command has no parser to read it"
+            )
+        payload = StoredPayload(source, url, fetched_at, zlib.decompress(raw), kind, nct)
+        return self._parse_payload(payload)
 
     def of_study(self, nct_id: str) -> list[StoredRecord]:
         return self._load("nct_id = ?", [nct_id])
@@ -197,12 +219,32 @@ class SourceRecords:
         self._conn.execute("DELETE FROM source_records WHERE source = ? AND record_key = ?", (source, record_key))
 
     def rekey(self, record: StoredRecord, nct_id: str) -> None:
-        """File a stored record under another NCT number (its retired number's successor)."""
+        """File a stored record under another NCT number (its retired number's successor); a record kept as its
+        payload alone stays so (reading it back files it under the number of its row)."""
         moved = record.study.model_copy(update={"nct_id": nct_id})
         self._conn.execute(
-            "UPDATE source_records SET nct_id = ?, record = ? WHERE source = ? AND record_key = ?",
+            "UPDATE source_records SET nct_id = ?, record = CASE WHEN record IS NULL THEN NULL ELSE ? END "
+            "WHERE source = ? AND record_key = ?",
             (nct_id, moved.model_dump_json(), record.source, record.record_key),
         )
+
+    # -- records an older harvest stored whole ------------------------------------------------
+
+    def stored_whole(self, sources: Sequence[str], after: tuple[str, str] = ("", "")) -> list[tuple[Any, ...]]:
+        """Up to 500 records of ``sources`` kept with their JSON and a payload, in key order after ``after``:
+        (source, record_key, url, fetched_at, raw decompressed, content_type, nct_id)."""
+        marks = ",".join("?" * len(sources))
+        rows = self._conn.execute(
+            "SELECT source, record_key, url, fetched_at, raw, content_type, nct_id FROM source_records "
+            f"WHERE source IN ({marks}) AND record IS NOT NULL AND raw IS NOT NULL AND (source, record_key) > (?, ?) "
+            "ORDER BY source, record_key LIMIT 500",
+            [*sources, *after],
+        ).fetchall()
+        return [(s, k, u, f, zlib.decompress(raw), kind, nct) for s, k, u, f, raw, kind, nct in rows]
+
+    def keep_payload_alone(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Drop the JSON of records that their payload gives again (``SourceRecord.derived``)."""
+        self._conn.executemany("UPDATE source_records SET record = NULL WHERE source = ? AND record_key = ?", keys)
 
 
 class Aliases:

@@ -31,7 +31,11 @@ from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 #    of outcome_analyses as numbers, the text beside them; contacts.phone_ext and contacts.kind;
 #    search: studies.mesh_terms and studies.mesh_ancestors (filled from the MeSH row tables on upgrade); the
 #    search index gains nct_id (with aliases and secondary IDs), mesh_terms and mesh_ancestors (rebuilt)
-SCHEMA_VERSION = 6
+# 7: half the file. source_records.record may be NULL: a record that is what its source's parser makes of its
+#    payload alone (the registry's) keeps the payload and not its JSON beside it (PAYLOADS_KEY: the next run
+#    drops the JSON an older harvest kept); the tables keyed by (nct_id, position) are WITHOUT ROWID (the key
+#    is the table's B-tree, not a second index beside it), copied over in place
+SCHEMA_VERSION = 7
 # Files made before schema 6 hold row tables in an older shape, which only a re-parse of their stored payloads
 # can fill anew: their row tables are dropped and created again, and the file is marked for that re-parse.
 REBUILD_BELOW = 6
@@ -41,6 +45,12 @@ FORMER_ROW_TABLES = ("facility_contacts", "outcome_measurements", "reported_even
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
 REBUILD_KEY = "rebuild_from_payloads"
+# A file upgraded from before schema 7 holds the JSON of records that their payloads give again: this key in
+# harvest_meta says so, and the next command that opens it to write drops that JSON (``pipeline.payloads``).
+PAYLOADS_KEY = "records_beside_payloads"
+# The tables keyed by (nct_id, position) besides the row tables of ``core.schema``: like those, WITHOUT ROWID.
+CHILD_TABLES = ("conditions", "keywords", "interventions", "locations", "sponsors", "contacts", "identifiers")
+_OLD_COPY = "__rowid"  # suffix of a table being copied into its WITHOUT ROWID successor during the upgrade
 
 # Columns added after a table was first created. ``CREATE TABLE IF NOT EXISTS`` leaves an older file's table as
 # it was, so each is added in place when missing.
@@ -73,6 +83,7 @@ def install(db: Database) -> None:
         had_studies = found > 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'studies'").fetchone()
         if found and found < REBUILD_BELOW:
             _drop_row_tables(db)
+        rowid_tables = _set_aside_rowid_tables(db) if had_studies else []
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
         db.executescript(LISTED_STUDIES_SQL)
@@ -84,12 +95,64 @@ def install(db: Database) -> None:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
                     added.add(name)
         db.executescript(REMOVED_INDEX_SQL)  # on a column an older file has only now
+        _copy_rowid_tables(db, rowid_tables)
+        if had_studies and found < 7:
+            _record_may_be_null(db)
+            if db.execute("SELECT 1 FROM source_records LIMIT 1").fetchone():
+                db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [PAYLOADS_KEY, str(found)])
         if had_studies and added & set(SEARCH_COLUMNS):
             db.execute(FILL_SEARCH_COLUMNS)  # before the search index is rebuilt from them (views.install)
         if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _set_aside_rowid_tables(db: Database) -> list[str]:
+    """Rename the tables keyed by (nct_id, position) that an older harvest made with rowids, so that their WITHOUT
+    ROWID successors can be created under their names; views go first (they are made again) and the old tables'
+    indexes with them (``views.install`` makes them again on the new tables)."""
+    found = dict(db.execute("SELECT name, sql FROM sqlite_master WHERE type IN ('table', 'view')").fetchall())
+    keyed = [t for t in (*CHILD_TABLES, *ROW_TABLES) if t in found and "WITHOUT ROWID" not in found[t].upper()]
+    if not keyed:
+        return []
+    for name in [n for n, sql in found.items() if sql and sql.upper().startswith("CREATE VIEW")]:
+        db.execute(f"DROP VIEW {name}")
+    for table in keyed:
+        indexes = db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", [table]
+        )
+        for (index,) in indexes.fetchall():
+            db.execute(f"DROP INDEX {index}")
+        db.execute(f"ALTER TABLE {table} RENAME TO {table}{_OLD_COPY}")
+    return keyed
+
+
+def _copy_rowid_tables(db: Database, tables: list[str]) -> None:
+    """Fill each WITHOUT ROWID table from the copy set aside, column by column (what both have), in key order."""
+    for table in tables:
+        old = {row[1] for row in db.execute(f"PRAGMA table_info({table}{_OLD_COPY})")}
+        columns = ", ".join(row[1] for row in db.execute(f"PRAGMA table_info({table})") if row[1] in old)
+        db.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}{_OLD_COPY} ORDER BY nct_id, position"
+        )
+        db.execute(f"DROP TABLE {table}{_OLD_COPY}")
+
+
+def _record_may_be_null(db: Database) -> None:
+    """Lift ``source_records.record``'s NOT NULL in place, the way SQLite documents for dropping such a constraint
+    (the table's stored rows do not change: only its definition in the schema)."""
+    sql = db.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'source_records'").fetchone()[0]
+    relaxed = sql.replace("record TEXT NOT NULL", "record TEXT")
+    if relaxed == sql:
+        return
+    version = db.execute("PRAGMA schema_version").fetchone()[0]
+    db.execute("PRAGMA writable_schema = ON")
+    try:
+        db.execute("UPDATE sqlite_master SET sql = ? WHERE type = 'table' AND name = 'source_records'", [relaxed])
+        db.execute(f"PRAGMA schema_version = {version + 1}")
+    finally:
+        db.execute("PRAGMA writable_schema = OFF")
 
 
 def _drop_row_tables(db: Database) -> None:
@@ -127,37 +190,37 @@ CREATE TABLE IF NOT EXISTS studies (
 CREATE TABLE IF NOT EXISTS conditions (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, name TEXT,
-    PRIMARY KEY (nct_id, position));
+    PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS keywords (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, keyword TEXT,
-    PRIMARY KEY (nct_id, position));
+    PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS interventions (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, type TEXT, name TEXT,
-    description TEXT, PRIMARY KEY (nct_id, position));
+    description TEXT, PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS locations (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, facility TEXT, city TEXT,
-    state TEXT, zip TEXT, country TEXT, status TEXT, PRIMARY KEY (nct_id, position));
+    state TEXT, zip TEXT, country TEXT, status TEXT, PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS sponsors (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, role TEXT, name TEXT,
-    class TEXT, PRIMARY KEY (nct_id, position));
+    class TEXT, PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS contacts (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, role TEXT, name TEXT,
-    affiliation TEXT, phone TEXT, email TEXT, PRIMARY KEY (nct_id, position));
+    affiliation TEXT, phone TEXT, email TEXT, PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS identifiers (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
     position INTEGER NOT NULL, scheme TEXT,
-    value TEXT, domain TEXT, PRIMARY KEY (nct_id, position));
+    value TEXT, domain TEXT, PRIMARY KEY (nct_id, position)) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS nct_aliases (alias TEXT PRIMARY KEY, nct_id TEXT NOT NULL REFERENCES studies(nct_id));
 CREATE TABLE IF NOT EXISTS source_records (
     source TEXT NOT NULL, record_key TEXT NOT NULL, url TEXT NOT NULL, nct_id TEXT NOT NULL,
-    fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL, record TEXT NOT NULL, raw BLOB,
+    fetched_at TEXT NOT NULL, content_hash TEXT NOT NULL,
     content_type TEXT, first_fetched_at TEXT, changed_at TEXT, run_id INTEGER, raw_fingerprint TEXT,
-    PRIMARY KEY (source, record_key));
+    record TEXT, raw BLOB, PRIMARY KEY (source, record_key));
 CREATE INDEX IF NOT EXISTS source_records_nct ON source_records (nct_id);
 CREATE TABLE IF NOT EXISTS conflicts (
     nct_id TEXT NOT NULL REFERENCES studies(nct_id),
