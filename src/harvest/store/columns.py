@@ -88,13 +88,6 @@ def row_tables_sql() -> str:
     return "\n".join(statements)
 
 
-ROW_INSERTS = {
-    table: f"INSERT INTO {table} (nct_id, position, {', '.join(columns)}) "
-    f"VALUES ({', '.join('?' * (len(columns) + 2))})"
-    for table, columns in ROW_COLUMNS.items()
-}
-
-
 def _cell(value: Any) -> Any:
     if isinstance(value, list):
         return json.dumps(value, ensure_ascii=False) if value else None
@@ -131,7 +124,7 @@ _GETTERS = {table: _row_getter(table) for table in ROW_COLUMNS}
 
 
 def row_table_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
-    """Each row table's rows of one study, as tuples in ``ROW_INSERTS`` order."""
+    """Each row table's rows of one study, as tuples: ``nct_id``, ``position``, then ``ROW_COLUMNS`` in order."""
     nct = study.nct_id
     out: dict[str, list[tuple[Any, ...]]] = {}
     for table, read in _GETTERS.items():

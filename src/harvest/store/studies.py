@@ -1,8 +1,8 @@
 """``studies`` and the tables that hang off it: child rows (conditions, locations, ...), conflicts, changes.
 
-A study row is written whole from a merged study, with its children, whenever one of its source records
-changes; the search index follows in the same transaction (``store.fts``). The merge itself is not done
-here: the pipeline merges and hands over ``StudyWrites``.
+A new trial's row and children are inserted; a trial the file holds already, whose merged content changed, has
+only the rows that differ written (``store.changed_rows``); the search index follows in the same transaction
+(``store.fts``). The merge itself is not done here: the pipeline merges and hands over ``StudyWrites``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from harvest.core.dates import utcnow
 from harvest.core.records import Merged
 from harvest.core.schema import Study, content_hash
 from harvest.store import fts
-from harvest.store.columns import ROW_INSERTS, later_values, row_table_rows
+from harvest.store.changed_rows import update_studies, write_changed
+from harvest.store.columns import ROW_COLUMNS, later_values, row_table_rows
 from harvest.store.organisations import SponsorOrganisations
 from harvest.store.sql import select_in
 
@@ -107,26 +108,32 @@ def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
     }
 
 
+# Each table keyed by (nct_id, position): its columns in the order of the rows ``_child_rows`` builds.
+CHILD_COLUMNS: dict[str, tuple[str, ...]] = {
+    "conditions": ("nct_id", "position", "name"),
+    "keywords": ("nct_id", "position", "keyword"),
+    "interventions": ("nct_id", "position", "type", "name", "description"),
+    "locations": (
+        "nct_id", "position", "facility", "city", "state", "zip", "country", "status", "latitude", "longitude",
+    ),
+    "sponsors": ("nct_id", "position", "role", "name", "class"),
+    "contacts": ("nct_id", "position", "role", "name", "affiliation", "phone", "email", "phone_ext", "kind"),
+    "identifiers": ("nct_id", "position", "scheme", "value", "domain"),
+    **{table: ("nct_id", "position", *columns) for table, columns in ROW_COLUMNS.items()},
+}  # fmt: skip
 CHILD_INSERTS = {
-    "conditions": "INSERT INTO conditions (nct_id, position, name) VALUES (?, ?, ?)",
-    "keywords": "INSERT INTO keywords (nct_id, position, keyword) VALUES (?, ?, ?)",
-    "interventions": "INSERT INTO interventions (nct_id, position, type, name, description) VALUES (?, ?, ?, ?, ?)",
-    "locations": "INSERT INTO locations (nct_id, position, facility, city, state, zip, country, status, "
-    "latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "sponsors": "INSERT INTO sponsors (nct_id, position, role, name, class) VALUES (?, ?, ?, ?, ?)",
-    "contacts": "INSERT INTO contacts (nct_id, position, role, name, affiliation, phone, email, phone_ext, kind) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    "identifiers": "INSERT INTO identifiers (nct_id, position, scheme, value, domain) VALUES (?, ?, ?, ?, ?)",
-    **ROW_INSERTS,
+    table: f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+    for table, columns in CHILD_COLUMNS.items()
 }
+CONFLICT_COLUMNS = ("nct_id", "field", "source", "value")
 
 
 @dataclass
 class StudyWrites:
     """What a batch does to study rows, written with one statement per table instead of one per study.
 
-    Each study's rows are its own (keyed by NCT), so the order across studies does not matter; within the
-    batch, replaced studies lose their old child rows before any new ones go in.
+    Each study's rows are its own (keyed by NCT), so the order across studies does not matter. ``replaced`` are
+    trials the file holds already: their rows are compared with the file's, and only those that differ written.
     """
 
     replaced: list[str] = field(default_factory=list)
@@ -158,16 +165,14 @@ class StudyWrites:
         self.conflicts.extend((nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts)
 
     def execute(self, conn: sqlite3.Connection) -> None:
+        """Write the batch: new trials' rows are inserted; a trial already in the file has only the rows that
+        differ written (``store.changed_rows``), so a release that changes one row of it writes that row."""
         delete_rows(conn, self.removed)
-        for table in CHILD_INSERTS:
-            conn.executemany(f"DELETE FROM {table} WHERE nct_id = ?", [(nct,) for nct in self.replaced])
-        conn.executemany(
-            "DELETE FROM conflicts WHERE nct_id = ?",
-            [(nct,) for nct in self.replaced + [r[3] for r in self.reattributed]],
-        )
-        conn.executemany(
-            "UPDATE studies SET sources = ?, provenance = ?, merge_hash = ? WHERE nct_id = ?", self.reattributed
-        )
+        replaced = set(self.replaced)
+        if self.reattributed:
+            conn.executemany(
+                "UPDATE studies SET sources = ?, provenance = ?, merge_hash = ? WHERE nct_id = ?", self.reattributed
+            )
         if self.changes:
             conn.executemany(
                 "INSERT INTO changes (nct_id, run_id, field, old, new, changed_at) VALUES (?,?,?,?,?,?)", self.changes
@@ -178,15 +183,27 @@ class StudyWrites:
             conn.executemany(
                 f"INSERT INTO studies ({', '.join(self.columns)}, first_seen_at) VALUES ({marks}, ?) "
                 f"ON CONFLICT(nct_id) DO UPDATE SET {updates}",
-                self.studies,
+                [row for row in self.studies if row[0] not in replaced],
             )
+            width = len(self.columns)
+            again = {row[0]: row[:width] for row in self.studies if row[0] in replaced}
+            update_studies(conn, self.columns, again, touched=("updated_at",))
+        compared = sorted(replaced)
         for table, rows in self.children.items():
-            if rows:
-                conn.executemany(CHILD_INSERTS[table], rows)
-        if self.conflicts:
+            new = [row for row in rows if row[0] not in replaced]
+            if new:
+                conn.executemany(CHILD_INSERTS[table], new)
+            if compared:
+                write_changed(conn, table, CHILD_COLUMNS[table], 2, compared, [r for r in rows if r[0] in replaced])
+        rewritten = replaced | {row[3] for row in self.reattributed}
+        new_conflicts = [row for row in self.conflicts if row[0] not in rewritten]
+        if new_conflicts:
             conn.executemany(
-                "INSERT OR REPLACE INTO conflicts (nct_id, field, source, value) VALUES (?,?,?,?)", self.conflicts
+                "INSERT OR REPLACE INTO conflicts (nct_id, field, source, value) VALUES (?,?,?,?)", new_conflicts
             )
+        if rewritten:
+            again_conflicts = [row for row in self.conflicts if row[0] in rewritten]
+            write_changed(conn, "conflicts", CONFLICT_COLUMNS, 3, sorted(rewritten), again_conflicts)
 
 
 def delete_rows(conn: sqlite3.Connection, ncts: Sequence[str]) -> None:
