@@ -43,6 +43,7 @@ sys.path.insert(0, str(BENCH))
 import bs4_baseline  # noqa: E402
 from bs4 import BeautifulSoup  # noqa: E402
 from ctgov_server import Catalogue  # noqa: E402
+from processes import TreeSampler  # noqa: E402
 from storage import Storage, measure, table_lines  # noqa: E402
 
 from harvest.sources.ctgov_record import DATE_STRUCTS, SCALARS  # noqa: E402
@@ -65,31 +66,40 @@ NEW_RELEASE = "2026-11-21"
 
 @dataclass
 class ChildRun:
-    """One child process: wall time, CPU time and peak RSS of that process alone (os.wait4)."""
+    """One child process and the processes it starts (harvest's parse workers): wall time, and the CPU time and peak
+    memory of them all (the child's own from ``os.wait4``, the others' sampled from /proc: bench/processes.py).
+    Peak memory is the larger of the child's own peak RSS and the tree's peak PSS sum."""
 
     wall: float
     cpu: float
     peak_rss_mb: float
     returncode: int
     stderr: str
+    own_cpu: float = 0.0  # the child process alone
+    processes: int = 1
 
 
 def run_child(cmd: list[str], env: dict[str, str]) -> ChildRun:
-    """Run a command to completion and take its own resource usage (not the server's, not ours)."""
+    """Run a command to completion and take its resource usage and its subprocesses' (not the server's, not ours)."""
     OUT.mkdir(exist_ok=True)
     err_path = OUT / "child-stderr.txt"
     with open(err_path, "wb") as err:
         started = time.perf_counter()
         process = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=err, cwd=ROOT)
+        sampler = TreeSampler(process.pid).start()
         _, status, usage = os.wait4(process.pid, 0)
         wall = time.perf_counter() - started
+        sampler.stop()
         process.returncode = os.waitstatus_to_exitcode(status)
+    own = usage.ru_utime + usage.ru_stime
     return ChildRun(
         wall=wall,
-        cpu=usage.ru_utime + usage.ru_stime,
-        peak_rss_mb=usage.ru_maxrss / 1024,
+        cpu=own + sampler.cpu_of_others(),
+        peak_rss_mb=max(usage.ru_maxrss * 1024, sampler.peak_memory) / 2**20,
         returncode=process.returncode,
         stderr=err_path.read_text(errors="replace"),
+        own_cpu=own,
+        processes=len(sampler.processes),
     )
 
 

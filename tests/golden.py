@@ -24,6 +24,9 @@ import zlib
 from pathlib import Path
 from typing import Any
 
+from zstandard import ZstdError
+
+from harvest.store.compression import decompress
 from harvest.testing import base_url_env, default_sites, serve_fixtures
 
 GOLDEN = Path(__file__).resolve().parent / "golden" / "fixtures.dump"
@@ -71,8 +74,8 @@ def harvest_fixtures(db: Path) -> list[int]:
 
 def _value(column: str, value: Any) -> str:
     if isinstance(value, bytes):
-        with contextlib.suppress(zlib.error):  # not compressed: dumped as it is
-            value = zlib.decompress(value)
+        with contextlib.suppress(zlib.error, ZstdError):  # not compressed: dumped as it is
+            value = decompress(value)
         return "sha256:" + hashlib.sha256(value).hexdigest()
     if isinstance(value, str):
         value = _FETCHED.sub('"fetched_at":"-"', _PORT.sub(r"\1:PORT", value))

@@ -6,7 +6,6 @@ import copy
 import datetime as dt
 import json
 import sqlite3
-import zlib
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -14,6 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from harvest.sources.ctgov import ClinicalTrialsGov
+from harvest.store.compression import decompress
 from harvest.testing import CtgovSite, ReplayServer
 from tests.conftest import STUDIES as STUDY_FILES
 from tests.conftest import Cli, load_study, rows, scalar
@@ -335,7 +335,7 @@ def test_a_payload_change_the_record_ignores_keeps_the_payload_but_not_a_new_rec
         moved = key.endswith("NCT03418623")
         # what the source said is kept (the new payload) with its fingerprint; nothing else moved
         assert (after[key][3] != raw, after[key][4] != fingerprint) == (moved, moved)
-    assert b'"noSap":true' in zlib.decompress(after["/studies/NCT03418623"][3])
+    assert b'"noSap":true' in decompress(after["/studies/NCT03418623"][3])
     assert rows(db_path, "SELECT nct_id, updated_at, content_hash FROM studies ORDER BY nct_id") == studies_before
     assert scalar(db_path, "SELECT count(*) FROM changes") == 0
     parsed.clear()

@@ -18,6 +18,7 @@ from harvest.net.http import HttpClient
 from harvest.query.history import ANALYSES, ONE_TRIAL, analysis
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.sources.ctgov_history import CtgovHistory, history_base_url, parse_version_list
+from harvest.store.compression import decompress
 from harvest.store.lock import RunLock
 from harvest.testing import FIXTURES, CtgovSite, ReplayServer, base_url_env
 from tests.conftest import TEST_ENV, Cli, content, load_study, rows, scalar
@@ -311,12 +312,11 @@ def test_fetching_history_leaves_the_current_record_alone(cli: Cli, db_path: Pat
 
 
 def test_each_version_keeps_its_body_and_its_record(harvested: Path) -> None:
-    import zlib
 
     raw, record, url = rows(
         harvested, "SELECT raw, record, url FROM study_versions WHERE nct_id = 'NCT01126879' AND version = 2"
     )[0]
-    body = json.loads(zlib.decompress(raw))
+    body = json.loads(decompress(raw))
     assert body == json.loads((HISTORY / "NCT01126879" / "v2.reconstructed.json").read_text())
     assert json.loads(record)["enrollment"] == 30
     assert url.endswith("/api/int/studies/NCT01126879/history/2")

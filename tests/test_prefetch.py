@@ -27,9 +27,9 @@ def test_the_next_page_is_requested_before_the_caller_asks_for_it() -> None:
         while _page_requests(server) < 2 and time.monotonic() < deadline:
             time.sleep(0.01)
         assert _page_requests(server) == 2, "page 2 was not fetched while page 1 was being handled"
-        assert len(first.records) == 5 and first.cursor is not None
+        assert len(first.unparsed) == 5 and first.cursor is not None  # (parsed by the run loop: pipeline.parsing)
         rest = list(pages)
-        assert sum(len(batch.records) for batch in rest) + 5 == first.expected_total
+        assert sum(len(batch.unparsed) for batch in rest) + 5 == first.expected_total
         assert rest[-1].cursor is None
         # one request per page, none wasted: the last page asked for no next one
         assert _page_requests(server) == 1 + len(rest)

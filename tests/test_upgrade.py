@@ -23,6 +23,7 @@ from harvest.sources.base import Page
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store.aact import GENERATED
 from harvest.store.columns import CALCULATED, FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
+from harvest.store.compression import ZSTD_MAGIC, decompress
 from harvest.store.tables import ADDED_COLUMNS, CHILD_TABLES, FORMER_ROW_TABLES, REBUILD_KEY, SCHEMA_VERSION
 from tests.conftest import CONTENT, Cli, content, load_study, parse_ctgov, rows, scalar
 
@@ -56,8 +57,8 @@ SCHEMA_6_SOURCE_RECORDS = """CREATE TABLE source_records (
 
 def downgrade_to_schema_6(db: Path) -> None:
     """What schema 6 left on disk: each registry record's JSON beside its payload (today's parse of it, which is
-    what schema 6 stored), source_records as schema 6 declared it, the tables keyed by (nct_id, position) with
-    rowids (and an index beside each for the key)."""
+    what schema 6 stored), payloads compressed with zlib, source_records as schema 6 declared it, the tables keyed
+    by (nct_id, position) with rowids (and an index beside each for the key)."""
     settings = Settings(env={})
     source = ClinicalTrialsGov(HttpClient(settings.http()), settings)
     conn = sqlite3.connect(db)
@@ -71,9 +72,11 @@ def downgrade_to_schema_6(db: Path) -> None:
         conn.execute(SCHEMA_6_SOURCE_RECORDS)
         for row in stored:
             values = list(row)
+            payload = decompress(values[7])
             if values[6] is None:
-                page = Page(values[2], zlib.decompress(values[7]), fetched_at(values[4]), values[8])
+                page = Page(values[2], payload, fetched_at(values[4]), values[8])
                 values[6] = source.parse(page).model_copy(update={"nct_id": values[3]}).model_dump_json()
+            values[7] = zlib.compress(payload, 1)  # as schema 6 compressed payloads
             conn.execute(f"INSERT INTO source_records VALUES ({','.join('?' * len(values))})", values)
         keyed = conn.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%WITHOUT ROWID'")
         for table, sql in keyed.fetchall():
@@ -389,10 +392,13 @@ def _keyed_tables(db: Path) -> dict[str, bool]:
 def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(cli: Cli, db_path: Path) -> None:
     assert cli("run").exit_code == 0
     fresh, fresh_named = content(db_path), named_content(db_path)
+    # payloads are stored as Zstandard frames; schema 6 compressed them with zlib, and those read as they are
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) != ?", (ZSTD_MAGIC,)) == 0
     assert all(_keyed_tables(db_path).values()) and len(_keyed_tables(db_path)) == len(CHILD_TABLES) + len(ROW_TABLES)
     downgrade_to_schema_6(db_path)
     assert not any(_keyed_tables(db_path).values())
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE record IS NULL") == 0
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) = ?", (ZSTD_MAGIC,)) == 0
     # one payload that no longer parses: its record keeps its JSON (and still reads)
     conn = sqlite3.connect(db_path)
     conn.execute("UPDATE source_records SET raw = ? WHERE nct_id = 'NCT02210780'", (zlib.compress(b"{broken"),))
@@ -407,6 +413,7 @@ def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(
     assert all(_keyed_tables(db_path).values())
     assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0
     assert rows(db_path, "SELECT nct_id FROM source_records WHERE record IS NOT NULL") == [("NCT02210780",)]
+    assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) = ?", (ZSTD_MAGIC,)) == 0
     assert scalar(db_path, "SELECT count(*) FROM changes") == 0
     upgraded = content(db_path)
     for table in fresh:

@@ -11,7 +11,6 @@ import datetime as dt
 import json
 import shutil
 import sqlite3
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,6 +25,7 @@ from harvest.pipeline.harvester import Harvester
 from harvest.sources.base import HarvestPlan, Page
 from harvest.sources.reading.fields import split_acronym
 from harvest.sources.veeva import Veeva, match_title
+from harvest.store.compression import decompress
 from harvest.testing import FIXTURES, CtgovSite, ReplayServer, StaticSite, base_url_env
 from tests.conftest import FETCHED, TEST_ENV, Cli, rows, scalar
 from tests.mirror_helpers import make_source
@@ -457,7 +457,7 @@ def test_resolved_page_rebuilds_offline(
         db_path, "SELECT record_key, raw, nct_id, record FROM source_records WHERE source = 'veeva'"
     )[0]
     source = vharvester.source("veeva")
-    again = Page(veeva_server.url + key, zlib.decompress(raw), stored.provenance.fetched_at)
+    again = Page(veeva_server.url + key, decompress(raw), stored.provenance.fetched_at)
     with pytest.raises(MissingIdentity) as caught:
         source.parse(again)
     rebuilt = source.rebuild(caught.value, nct, Study.model_validate_json(record).provenance.nct_resolution, again)
@@ -483,7 +483,7 @@ def test_ambiguous_title_is_left_unresolved(
     assert title == SEED_TITLE + " (IMMUNOSEPSIS)"
     assert "2 ClinicalTrials.gov studies share this title" in reason
     assert json.loads(candidates) == ["NCT04067674", "NCT02803346"]
-    assert zlib.decompress(raw) == (FOLDER / "NCT02803346.seed004.reconstructed.html").read_bytes()
+    assert decompress(raw) == (FOLDER / "NCT02803346.seed004.reconstructed.html").read_bytes()
 
     listed = vcli("unresolved", "--json")
     assert listed.exit_code == 0
@@ -530,7 +530,7 @@ def test_layout_change_is_quarantined_and_never_overwrites_good_data(
     assert error_type == "LayoutChanged"
     assert "lacks 'title', 'Status (empty)', 'Conditions (empty)', 'Study type', 'Identifiers'" in error
     assert url in error
-    assert zlib.decompress(raw) == (FOLDER / "breg-amiens.headings-only.reconstructed.html").read_bytes()
+    assert decompress(raw) == (FOLDER / "breg-amiens.headings-only.reconstructed.html").read_bytes()
     assert scalar(db_path, "SELECT last_outcome FROM pages WHERE url = ?", (url,)) == "failed"
 
 

@@ -109,6 +109,7 @@ class Settings:
         """Read every setting the environment gives, so that any command refuses one that cannot work (exit 2,
         naming it), not only the commands that would use it."""
         self.http()
+        self.parse_workers()
         for name in sorted(self.env):
             match = _PER_SOURCE.match(name)
             if match is None:
@@ -131,6 +132,13 @@ class Settings:
 
     def concurrency(self, source: str, default: int) -> int:
         return max(1, int(_number(self.env, f"HARVEST_{source.upper()}_CONCURRENCY", default)))
+
+    def parse_workers(self) -> int:
+        """HARVEST_WORKERS: processes that parse the registry's pages while this one writes (0: parse here). The
+        default is the number of cores, at most 4: a full load is bound by parsing and writing, and one writer
+        writes what two to four parsers make."""
+        default = min(4, os.cpu_count() or 1)
+        return int(_number(self.env, "HARVEST_WORKERS", default if default > 1 else 0))
 
     def removal_max_share(self, default: float) -> float:
         """HARVEST_REMOVAL_MAX_SHARE: the largest share of the registry's stored trials one listing may find

@@ -6,7 +6,8 @@ core, so that the store never needs to know the site layer.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,22 +16,98 @@ from harvest.core.schema import Study
 
 
 @dataclass(frozen=True)
-class SourceRecord:
-    """What one site said about one trial at one time."""
+class Prepared:
+    """What a parse worker made of one record (``pipeline.parsing``), so that the process that writes need not
+    parse it, nor build its rows: the record's identity, its hash, its payload compressed, and the rows of the
+    trial as this record alone makes it (what merging it with nothing else gives)."""
 
-    source: str
-    record_key: str  # stable name of the page within its source (URL relative to the base URL)
-    url: str
-    study: Study
-    raw: bytes  # exactly what ``parse`` consumed, so ``harvest reparse`` can redo it offline
-    content_type: str | None = None
-    # A digest of the parts of ``raw`` that ``parse`` depends on, for sources whose payload also carries
-    # volatile parts (CT.gov's data release stamp). Stored with the record; the next run skips parsing a
-    # payload whose fingerprint is the stored one. None: the source does not fingerprint.
-    fingerprint: str | None = None
-    # The record is what the source's parser makes of ``raw`` and of nothing else (``Source.derives_records``):
-    # the file keeps the payload alone, and reads the record back by parsing the payload again.
-    derived: bool = False
+    nct_id: str
+    nct_aliases: tuple[str, ...]
+    fetched_at: dt.datetime
+    content_hash: str
+    record_json: str | None  # None for a record kept as its payload alone (``SourceRecord.derived``)
+    compressed_raw: bytes
+    populated: frozenset[str]  # ``Study.populated_fields``
+    row: dict[str, Any]  # the ``studies`` row (``store.studies.study_row``)
+    children: dict[str, list[tuple[Any, ...]]]  # the rows of the tables keyed by (nct_id, position)
+
+
+class SourceRecord:
+    """What one site said about one trial at one time.
+
+    ``study`` is the record parsed; a record parsed in a worker process arrives without it, as ``prepared``, and is
+    parsed again here only when something needs the study itself (a trial that changed, or that other sources
+    describe too): ``parse`` does that.
+    """
+
+    __slots__ = (
+        "_parse",
+        "_study",
+        "content_type",
+        "derived",
+        "fingerprint",
+        "prepared",
+        "raw",
+        "record_key",
+        "source",
+        "url",
+    )
+
+    def __init__(
+        self,
+        source: str,
+        record_key: str,  # stable name of the page within its source (URL relative to the base URL)
+        url: str,
+        study: Study | None,
+        raw: bytes,  # exactly what ``parse`` consumed, so ``harvest reparse`` can redo it offline
+        content_type: str | None = None,
+        # A digest of the parts of ``raw`` that ``parse`` depends on, for sources whose payload also carries
+        # volatile parts (CT.gov's data release stamp). Stored with the record; the next run skips parsing a
+        # payload whose fingerprint is the stored one. None: the source does not fingerprint.
+        fingerprint: str | None = None,
+        *,
+        # The record is what the source's parser makes of ``raw`` and of nothing else (``Source.derives_records``):
+        # the file keeps the payload alone, and reads the record back by parsing the payload again.
+        derived: bool = False,
+        prepared: Prepared | None = None,
+        parse: Callable[[], Study] | None = None,
+    ) -> None:
+        if study is None and (prepared is None or parse is None):
+            raise ValueError("a record without its study needs what a worker prepared and a way to parse it")
+        self.source, self.record_key, self.url, self.raw = source, record_key, url, raw
+        self.content_type, self.fingerprint, self.derived = content_type, fingerprint, derived
+        self.prepared, self._study, self._parse = prepared, study, parse
+
+    @property
+    def study(self) -> Study:
+        if self._study is None:
+            assert self._parse is not None
+            self._study, self._parse = self._parse(), None
+        return self._study
+
+    @property
+    def nct_id(self) -> str:
+        return self.prepared.nct_id if self._study is None and self.prepared else self.study.nct_id
+
+    @property
+    def nct_aliases(self) -> Sequence[str]:
+        return self.prepared.nct_aliases if self._study is None and self.prepared else self.study.nct_aliases
+
+    @property
+    def fetched_at(self) -> dt.datetime:
+        return self.prepared.fetched_at if self._study is None and self.prepared else self.study.provenance.fetched_at
+
+    def filed_under(self, nct_id: str) -> SourceRecord:
+        """The same record filed under another NCT number (a retired number's successor): parsed here, since
+        what a worker prepared names the other number in every row."""
+        moved = self.study.model_copy(update={"nct_id": nct_id})
+        return SourceRecord(
+            self.source, self.record_key, self.url, moved, self.raw, self.content_type, self.fingerprint,
+            derived=self.derived,
+        )  # fmt: skip
+
+    def __repr__(self) -> str:
+        return f"SourceRecord({self.source!r}, {self.record_key!r}, {self.url!r})"
 
 
 @dataclass(frozen=True)

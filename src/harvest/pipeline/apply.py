@@ -9,7 +9,7 @@ merged again (``pipeline.remerge``). The store only writes what it is handed.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from harvest.core.dates import utcnow
 from harvest.core.errors import HarvestError, NotFound
@@ -124,7 +124,7 @@ class BatchWriter:
         """Register the registry's NCT aliases (those its records name, and those ``redirected`` to another
         number) and re-key anything stored under them; also the trials that other sources' records moved to."""
         store = self.store
-        retired = [(a, r.study.nct_id, r.source) for r in records for a in r.study.nct_aliases if a != r.study.nct_id]
+        retired = [(a, r.nct_id, r.source) for r in records for a in r.nct_aliases if a != r.nct_id]
         retired += [(alias, current, source) for alias, current in redirected.items() if alias != current]
         moved_to: set[str] = set()
         for alias, current, by in retired:
@@ -138,14 +138,14 @@ class BatchWriter:
                     store.records.rekey(old, current)
                     moved_to.add(current)
             store.studies.delete([alias])
-        mapping = store.aliases.resolve(r.study.nct_id for r in records)
+        mapping = store.aliases.resolve(r.nct_id for r in records)
         if not mapping:
             return records, moved_to
         rekeyed = []
         for record in records:
-            current = mapping.get(record.study.nct_id)
-            if current and current != record.study.nct_id:
-                record = replace(record, study=record.study.model_copy(update={"nct_id": current}))
+            current = mapping.get(record.nct_id)
+            if current and current != record.nct_id:
+                record = record.filed_under(current)
             rekeyed.append(record)
         return rekeyed, moved_to
 
@@ -160,7 +160,7 @@ class BatchWriter:
         for record in records:
             key = (record.source, record.record_key)
             kept = latest.get(key)
-            if kept is None or record.study.provenance.fetched_at >= kept.study.provenance.fetched_at:
+            if kept is None or record.fetched_at >= kept.fetched_at:
                 latest[key] = record
         result.unchanged += len(records) - len(latest)  # superseded within the batch: not written
         records = list(latest.values())
@@ -169,12 +169,12 @@ class BatchWriter:
             by_source.setdefault(record.source, []).append(record)
         touched: dict[str, dict[tuple[str, str], StoredRecord]] = {}  # nct -> previous versions of changed records
         writes: list[RecordRow] = []
-        refreshed = []  # (fingerprint, raw, source, key) of records whose payload changed but not what it says
+        refreshed = []  # (fingerprint, payload, compressed?, source, key): payload changed, not what it says
         known_hashes: dict[int, str] = {}  # id(study) -> its content hash, for study objects written as they are
         now = utcnow()
         for source, group in by_source.items():
             existing = store.records.versions(source, [r.record_key for r in group])
-            serialised = {r.record_key: r.study.record_json() for r in group}
+            serialised = {r.record_key: _record_json(r) for r in group}
             digests = {key: digest for key, (_, digest) in serialised.items()}
             changed_keys = [
                 r.record_key
@@ -191,7 +191,10 @@ class BatchWriter:
                         # The payload changed in a part the canonical record ignores (results, documents...):
                         # keep the new payload (what the source said) and its fingerprint, so the next run
                         # skips it; the record, its hash and the study row are left as they are.
-                        refreshed.append((record.fingerprint, record.raw, record.source, record.record_key))
+                        refreshed.append(
+                            (record.fingerprint, _compressed(record) or record.raw, _compressed(record) is not None,
+                             record.source, record.record_key)
+                        )  # fmt: skip
                     continue
                 old = previous.get(record.record_key)
                 if old is not None:
@@ -203,16 +206,17 @@ class BatchWriter:
                     result.changed += 1
                 else:
                     result.new += 1
-                touched.setdefault(record.study.nct_id, {})
-                result.ncts.add(record.study.nct_id)
-                known_hashes[id(record.study)] = digest
+                touched.setdefault(record.nct_id, {})
+                result.ncts.add(record.nct_id)
+                if record.prepared is None:
+                    known_hashes[id(record.study)] = digest
                 writes.append(
                     RecordRow(
                         source=record.source,
                         record_key=record.record_key,
                         url=record.url,
-                        nct_id=record.study.nct_id,
-                        fetched_at=iso(record.study.provenance.fetched_at),
+                        nct_id=record.nct_id,
+                        fetched_at=iso(record.fetched_at),
                         content_hash=digest,
                         record=None if record.derived else serialised[record.record_key][0],
                         raw=record.raw,
@@ -221,6 +225,7 @@ class BatchWriter:
                         changed_at=now,
                         run_id=run_id,
                         fingerprint=record.fingerprint,
+                        compressed=record.prepared.compressed_raw if record.prepared else None,
                     )
                 )
         if refreshed:
@@ -236,6 +241,18 @@ class BatchWriter:
         return result
 
 
+def _record_json(record: SourceRecord) -> tuple[str | None, str]:
+    """A record's canonical JSON and content hash: as a parse worker computed them, or computed now."""
+    if record.prepared is not None:
+        return record.prepared.record_json, record.prepared.content_hash
+    return record.study.record_json()
+
+
+def _compressed(record: SourceRecord) -> bytes | None:
+    """The payload as a parse worker compressed it; None: the store compresses it."""
+    return record.prepared.compressed_raw if record.prepared is not None else None
+
+
 def _same_way(before: KeptFailure, failure: Failure) -> bool:
     """A failure is the kept one again: same error type and same bytes (or, with no body, same error)."""
     if before.error_type != type(failure.error).__name__ or before.raw != failure.raw:
@@ -246,7 +263,7 @@ def _same_way(before: KeptFailure, failure: Failure) -> bool:
 def _degraded(old: StoredRecord, new: SourceRecord) -> Failure | None:
     """A refusal when the new version would lose most of what the stored one says, else None."""
     had = old.study.populated_fields()
-    lost = had - new.study.populated_fields()
+    lost = had - (new.prepared.populated if new.prepared else new.study.populated_fields())
     if len(lost) >= DEGRADED_MIN_LOST and len(lost) * 2 >= len(had):
         error = _Degraded(
             f"refused: the new version would lose {len(lost)} fields ({', '.join(sorted(lost)[:5])}...); "

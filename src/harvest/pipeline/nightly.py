@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import logging
 import sqlite3
+from contextlib import AbstractContextManager
 from typing import Any
 
 from harvest.core.errors import (
@@ -24,11 +25,13 @@ from harvest.core.errors import (
     ParseError,
     SanityCheckFailed,
 )
+from harvest.pipeline.apply import BatchWriter
 from harvest.pipeline.history import fetch_queued
+from harvest.pipeline.parsing import Parsing
 from harvest.pipeline.removals import DEFAULT_MAX_SHARE, Listing, sweep
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
-from harvest.sources.base import HarvestPlan, Source
+from harvest.sources.base import Batch, HarvestPlan, Source
 from harvest.store.database import Store
 from harvest.store.lock import RunLock
 
@@ -245,35 +248,67 @@ def _apply_batches(
     listing: Listing | None = None,
 ) -> None:
     writer = session.writer(store, queue_history=history, listing=listing.name if listing else None)
-    for page, batch in enumerate(source.harvest(plan), start=1):
-        attempted = len(batch.records) + len(batch.failures) + batch.unchanged
-        broken = [f for f in batch.failures if isinstance(f.error, ParseError | BadResponse)]
-        if attempted >= SANITY_MIN_BATCH and len(broken) > SANITY_MAX_FAILED_SHARE * attempted:
-            sample = broken[0].error.one_line()
-            raise SanityCheckFailed(
-                f"batch {page}: {len(broken)} of {attempted} records failed to parse; "
-                f"batch not applied, run stopped (first: {sample})"
-            )
-        # What resumes the run: the source's own position plus how the run was asked for. After the last page
-        # of a full listing, what resumes it is the looking-for of what it did not list.
-        if listing and batch.expected_total is not None:
-            report.registry_total = batch.expected_total
-        if batch.cursor is not None:
-            batch.cursor = {"source_cursor": batch.cursor, **resume}
-        elif listing:
-            batch.cursor = {"sweep": True, "total": report.registry_total, **resume}
-        result = writer.apply(batch, source=source.name, run_id=report.run_id, save_cursor=batch.moves_cursor)
-        report.fetched += (
-            len(batch.records)
-            + len(batch.failures)
-            + len(batch.unresolved)
-            + batch.unchanged
-            + len(batch.gone)
-            + len(batch.still_failing)
+    # The parts of one page are applied in one transaction, committed with the part that moves the resume
+    # position: a page is committed whole, with its cursor, and SQLite writes the pages its parts share (the
+    # tables' last leaves, the search index's segments) once a page, not once a part.
+    open_page: AbstractContextManager[None] | None = None
+    with Parsing(source, session.settings) as parsing:
+        try:
+            for number, batch in enumerate(parsing.batches(source.harvest(plan)), start=1):
+                if open_page is None and not batch.moves_cursor:
+                    open_page = store.transaction()
+                    open_page.__enter__()
+                _apply_batch(writer, number, batch, source, report, callbacks, resume, listing)
+                if batch.moves_cursor and open_page is not None:
+                    committing, open_page = open_page, None
+                    committing.__exit__(None, None, None)
+                del batch  # a written batch is ~50 MB: let it go before the source fetches the next page
+                if number % COLLECT_EVERY == 0:
+                    gc.collect()
+        except BaseException as exc:
+            if open_page is not None:  # the page's parts go with it; the run resumes at the page
+                open_page.__exit__(type(exc), exc, exc.__traceback__)
+            raise
+        if open_page is not None:
+            open_page.__exit__(None, None, None)
+
+
+def _apply_batch(
+    writer: BatchWriter,
+    page: int,
+    batch: Batch,
+    source: Source,
+    report: RunReport,
+    callbacks: Callbacks,
+    resume: dict[str, Any],
+    listing: Listing | None,
+) -> None:
+    """One parsed batch: refused if it looks like a broken source, else applied with its resume position."""
+    attempted = len(batch.records) + len(batch.failures) + batch.unchanged
+    broken = [f for f in batch.failures if isinstance(f.error, ParseError | BadResponse)]
+    if attempted >= SANITY_MIN_BATCH and len(broken) > SANITY_MAX_FAILED_SHARE * attempted:
+        sample = broken[0].error.one_line()
+        raise SanityCheckFailed(
+            f"batch {page}: {len(broken)} of {attempted} records failed to parse; "
+            f"batch not applied, run stopped (first: {sample})"
         )
-        report.add(source.name, batch, result, callbacks)
-        if callbacks.on_batch:
-            callbacks.on_batch(report, batch.expected_total)
-        del batch  # a written batch is ~50 MB: let it go before the source fetches the next page
-        if page % COLLECT_EVERY == 0:
-            gc.collect()
+    # What resumes the run: the source's own position plus how the run was asked for. After the last page
+    # of a full listing, what resumes it is the looking-for of what it did not list.
+    if listing and batch.expected_total is not None:
+        report.registry_total = batch.expected_total
+    if batch.cursor is not None:
+        batch.cursor = {"source_cursor": batch.cursor, **resume}
+    elif listing:
+        batch.cursor = {"sweep": True, "total": report.registry_total, **resume}
+    result = writer.apply(batch, source=source.name, run_id=report.run_id, save_cursor=batch.moves_cursor)
+    report.fetched += (
+        len(batch.records)
+        + len(batch.failures)
+        + len(batch.unresolved)
+        + batch.unchanged
+        + len(batch.gone)
+        + len(batch.still_failing)
+    )
+    report.add(source.name, batch, result, callbacks)
+    if callbacks.on_batch:
+        callbacks.on_batch(report, batch.expected_total)

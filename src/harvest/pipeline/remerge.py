@@ -56,15 +56,17 @@ def remerge(
             (source, key)
             for nct in ncts
             for source, key, _, _ in keys_by_nct[nct]
-            if (record := fresh.get((source, key))) is None or record.study.nct_id != nct
+            if (record := fresh.get((source, key))) is None or record.nct_id != nct
         ]
     )
     writes = StudyWrites()
     for nct in ncts:
+        if _prepared_alone(writes, nct, keys_by_nct[nct], fresh, old_hashes.get(nct), rebuild=rebuild, history=history):
+            continue
         current: list[StoredRecord] = []
         for source, key, url, fetched in keys_by_nct[nct]:
             record = fresh.get((source, key))
-            if record is not None and record.study.nct_id == nct:
+            if record is not None and record.nct_id == nct:
                 current.append(StoredRecord(source, key, url, fetched, record.study))
             elif (source, key) in stored:
                 current.append(stored[(source, key)])
@@ -79,7 +81,7 @@ def remerge(
             continue
         if before is not None and before[0] == row["content_hash"] and not rebuild:
             # Same study, different attribution (a mirror now agrees or disagrees): no history, no rewrite.
-            writes.reattribute(row, merged)
+            writes.reattribute(row, merged.conflicts)
             continue
         if nct in old_hashes and history and before is not None and before[0] != row["content_hash"]:
             # The trial as it was: previous versions of changed records, stored ones as they are, and none
@@ -96,6 +98,38 @@ def remerge(
                     writes.changes.append((nct, run_id, field_name, old_value, new_value, utcnow()))
         writes.add(row, merged, nct in old_hashes)
     return store.studies.write(writes, ncts)
+
+
+def _prepared_alone(
+    writes: StudyWrites,
+    nct: str,
+    keys: list[tuple[str, str, str, str]],
+    fresh: dict[RecordKey, SourceRecord],
+    before: tuple[str, str | None] | None,
+    *,
+    rebuild: bool,
+    history: bool,
+) -> bool:
+    """A trial that one record makes, prepared by a parse worker: its rows are the worker's (merging one record
+    gives that record), so it is written without being parsed here. Only a trial whose content changed while
+    ``changes`` are recorded needs the study itself, to say what changed: False, and the caller merges it."""
+    if len(keys) != 1:
+        return False
+    record = fresh.get(keys[0][:2])
+    if record is None or record.prepared is None or record.nct_id != nct:
+        return False
+    row, children = record.prepared.row, record.prepared.children
+    if before is None:
+        writes.add_rows(row, children, [], existed=False)
+    elif before == (row["content_hash"], row["merge_hash"]) and not rebuild:
+        pass
+    elif before[0] == row["content_hash"] and not rebuild:
+        writes.reattribute(row, [])
+    elif not history or before[0] == row["content_hash"]:
+        writes.add_rows(row, children, [], existed=True)
+    else:
+        return False
+    return True
 
 
 def remerge_all(

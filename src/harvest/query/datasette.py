@@ -27,7 +27,7 @@ _DATE = record_docs.DATE
 _SOURCE = "Source name (see harvest sources)"  # completed with the registered sources by metadata()
 _NCT = record_docs.NCT
 _POSITION = record_docs.POSITION
-_RAW = "The payload exactly as received, zlib-compressed (for harvest reparse)"
+_RAW = "The payload exactly as received, compressed: Zstandard (zlib in rows an older harvest wrote)"
 
 # table or view -> (description, {column: description})
 TABLES: dict[str, tuple[str, dict[str, str]]] = {

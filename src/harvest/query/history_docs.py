@@ -20,7 +20,7 @@ HISTORY_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "overall_status": "Overall status at that version (the version list's, in CT.gov's words)",
             "content_hash": "Hash of the canonical record (as source_records.content_hash: equal for equal content)",
             "record": "The version as a canonical record (JSON, the shape of source_records.record)",
-            "raw": "The version's response body exactly as received, zlib-compressed",
+            "raw": "The version's response body exactly as received, compressed as source_records.raw",
             "url": "Where the version was fetched (the registry's internal history endpoint)",
             "fetched_at": "When it was fetched (UTC)",
             "run_id": "Run that fetched it (runs.id)",

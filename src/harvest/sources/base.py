@@ -48,8 +48,25 @@ class Page:
 
 
 @dataclass
+class Unparsed:
+    """A payload a source fetched and left to parse (``Source.record_of``): the pipeline parses it, in this
+    process or in a worker process (``pipeline.parsing``). ``decoded``: the payload as the source already decoded
+    it, which saves decoding it again when it is parsed in this process (never sent to a worker)."""
+
+    url: str
+    record_key: str
+    raw: bytes
+    fetched_at: dt.datetime
+    content_type: str | None = None
+    fingerprint: str | None = None
+    decoded: Any = None
+
+
+@dataclass
 class Batch:
     records: list[SourceRecord] = field(default_factory=list)
+    # Payloads fetched and not parsed yet: parsed into ``records`` (or ``failures``) before the batch is applied.
+    unparsed: list[Unparsed] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
     visits: list[PageVisit] = field(default_factory=list)
@@ -178,6 +195,20 @@ class Source(ABC):
             study,
             page.content,
             page.content_type,
+            derived=self.derives_records,
+        )
+
+    def record_of(self, item: Unparsed) -> SourceRecord:
+        """An unparsed payload of this source as its record; raises what ``parse`` raises."""
+        study = self.parse(Page(item.url, item.raw, item.fetched_at, item.content_type))
+        return SourceRecord(
+            self.name,
+            item.record_key,
+            item.url,
+            study,
+            item.raw,
+            item.content_type,
+            item.fingerprint,
             derived=self.derives_records,
         )
 

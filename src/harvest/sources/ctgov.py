@@ -27,12 +27,12 @@ import orjson
 from harvest import __version__
 from harvest.core.errors import BadResponse, HTTPStatusError, InvalidRecord, NotFound
 from harvest.core.ids import normalize_nct
-from harvest.core.records import Failure, SourceRecord
+from harvest.core.records import SourceRecord
 from harvest.core.schema import Study, build_study
 from harvest.core.text import without_controls
 from harvest.core.vocab import INTERVENTION_TYPE_WORDS, PHASE_WORDS, SEX_WORDS, STATUS_WORDS, STUDY_TYPE_WORDS, lookup
 from harvest.net.responses import Response, decode_json
-from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, register
+from harvest.sources.base import Batch, HarvestPlan, Page, Source, StoredFingerprints, Unparsed, register
 from harvest.sources.ctgov_record import contacts, identifiers, record_data
 from harvest.sources.reading.jsonrows import value_at
 
@@ -405,16 +405,21 @@ class ClinicalTrialsGov(Source):
             if digest is not None and known.get(key) == digest:
                 batch.unchanged += 1
                 continue
-            payload = orjson.dumps(raw)
-            try:
-                study = self.parse_object(raw, url, fetched_at, payload)
-            except (BadResponse, InvalidRecord) as exc:
-                batch.failures.append(Failure(url, exc, payload, "application/json"))
-                continue
-            batch.records.append(
-                SourceRecord(self.name, key, url, study, payload, "application/json", digest, derived=True)
-            )
+            # Parsed by the pipeline, here or in a worker process (``record_of``)
+            batch.unparsed.append(Unparsed(url, key, orjson.dumps(raw), fetched_at, "application/json", digest, raw))
         return batch
+
+    def record_of(self, item: Unparsed) -> SourceRecord:
+        raw = item.decoded if item.decoded is not None else self._decoded_study(item)
+        study = self.parse_object(raw, item.url, item.fetched_at, item.raw)
+        return SourceRecord(self.name, item.record_key, item.url, study, item.raw, item.content_type, item.fingerprint,
+                            derived=True)  # fmt: skip
+
+    def _decoded_study(self, item: Unparsed) -> Any:
+        try:
+            return orjson.loads(item.raw)
+        except orjson.JSONDecodeError as exc:
+            raise BadResponse(f"study is not valid JSON ({exc})", url=item.url) from None
 
     def search_titles(self, title: str) -> list[Study]:
         """Studies whose titles match a phrase (``query.titles``); used to identify mirror pages without an NCT."""

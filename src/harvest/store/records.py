@@ -1,7 +1,7 @@
 """``source_records`` (what each site said about each trial) and ``nct_aliases`` (retired NCT numbers).
 
-A record is written with its content hash and its raw payload, zlib-compressed (level 1: a third of the CPU of
-level 6 for ~20% more bytes; payloads are written far more often than read), and with its canonical JSON unless
+A record is written with its content hash and its raw payload, compressed (``store.compression``), and with its
+canonical JSON unless
 the record is what its source's parser makes of that payload alone (``SourceRecord.derived``: the registry's).
 Such a record is not stored twice: ``record`` is NULL, and reading it back parses the payload again with the
 parser the pipeline hands over (``PayloadParser``). The canonical JSON of a registry record was twice the size
@@ -11,7 +11,6 @@ of the payload it came from, and nearly half the file.
 from __future__ import annotations
 
 import functools
-import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -22,12 +21,11 @@ from harvest.core.errors import DatabaseUnavailable
 from harvest.core.records import PayloadParser, StoredPayload, StoredRecord
 from harvest.core.schema import Study
 from harvest.core.stored import load_record
+from harvest.store.compression import compress, decompress
 from harvest.store.sql import chunks, select_in
 
 if TYPE_CHECKING:
     from harvest.store.handle import Handle
-
-RAW_COMPRESSION = 1
 
 
 @dataclass(frozen=True)
@@ -57,6 +55,7 @@ class RecordRow:
     changed_at: str
     run_id: int | None
     fingerprint: str | None
+    compressed: bytes | None = None  # ``raw`` compressed already (by a parse worker)
 
 
 _UPSERT = (
@@ -115,7 +114,7 @@ class SourceRecords:
                 f"{self._store.path}: the {source} record of {nct} is kept as its payload "
                 "alone, and this command has no parser to read it"
             )
-        payload = StoredPayload(source, url, fetched_at, zlib.decompress(raw), kind, nct)
+        payload = StoredPayload(source, url, fetched_at, decompress(raw), kind, nct)
         return self._parse_payload(payload)
 
     def of_study(self, nct_id: str) -> list[StoredRecord]:
@@ -167,7 +166,7 @@ class SourceRecords:
         names = [d[0] for d in cursor.description]
         for row in cursor:
             item = dict(zip(names, row, strict=True))
-            item["raw"] = zlib.decompress(item["raw"]) if item["raw"] is not None else b""
+            item["raw"] = decompress(item["raw"]) if item["raw"] is not None else b""
             yield item
 
     # -- writing --------------------------------------------------------------------------------
@@ -176,10 +175,10 @@ class SourceRecords:
     def saving(self, rows: list[RecordRow]) -> Iterator[None]:
         """Write ``rows`` when the block ends; their payloads are compressed in another thread meanwhile.
 
-        zlib lets go of the GIL while it compresses, so the caller's work in the block (rebuilding the studies
+        The compressor lets go of the GIL while it compresses, so the caller's work in the block (rebuilding the studies
         these records belong to) runs alongside.
         """
-        compressed = _compressor().submit(_compress_all, [row.raw for row in rows])
+        compressed = _compressor().submit(_compress_all, [row.raw for row in rows if row.compressed is None])
         yield
         self._conn.executemany(
             _UPSERT,
@@ -199,15 +198,16 @@ class SourceRecords:
                     row.run_id,
                     row.fingerprint,
                 )
-                for row, raw in zip(rows, compressed.result(), strict=True)
+                for row, raw in zip(rows, _in_order(rows, compressed.result()), strict=True)
             ],
         )
 
-    def refresh_payloads(self, rows: Sequence[tuple[str, bytes, str, str]]) -> None:
-        """(fingerprint, raw, source, record_key): a new payload that says the same; the record stays."""
+    def refresh_payloads(self, rows: Sequence[tuple[str, bytes, bool, str, str]]) -> None:
+        """(fingerprint, payload, whether it is compressed already, source, record_key): a new payload that says
+        the same; the record stays."""
         self._conn.executemany(
             "UPDATE source_records SET raw_fingerprint = ?, raw = ? WHERE source = ? AND record_key = ?",
-            [(fingerprint, zlib.compress(raw, RAW_COMPRESSION), s, k) for fingerprint, raw, s, k in rows],
+            [(fingerprint, raw if compressed else compress(raw), s, k) for fingerprint, raw, compressed, s, k in rows],
         )
 
     def forget_fingerprints(self, source: str) -> None:
@@ -240,7 +240,7 @@ class SourceRecords:
             "ORDER BY source, record_key LIMIT 500",
             [*sources, *after],
         ).fetchall()
-        return [(s, k, u, f, zlib.decompress(raw), kind, nct) for s, k, u, f, raw, kind, nct in rows]
+        return [(s, k, u, f, decompress(raw), kind, nct) for s, k, u, f, raw, kind, nct in rows]
 
     def keep_payload_alone(self, keys: Sequence[tuple[str, str]]) -> None:
         """Drop the JSON of records that their payload gives again (``SourceRecord.derived``)."""
@@ -269,11 +269,18 @@ class Aliases:
         return self.resolve([nct_id]).get(nct_id, nct_id)
 
 
+def _in_order(rows: list[RecordRow], compressed_here: list[bytes]) -> Iterator[bytes]:
+    """Each row's compressed payload: the worker's, or the next of those compressed here."""
+    fresh = iter(compressed_here)
+    for row in rows:
+        yield row.compressed if row.compressed is not None else next(fresh)
+
+
 def _compress_all(payloads: list[bytes]) -> list[bytes]:
-    return [zlib.compress(payload, RAW_COMPRESSION) for payload in payloads]
+    return [compress(payload) for payload in payloads]
 
 
 @functools.lru_cache(maxsize=1)
 def _compressor() -> ThreadPoolExecutor:
     """One helper thread for the process, for work that runs outside the GIL."""
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-zlib")
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="harvest-compress")

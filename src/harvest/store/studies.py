@@ -80,7 +80,7 @@ def study_row(study: Study, merged: Merged | None = None, digest: str | None = N
     return row
 
 
-def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
+def child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
     nct = study.nct_id
     return {
         "conditions": [(nct, i, name) for i, name in enumerate(study.conditions)],
@@ -146,23 +146,32 @@ class StudyWrites:
     changes: list[tuple[Any, ...]] = field(default_factory=list)
 
     def add(self, row: dict[str, Any], merged: Merged, existed: bool) -> None:
-        nct = row["nct_id"]
+        """A trial's row from its merged study (``existed``: the file holds it already)."""
+        conflicts = [(row["nct_id"], f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts]
+        self.add_rows(row, child_rows(merged.study), conflicts, existed)
+
+    def add_rows(
+        self,
+        row: dict[str, Any],
+        children: dict[str, list[tuple[Any, ...]]],
+        conflicts: list[tuple[Any, ...]],
+        existed: bool,
+    ) -> None:
+        """A trial's rows as built already (by a parse worker, for a trial one record makes)."""
         now = utcnow()
         if existed:
-            self.replaced.append(nct)
+            self.replaced.append(row["nct_id"])
         self.columns = [*row, "updated_at"]
         self.studies.append([*row.values(), now, now])
-        for table, rows in _child_rows(merged.study).items():
+        for table, rows in children.items():
             self.children[table].extend(rows)
-        self._add_conflicts(nct, merged)
+        self.conflicts.extend(conflicts)
 
-    def reattribute(self, row: dict[str, Any], merged: Merged) -> None:
+    def reattribute(self, row: dict[str, Any], conflicts: list[tuple[str, str, Any]]) -> None:
         """Only the attribution changed: the row keeps its content and its children, its conflicts are new."""
-        self.reattributed.append((row["sources"], row["provenance"], row["merge_hash"], row["nct_id"]))
-        self._add_conflicts(row["nct_id"], merged)
-
-    def _add_conflicts(self, nct: str, merged: Merged) -> None:
-        self.conflicts.extend((nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in merged.conflicts)
+        nct = row["nct_id"]
+        self.reattributed.append((row["sources"], row["provenance"], row["merge_hash"], nct))
+        self.conflicts.extend((nct, f, s, json.dumps(v, ensure_ascii=False)) for f, s, v in conflicts)
 
     def execute(self, conn: sqlite3.Connection) -> None:
         """Write the batch: new trials' rows are inserted; a trial already in the file has only the rows that

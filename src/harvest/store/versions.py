@@ -1,13 +1,12 @@
 """``study_versions`` (every past version of a trial the registry keeps), ``version_changes`` (what each version
 changed, field by field) and ``history_queue`` (trials a run found new or changed, whose history is still to fetch).
 
-Versions are written with their canonical JSON, its content hash and the body as received, zlib-compressed
-like ``source_records.raw``. What a version changed is the pipeline's to work out; the store writes the rows.
+Versions are written with their canonical JSON, its content hash and the body as received, compressed like
+``source_records.raw``. What a version changed is the pipeline's to work out; the store writes the rows.
 """
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from harvest.core.dates import utcnow
 from harvest.core.schema import Study
 from harvest.core.stored import load_record
-from harvest.store.records import RAW_COMPRESSION
+from harvest.store.compression import compress, decompress
 
 if TYPE_CHECKING:
     from harvest.store.handle import Handle
@@ -91,7 +90,7 @@ class StudyVersions:
         found = []
         for row in cursor:
             item = dict(zip(names, row, strict=True))
-            item["raw"] = zlib.decompress(item["raw"]) if item["raw"] is not None else b""
+            item["raw"] = decompress(item["raw"]) if item["raw"] is not None else b""
             found.append(item)
         return found
 
@@ -109,7 +108,7 @@ class StudyVersions:
                 row.overall_status,
                 row.content_hash,
                 row.record,
-                zlib.compress(row.raw, RAW_COMPRESSION),
+                compress(row.raw),
                 row.url,
                 row.fetched_at,
                 row.run_id,

@@ -1,0 +1,182 @@
+"""Parsing a batch's payloads: in this process, or in worker processes while this one writes.
+
+A full load of the registry is bound by harvest's own work, parsing and writing, not by the registry's pace
+(1,000 studies a page, 0.8 pages a second). One process can only do one of the two at a time, so parsing goes to
+worker processes (``HARVEST_WORKERS``, the number of cores by default): while the run writes one part of a page,
+the workers parse the next ones. A worker does all the work that needs no file: it parses each payload, hashes
+the record, compresses the payload, and builds the rows of the trial as that record alone makes it
+(``core.records.Prepared``); the writer hands those rows to the store, and parses a record again only for a trial
+that changed (to say what changed) or that other sources describe too (to merge them).
+
+What the run commits does not change: parts are applied in order, each with its own resume cursor, so a killed run
+resumes as before; a payload a worker could not parse is parsed again here, to fail here with its real error.
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+import os
+from collections import deque
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
+from typing import Any
+
+from harvest.core.config import Settings
+from harvest.core.errors import FetchError, ParseError
+from harvest.core.records import Failure, Prepared, SourceRecord, StoredRecord
+from harvest.merge import merge
+from harvest.net.http import HttpClient
+from harvest.sources import registered
+from harvest.sources.base import Batch, Source, Unparsed
+from harvest.store.compression import compress
+from harvest.store.sql import iso
+from harvest.store.studies import child_rows, study_row
+
+log = logging.getLogger("harvest.run")
+
+# A part with fewer payloads than this is parsed here: sending it costs more than it saves (a nightly run's
+# handful of changed studies), and a run that never has more starts no worker at all.
+MIN_SENT = 32
+CHUNK = 50  # payloads a worker is sent at a time: both workers busy on a part of 250, few round trips
+AHEAD = 2  # parts parsed ahead of the one being written: enough to keep the workers busy, little memory
+
+
+class Parsing:
+    """Turns the ``unparsed`` payloads of a source's batches into records, in order, ``AHEAD`` parts ahead."""
+
+    def __init__(self, source: Source, settings: Settings, workers: int | None = None) -> None:
+        self.source = source
+        self.settings = settings
+        self.workers = settings.parse_workers() if workers is None else workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> Parsing:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def batches(self, batches: Iterator[Batch]) -> Iterator[Batch]:
+        """The batches, each with its payloads parsed into records and failures; while the caller applies one,
+        the next ``AHEAD`` are parsed by the workers."""
+        pending: deque[tuple[Batch, list[Future[list[Prepared | None]]]]] = deque()
+        for batch in batches:
+            pending.append((batch, self._send(batch)))
+            if len(pending) > (AHEAD if self._pool is not None else 0):
+                yield self._parsed(*pending.popleft())
+        while pending:
+            yield self._parsed(*pending.popleft())
+
+    def _send(self, batch: Batch) -> list[Future[list[Prepared | None]]]:
+        if self.workers < 1 or len(batch.unparsed) < MIN_SENT:
+            return []
+        pool = self._started()
+        items = []
+        for u in batch.unparsed:
+            items.append((u.url, u.record_key, u.raw, u.fetched_at, u.content_type))
+            u.decoded = None  # the worker decodes its own copy
+        work = partial(prepare, self.source.name, self.source.derives_records)
+        return [pool.submit(work, items[start : start + CHUNK]) for start in range(0, len(items), CHUNK)]
+
+    def _parsed(self, batch: Batch, sent: list[Future[list[Prepared | None]]]) -> Batch:
+        prepared: list[Prepared | None] = [p for future in sent for p in future.result()]
+        for index, item in enumerate(batch.unparsed):
+            made = prepared[index] if prepared else None
+            if made is not None:
+                batch.records.append(self._record(item, made))
+                continue
+            try:
+                batch.records.append(self.source.record_of(item))
+            except (ParseError, FetchError) as exc:
+                batch.failures.append(Failure(item.url, exc, item.raw, item.content_type))
+        batch.unparsed = []
+        return batch
+
+    def _record(self, item: Unparsed, made: Prepared) -> SourceRecord:
+        source = self.source
+        return SourceRecord(
+            source.name,
+            item.record_key,
+            item.url,
+            None,
+            item.raw,
+            item.content_type,
+            item.fingerprint,
+            derived=source.derives_records,
+            prepared=made,
+            parse=lambda: source.record_of(item).study,
+        )
+
+    def _started(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # A fork server, not a plain fork: this process already runs threads (the next page's fetch, the
+            # payloads' compression), and a child forked from it could inherit a lock one of them holds.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["harvest.pipeline.parsing"])
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=context, initializer=start_worker, initargs=(dict(self.settings.env),)
+            )
+            log.info("parsing in %d worker processes", self.workers)
+        return self._pool
+
+
+# -- in the worker ------------------------------------------------------------------------------------------
+
+_SOURCES: dict[str, Source] = {}
+_DONE = [0]
+WORKER_NICENESS = 5
+COLLECT_EVERY = 20  # chunks between two runs of a worker's cyclic collector (paused, as in the run loop)
+
+
+def start_worker(env: Mapping[str, str]) -> None:
+    """A worker's sources, made once (to parse only: their HTTP client never fetches); the collector paused. A
+    worker yields the processor to the writer (a lower priority): the writer is the one that cannot be helped,
+    and the run goes as fast as it writes."""
+    os.nice(WORKER_NICENESS)
+    settings = Settings(env=dict(env))
+    client = HttpClient(settings.http())
+    _SOURCES.update({name: cls(client, settings) for name, cls in registered().items()})
+    gc.disable()
+    gc.freeze()
+
+
+Item = tuple[str, str, bytes, Any, str | None]  # url, record_key, raw, fetched_at, content_type
+
+
+def prepare(source_name: str, derived: bool, items: list[Item]) -> list[Prepared | None]:
+    """What the writer needs of each payload (None where it does not parse: the writer parses it again)."""
+    source = _SOURCES[source_name]
+    out: list[Prepared | None] = [_prepared(source, derived, item) for item in items]
+    _DONE[0] += 1
+    if _DONE[0] % COLLECT_EVERY == 0:
+        gc.collect()
+    return out
+
+
+def _prepared(source: Source, derived: bool, item: Item) -> Prepared | None:
+    url, key, raw, fetched_at, content_type = item
+    try:
+        study = source.record_of(Unparsed(url, key, raw, fetched_at, content_type)).study
+        merged = merge([StoredRecord(source.name, key, url, iso(fetched_at), study)], [source.name])
+    except (ParseError, FetchError, ValueError):
+        return None
+    text, digest = study.record_json()
+    return Prepared(
+        nct_id=study.nct_id,
+        nct_aliases=tuple(study.nct_aliases),
+        fetched_at=study.provenance.fetched_at,
+        content_hash=digest,
+        record_json=None if derived else text,
+        compressed_raw=compress(raw),
+        populated=frozenset(next(iter(merged.provenance.values()), ())),  # what merging it alone found populated
+        row=study_row(merged.study, merged, digest),
+        children=child_rows(study),
+    )
