@@ -58,11 +58,20 @@ SCHEMA_6_SOURCE_RECORDS = """CREATE TABLE source_records (
 def downgrade_to_schema_6(db: Path) -> None:
     """What schema 6 left on disk: each registry record's JSON beside its payload (today's parse of it, which is
     what schema 6 stored), payloads compressed with zlib, source_records as schema 6 declared it, the tables keyed
-    by (nct_id, position) with rowids (and an index beside each for the key)."""
+    by (nct_id, position) with rowids (and an index beside each for the key), every field of a trial listed in its
+    provenance."""
     settings = Settings(env={})
     source = ClinicalTrialsGov(HttpClient(settings.http()), settings)
     conn = sqlite3.connect(db)
     try:
+        # schema 6 listed every field of a trial one record made (and hashed that list into merge_hash)
+        listed = conn.execute(
+            "SELECT s.nct_id, json_object(min(p.key), json_group_array(v.field)) FROM studies s, "
+            "json_each(s.provenance) p JOIN (SELECT nct_id, field FROM field_provenance ORDER BY nct_id, field) v "
+            "ON v.nct_id = s.nct_id WHERE p.value = '*' GROUP BY s.nct_id"
+        ).fetchall()
+        conn.executemany("UPDATE studies SET provenance = ?, merge_hash = 'schema 6' WHERE nct_id = ?",
+                         [(text, nct) for nct, text in listed])  # fmt: skip
         _drop_views_and_indexes(conn)
         stored = conn.execute(
             "SELECT source, record_key, url, nct_id, fetched_at, content_hash, record, raw, content_type, "
@@ -383,6 +392,9 @@ def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_
 # -- schema 6: records stored beside their payloads, tables with rowids ----------------------------------------
 
 
+FIELDS = "SELECT nct_id, field, source, url FROM field_provenance ORDER BY 1, 2"
+
+
 def _keyed_tables(db: Path) -> dict[str, bool]:
     """Each table keyed by (nct_id, position): whether it is WITHOUT ROWID."""
     found = rows(db, "SELECT name, sql FROM sqlite_master WHERE type = 'table' AND sql LIKE '%(nct_id, position)%'")
@@ -391,12 +403,13 @@ def _keyed_tables(db: Path) -> dict[str, bool]:
 
 def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(cli: Cli, db_path: Path) -> None:
     assert cli("run").exit_code == 0
-    fresh, fresh_named = content(db_path), named_content(db_path)
+    fresh, fresh_named, fresh_fields = content(db_path), named_content(db_path), rows(db_path, FIELDS)
     # payloads are stored as Zstandard frames; schema 6 compressed them with zlib, and those read as they are
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) != ?", (ZSTD_MAGIC,)) == 0
     assert all(_keyed_tables(db_path).values()) and len(_keyed_tables(db_path)) == len(CHILD_TABLES) + len(ROW_TABLES)
     downgrade_to_schema_6(db_path)
     assert not any(_keyed_tables(db_path).values())
+    assert scalar(db_path, "SELECT count(*) FROM studies WHERE provenance LIKE '%\"*\"%'") == 0
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE record IS NULL") == 0
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) = ?", (ZSTD_MAGIC,)) == 0
     # one payload that no longer parses: its record keeps its JSON (and still reads)
@@ -417,9 +430,15 @@ def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(
     assert scalar(db_path, "SELECT count(*) FROM changes") == 0
     upgraded = content(db_path)
     for table in fresh:
-        if table != "source_records":
+        if table not in ("source_records", "studies"):
             assert upgraded[table] == fresh[table], table
-    assert named_content(db_path)["studies"] == fresh_named["studies"]
+    # the rows schema 6 wrote keep their lists of fields (and merge hashes) until their trial is written again;
+    # what the lists say is what a fresh file says
+    kept = ("provenance", "merge_hash")
+    assert [{k: v for k, v in r.items() if k not in kept} for r in named_content(db_path)["studies"]] == [
+        {k: v for k, v in r.items() if k not in kept} for r in fresh_named["studies"]
+    ]
+    assert rows(db_path, FIELDS) == fresh_fields
     # what reads the records reads the same: the one kept whole, and those read back from their payloads
     assert json.loads(cli("show", "--provenance", "NCT02210780").stdout) == shown_before
     shown = json.loads(cli("show", "--provenance", "NCT03630471").stdout)

@@ -47,7 +47,8 @@ STUDY_COLUMNS: dict[str, str] = {
     "nct_aliases": "JSON array of retired NCT numbers that now point to this trial",
     "unmapped": "JSON: values a parser could not map onto the schema (reported, never guessed)",
     "sources": "JSON array of the sources that carry this trial",
-    "provenance": "JSON: which source record supplied which fields (see the field_provenance view)",
+    "provenance": "JSON: which source record supplied which fields; a record supplying every field of the trial is "
+    'named with "*" (see the field_provenance view, one row per field)',
     "content_hash": "Hash of the merged record; changes when the trial changes",
     "merge_hash": "Hash of the merged record plus its attribution (sources, provenance, conflicts)",
     "first_seen_at": "When harvest first stored this trial (UTC)",

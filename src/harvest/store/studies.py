@@ -20,6 +20,7 @@ from harvest.store import fts
 from harvest.store.changed_rows import update_studies, write_changed
 from harvest.store.columns import ROW_COLUMNS, later_values, row_table_rows
 from harvest.store.organisations import SponsorOrganisations
+from harvest.store.provenance import provenance_text
 from harvest.store.sql import select_in
 
 if TYPE_CHECKING:
@@ -69,7 +70,7 @@ def study_row(study: Study, merged: Merged | None = None, digest: str | None = N
         nct_aliases=json.dumps(study.nct_aliases) if study.nct_aliases else None,
         unmapped=json.dumps(study.unmapped, ensure_ascii=False, sort_keys=True) if study.unmapped else None,
         sources=json.dumps(merged.sources) if merged else json.dumps([study.provenance.source]),
-        provenance=json.dumps(merged.provenance, sort_keys=True) if merged else None,
+        provenance=provenance_text(merged.provenance) if merged else None,
         content_hash=digest or study.content_hash(),
     )
     row.update(later_values(study))

@@ -265,11 +265,4 @@ CREATE TABLE IF NOT EXISTS sponsor_organisations (
     curated INTEGER NOT NULL DEFAULT 0, updated_at TEXT);
 CREATE INDEX IF NOT EXISTS sponsor_organisations_key ON sponsor_organisations (sponsor_key);
 CREATE INDEX IF NOT EXISTS sponsor_organisations_organisation ON sponsor_organisations (organisation);
-CREATE VIEW IF NOT EXISTS field_provenance AS
-    SELECT s.nct_id, f.value AS field,
-           substr(p.key, 1, instr(p.key, '|') - 1) AS source,
-           r.url, r.fetched_at
-    FROM studies s, json_each(s.provenance) p, json_each(p.value) f
-    LEFT JOIN source_records r
-      ON r.source = substr(p.key, 1, instr(p.key, '|') - 1) AND r.record_key = substr(p.key, instr(p.key, '|') + 1);
 """

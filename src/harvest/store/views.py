@@ -14,6 +14,7 @@ from harvest.store.aact import ID_INDEXES
 from harvest.store.aact_views import AACT_VIEWS
 from harvest.store.compliance_sponsors import sponsor_sql
 from harvest.store.history_views import HISTORY_VIEWS
+from harvest.store.provenance import FIELD_PROVENANCE
 
 
 def _joined(table: str, column: str) -> str:
@@ -30,6 +31,8 @@ _COUNTRIES = (
 
 # Recreated (DROP + CREATE) on every install, so a changed definition reaches existing files.
 VIEWS: dict[str, str] = {
+    # One row per field of a trial and the record that supplied it (store.provenance).
+    "field_provenance": FIELD_PROVENANCE,
     "study_overview": f"""
         SELECT s.nct_id, s.brief_title, s.overall_status,
                (SELECT group_concat(value, '; ') FROM json_each(s.phases)) AS phases,
