@@ -33,6 +33,7 @@ from tests.watch_helpers import (
     night_one,
     night_two,
     two_nights,
+    updated_on,
 )
 
 
@@ -313,3 +314,29 @@ def test_a_watched_trial_the_file_lacks_newly_matches_when_harvested(
     assert cli("fetch", NEW).exit_code == 0
     result = cli("watch", "report", "--json")
     assert [(e["kind"], e["nct_id"]) for e in map(json.loads, result.stdout.splitlines())] == [("matched", NEW)]
+
+
+def test_a_watch_that_no_longer_runs_spoils_no_other(small: Cli, ctgov_site: CtgovSite, db_path: Path) -> None:
+    """A condition over a table of the user's own, dropped since: that watch fails with one line, exit 2, and the
+    others report (and remember) as usual."""
+    conn = sqlite3.connect(db_path)
+    with conn:
+        conn.execute("CREATE TABLE my_trials (nct_id TEXT)")
+        conn.execute("INSERT INTO my_trials VALUES (?)", (STATUS_AND_SITE,))
+    assert small("watch", "add", "listed", "--where", "nct_id IN (SELECT nct_id FROM my_trials)").exit_code == 0
+    assert small("watch", "add", "mine", "--nct", STATUS_AND_SITE).exit_code == 0
+    with conn:
+        conn.execute("DROP TABLE my_trials")
+    conn.close()
+    changed = copy.deepcopy(ctgov_site.studies[STATUS_AND_SITE])
+    changed["protocolSection"]["statusModule"]["overallStatus"] = "ACTIVE_NOT_RECRUITING"
+    ctgov_site.put(updated_on(changed))
+    assert small("run", "--since", NIGHT_2).exit_code == 0
+    result = small("watch", "report")
+    assert result.exit_code == EXIT_BAD_INPUT
+    assert result.stderr == (
+        "harvest: watch listed: bad --where 'nct_id IN (SELECT nct_id FROM my_trials)': no such table: my_trials\n"
+    )
+    assert result.stdout.startswith(f"mine: trials {STATUS_AND_SITE} (1 entry since ")
+    again = small("watch", "report")
+    assert (again.exit_code, again.stdout) == (EXIT_BAD_INPUT, "")  # mine's news was kept; listed still fails

@@ -22,8 +22,9 @@ from harvest.cli.app import EXIT_CODES, Context, handle_errors
 from harvest.cli.output import echo_text, json_text, print_rows
 from harvest.cli.searching import _with_filters
 from harvest.core.dates import utcnow
-from harvest.core.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, DatabaseUnavailable, InputError
+from harvest.core.errors import EXIT_BAD_INPUT, EXIT_OK, EXIT_PARTIAL, DatabaseUnavailable, HarvestError, InputError
 from harvest.core.ids import normalize_nct
+from harvest.core.text import escape_controls
 from harvest.query import synonyms as synonyms_mod
 from harvest.query.compliance import STANDARDS
 from harvest.query.feeds import entry_id, file_salt
@@ -49,7 +50,8 @@ from harvest.store.lock import RunLock
 from harvest.store.watches import has_watches, last_change_id, read_watches
 
 REPORT_EXIT = """Exit codes, as grep's: 0 something to report, 1 nothing new, 2 bad input (an unknown watch, a bad
-date); 3 could not run (the lock is held, the file is unusable)."""
+date, a watch whose condition no longer runs: the others are still reported); 3 could not run (the lock is held,
+the file is unusable)."""
 
 
 def parse_day(value: str | None, option: str) -> dt.date | None:
@@ -305,8 +307,14 @@ def report_watches(
                 raise InputError(f"no watch named {unknown[0]!r} (`harvest watch list` lists them)")
             now = utcnow()
             reports: list[tuple[Pending, list[Entry]]] = []
+            failed = EXIT_OK
             for one in found:
-                upcoming = pending(reader.conn, one, now=now, as_of=day, synonyms=synonyms)
+                try:
+                    upcoming = pending(reader.conn, one, now=now, as_of=day, synonyms=synonyms)
+                except HarvestError as exc:  # one watch that cannot run (its SQL no longer does) spoils no other
+                    click.echo(f"harvest: watch {one.name}: {escape_controls(exc.one_line())}", err=True)
+                    failed = max(failed, exc.exit_code)
+                    continue
                 shown = look_back(reader.conn, upcoming, start.isoformat()) if start else upcoming.entries
                 reports.append((upcoming, shown))
             _print(reader.conn, reports, start, as_json)
@@ -326,6 +334,8 @@ def report_watches(
             store.close()
     if not found and not obj.quiet:
         click.echo("no watches (add one: harvest watch add NAME --search WORDS)", err=True)
+    if failed:
+        return failed
     return EXIT_OK if any(shown for _, shown in reports) else EXIT_PARTIAL
 
 
