@@ -13,6 +13,7 @@ from harvest.store import views
 from harvest.store.aact import GENERATED
 from harvest.store.columns import FILL_SEARCH_COLUMNS, LOCATION_COLUMNS, SEARCH_COLUMNS, STUDY_COLUMNS, row_tables_sql
 from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
+from harvest.store.watches import WATCHES_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -31,7 +32,8 @@ from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 #    of outcome_analyses as numbers, the text beside them; contacts.phone_ext and contacts.kind;
 #    search: studies.mesh_terms and studies.mesh_ancestors (filled from the MeSH row tables on upgrade); the
 #    search index gains nct_id (with aliases and secondary IDs), mesh_terms and mesh_ancestors (rebuilt)
-SCHEMA_VERSION = 6
+# 7: watches, watch_matches, watch_entries (harvest watch; new tables only, nothing rebuilt)
+SCHEMA_VERSION = 7
 # Files made before schema 6 hold row tables in an older shape, which only a re-parse of their stored payloads
 # can fill anew: their row tables are dropped and created again, and the file is marked for that re-parse.
 REBUILD_BELOW = 6
@@ -76,6 +78,7 @@ def install(db: Database) -> None:
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
         db.executescript(LISTED_STUDIES_SQL)
+        db.executescript(WATCHES_SQL)
         added = set()
         for table, wanted in [*ADDED_COLUMNS.items(), *GENERATED.items()]:
             present = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")}
