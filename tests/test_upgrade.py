@@ -1,4 +1,4 @@
-"""A file made by an earlier version (schema 3, 4 or 5) upgrades in place: the new tables and columns appear, and
+"""A file made by an earlier version (schema 3 to 7) upgrades in place: the new tables and columns appear, and
 `harvest reparse` (or the first `harvest run`) fills them from the stored payloads, with no network for the
 rebuild, to exactly what a fresh harvest of the same payloads holds. Records schema 5 stored (real ones, in
 tests/golden/schema5/) read into today's shape before the rebuild."""
@@ -55,11 +55,14 @@ SCHEMA_6_SOURCE_RECORDS = """CREATE TABLE source_records (
     PRIMARY KEY (source, record_key))"""
 
 
-def downgrade_to_schema_6(db: Path) -> None:
-    """What schema 6 left on disk: each registry record's JSON beside its payload (today's parse of it, which is
-    what schema 6 stored), payloads compressed with zlib, source_records as schema 6 declared it, the tables keyed
-    by (nct_id, position) with rowids (and an index beside each for the key), every field of a trial listed in its
-    provenance."""
+WATCH_TABLES = ("watch_entries", "watch_matches", "watches")
+
+
+def downgrade_to_schema_7(db: Path) -> None:
+    """What schemas 6 and 7 left on disk (7 only added the watch tables): each registry record's JSON beside its
+    payload (today's parse of it, which is what they stored), payloads compressed with zlib, source_records as
+    schema 6 declared it, the tables keyed by (nct_id, position) with rowids (and an index beside each for the
+    key), every field of a trial listed in its provenance."""
     settings = Settings(env={})
     source = ClinicalTrialsGov(HttpClient(settings.http()), settings)
     conn = sqlite3.connect(db)
@@ -94,6 +97,19 @@ def downgrade_to_schema_6(db: Path) -> None:
             columns = ", ".join(r[1] for r in conn.execute(f"PRAGMA table_info({table}_new)"))
             conn.execute(f"INSERT INTO {table} ({columns}) SELECT {columns} FROM {table}_new")
             conn.execute(f"DROP TABLE {table}_new")
+        conn.execute("PRAGMA user_version = 7")
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def downgrade_to_schema_6(db: Path) -> None:
+    """Schema 7 without the watch tables."""
+    downgrade_to_schema_7(db)
+    conn = sqlite3.connect(db)
+    try:
+        for table in WATCH_TABLES:
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("PRAGMA user_version = 6")
         conn.commit()
     finally:
@@ -389,7 +405,7 @@ def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_
     }
 
 
-# -- schema 6: records stored beside their payloads, tables with rowids ----------------------------------------
+# -- schemas 6 and 7: records stored beside their payloads, tables with rowids ----------------------------------------
 
 
 FIELDS = "SELECT nct_id, field, source, url FROM field_provenance ORDER BY 1, 2"
@@ -401,13 +417,24 @@ def _keyed_tables(db: Path) -> dict[str, bool]:
     return {name: sql.upper().endswith("WITHOUT ROWID") for name, sql in found}
 
 
-def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(cli: Cli, db_path: Path) -> None:
+def _watches(db: Path) -> dict[str, list[tuple[Any, ...]]]:
+    return {table: rows(db, f"SELECT * FROM {table} ORDER BY 1, 2") for table in WATCH_TABLES}
+
+
+@pytest.mark.parametrize("old", [6, 7])
+def test_a_schema_6_or_7_file_upgrades_in_place_and_drops_the_json_its_payloads_give(
+    cli: Cli, db_path: Path, old: int
+) -> None:
     assert cli("run").exit_code == 0
+    if old == 7:  # a watch schema 7 stored stays as it was
+        assert cli("watch", "add", "mine", "--nct", "NCT03630471").exit_code == 0
+    watched = _watches(db_path)
     fresh, fresh_named, fresh_fields = content(db_path), named_content(db_path), rows(db_path, FIELDS)
     # payloads are stored as Zstandard frames; schema 6 compressed them with zlib, and those read as they are
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) != ?", (ZSTD_MAGIC,)) == 0
     assert all(_keyed_tables(db_path).values()) and len(_keyed_tables(db_path)) == len(CHILD_TABLES) + len(ROW_TABLES)
-    downgrade_to_schema_6(db_path)
+    (downgrade_to_schema_7 if old == 7 else downgrade_to_schema_6)(db_path)
+    assert scalar(db_path, "PRAGMA user_version") == old
     assert not any(_keyed_tables(db_path).values())
     assert scalar(db_path, "SELECT count(*) FROM studies WHERE provenance LIKE '%\"*\"%'") == 0
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE record IS NULL") == 0
@@ -422,8 +449,10 @@ def test_a_schema_6_file_upgrades_in_place_and_drops_the_json_its_payloads_give(
     result = cli("run")
     assert result.exit_code == 0, result.output
     assert "rebuilding" not in result.stderr  # the rows are copied in place, not parsed again
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION == 8
     assert all(_keyed_tables(db_path).values())
+    assert _watches(db_path) == watched
+    assert bool(watched["watches"]) == (old == 7)
     assert scalar(db_path, "SELECT count(*) FROM harvest_meta") == 0
     assert rows(db_path, "SELECT nct_id FROM source_records WHERE record IS NOT NULL") == [("NCT02210780",)]
     assert scalar(db_path, "SELECT count(*) FROM source_records WHERE substr(raw, 1, 4) = ?", (ZSTD_MAGIC,)) == 0

@@ -11,6 +11,7 @@ from harvest.cli import (
     searching,
     serve,
     sponsors,
+    watching,
 )
 from harvest.cli.app import global_options, main
 
@@ -36,7 +37,10 @@ for command in (
     mirrors.unresolved,
     *history.ANALYSIS_COMMANDS.values(),
     serve.serve,
+    watching.watch,
 ):
     main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
+for command in watching.watch.commands.values():
+    global_options(command)  # and after a subcommand: harvest watch report --quiet
 
 __all__ = ["main"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.query import aact_docs, completeness_docs, compliance_docs, record_docs, results_docs
+from harvest.query import aact_docs, completeness_docs, compliance_docs, record_docs, results_docs, watch_docs
 from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
 from harvest.query.search import canned_search
 from harvest.query.study_docs import STUDY_COLUMNS
@@ -296,6 +296,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     **compliance_docs.TABLES,
     **HISTORY_TABLES,
     **completeness_docs.TABLES,
+    **watch_docs.TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
 TABLES = aact_docs.with_aact(TABLES)  # AACT's names for harvest's columns, its ids, its tables as views

@@ -5,8 +5,9 @@ what a merge gives, what is worse than what is stored) is the pipeline's. Its ve
 keep: ``records`` (what each source said), ``aliases``, ``studies`` (merged rows, their children, conflicts and
 changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages),
 ``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due),
-``organisations`` (sponsor names as organisations, automatic and curated) and ``removals`` (trials the
-registry no longer shows, and what a full listing of it has listed).
+``organisations`` (sponsor names as organisations, automatic and curated), ``removals`` (trials the
+registry no longer shows, and what a full listing of it has listed) and ``watches`` (saved searches and what
+their reports have said).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from harvest.store.removals import Removals
 from harvest.store.runs import Runs
 from harvest.store.studies import Studies
 from harvest.store.versions import StudyVersions
+from harvest.store.watches import Watches
 
 log = logging.getLogger("harvest.store")
 
@@ -61,6 +63,7 @@ class Store:
         self.versions = StudyVersions(handle)
         self.organisations = SponsorOrganisations(handle)
         self.removals = Removals(handle)
+        self.watches = Watches(handle)
 
     def close(self) -> None:
         self.db.close()

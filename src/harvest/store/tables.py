@@ -13,6 +13,7 @@ from harvest.store import views
 from harvest.store.aact import GENERATED
 from harvest.store.columns import FILL_SEARCH_COLUMNS, LOCATION_COLUMNS, SEARCH_COLUMNS, STUDY_COLUMNS, row_tables_sql
 from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
+from harvest.store.watches import WATCHES_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -31,11 +32,13 @@ from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 #    of outcome_analyses as numbers, the text beside them; contacts.phone_ext and contacts.kind;
 #    search: studies.mesh_terms and studies.mesh_ancestors (filled from the MeSH row tables on upgrade); the
 #    search index gains nct_id (with aliases and secondary IDs), mesh_terms and mesh_ancestors (rebuilt)
-# 7: half the file. source_records.record may be NULL: a record that is what its source's parser makes of its
+# 7: watches, watch_matches, watch_entries (harvest watch; new tables only, nothing rebuilt)
+# 8: half the file. source_records.record may be NULL: a record that is what its source's parser makes of its
 #    payload alone (the registry's) keeps the payload and not its JSON beside it (PAYLOADS_KEY: the next run
 #    drops the JSON an older harvest kept); the tables keyed by (nct_id, position) are WITHOUT ROWID (the key
-#    is the table's B-tree, not a second index beside it), copied over in place
-SCHEMA_VERSION = 7
+#    is the table's B-tree, not a second index beside it), copied over in place; studies.provenance names the
+#    one record that supplied every field with "*" (older rows keep their lists: field_provenance reads both)
+SCHEMA_VERSION = 8
 # Files made before schema 6 hold row tables in an older shape, which only a re-parse of their stored payloads
 # can fill anew: their row tables are dropped and created again, and the file is marked for that re-parse.
 REBUILD_BELOW = 6
@@ -45,7 +48,7 @@ FORMER_ROW_TABLES = ("facility_contacts", "outcome_measurements", "reported_even
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
 REBUILD_KEY = "rebuild_from_payloads"
-# A file upgraded from before schema 7 holds the JSON of records that their payloads give again: this key in
+# A file upgraded from before schema 8 holds the JSON of records that their payloads give again: this key in
 # harvest_meta says so, and the next command that opens it to write drops that JSON (``pipeline.payloads``).
 PAYLOADS_KEY = "records_beside_payloads"
 # The tables keyed by (nct_id, position) besides the row tables of ``core.schema``: like those, WITHOUT ROWID.
@@ -87,6 +90,7 @@ def install(db: Database) -> None:
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
         db.executescript(LISTED_STUDIES_SQL)
+        db.executescript(WATCHES_SQL)
         added = set()
         for table, wanted in [*ADDED_COLUMNS.items(), *GENERATED.items()]:
             present = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")}
@@ -96,7 +100,7 @@ def install(db: Database) -> None:
                     added.add(name)
         db.executescript(REMOVED_INDEX_SQL)  # on a column an older file has only now
         _copy_rowid_tables(db, rowid_tables)
-        if had_studies and found < 7:
+        if had_studies and found < 8:
             _record_may_be_null(db)
             if db.execute("SELECT 1 FROM source_records LIMIT 1").fetchone():
                 db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [PAYLOADS_KEY, str(found)])

@@ -30,6 +30,7 @@ HIDDEN = (
     "quarantine",
     "runs",
     "unresolved",
+    "watch_matches",
     "studies_fts",
     "studies_fts_config",
     "studies_fts_data",
@@ -45,8 +46,8 @@ HOME: list[tuple[str, list[tuple[str, str]]]] = [
     ("Results", [("results_overview", "table"), ("result_groups", "table"), ("outcomes", "table"),
                  ("reported_event_totals", "table"), ("results_compliance", "table"),
                  ("sponsor_compliance", "table")]),
-    ("History and sources", [("changes", "table"), ("source_records", "table"), ("conflicts", "table"),
-                             ("field_provenance", "table")]),
+    ("History and sources", [("changes", "table"), ("watches", "table"), ("watch_entries", "table"),
+                             ("source_records", "table"), ("conflicts", "table"), ("field_provenance", "table")]),
 ]  # fmt: skip
 
 SETTINGS = {

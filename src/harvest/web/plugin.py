@@ -2,9 +2,10 @@
 
 `extra_template_vars`, `render_cell` (in query results, an NCT number links to its trial page and a search
 snippet's **words** are marked), `prepare_connection` (what one statement may cost: ``web.sqlbounds``),
-`asgi_wrapper` (NCT numbers alone, searched from a page, go straight to that trial) and one route,
-``/-/charts`` (SVG drawn here): it reads, with Datasette's read-only connection, and writes nothing. Imported
-only when serving (it needs datasette installed).
+`asgi_wrapper` (NCT numbers alone, searched from a page, go straight to that trial) and routes:
+``/-/charts`` (SVG drawn here) and the Atom feeds (``web.feeds``), whose addresses the trial, search and watch
+pages give. It reads, with Datasette's read-only connection, and writes nothing. Imported only when serving (it
+needs datasette installed).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from harvest.core.errors import InputError
 from harvest.query.fts_query import parse
 from harvest.query.synonyms import NONE, Synonyms
 from harvest.query.synonyms import load as load_synonyms
-from harvest.web import HOME, charts, sqlbounds
+from harvest.web import HOME, charts, feeds, sqlbounds
 from harvest.web.search import SEARCH_QUERY, search_page
 from harvest.web.trial import trial
 
@@ -94,11 +95,24 @@ def extra_template_vars(
             db = datasette.get_database(database)
             registry = datasette.metadata("registry", database=database)
             page = await trial(db.execute, tilde_decode(pks), await _names(db), registry)
-            return {"trial": page} if page else {}
+            if not page:
+                return {}
+            nct = page["study"]["nct_id"]
+            feed = {
+                "url": datasette.absolute_url(request, datasette.urls.path(feeds.trial_feed_path(nct))),
+                "title": f"Changes of {nct}",
+            }
+            return {"trial": page, "harvest_feed": feed}
+        if view_name == "row" and table == "watches" and request is not None:
+            name = tilde_decode(request.url_vars.get("pks", ""))
+            url = datasette.absolute_url(request, datasette.urls.path(feeds.watch_feed_path(name)))
+            return {"harvest_feed": {"url": url, "title": f"Watch {name}", "watch": name}}
         if database and request is not None and request.url_vars.get("table") == SEARCH_QUERY:
             db = datasette.get_database(database)
             base = datasette.urls.query(database, SEARCH_QUERY)
-            return {"harvest_search": await search_page(db.execute, base, request.args, _synonyms())}
+            found = await search_page(db.execute, base, request.args, _synonyms())
+            url = datasette.absolute_url(request, datasette.urls.path(feeds.search_feed_path(found["params"])))
+            return {"harvest_search": found, "harvest_feed": {"url": url, "title": "New trials and changes found"}}
         return {}
 
     return inner
@@ -198,4 +212,4 @@ async def charts_page(datasette: Any, request: Any) -> Any:
 
 @hookimpl
 def register_routes() -> list[tuple[str, Any]]:
-    return [(r"^/-/charts$", charts_page)]
+    return [(r"^/-/charts$", charts_page), *feeds.routes(_synonyms)]
