@@ -52,7 +52,7 @@ from harvest.sources.reading.jsonrows import tables as json_tables  # noqa: E402
 from harvest.store.columns import ROW_COLUMNS  # noqa: E402
 
 TARGET_RATE = 800  # studies/s end to end: a polite full load (1,000 a page, 0.8 pages a second)
-TARGET_RATIO = 0.5  # of the baseline (which writes the same tables)
+TARGET_RATIO = 0.5  # of the plain json+sqlite limit (the protocol tables only)
 TARGET_RSS_MB = 400  # at 100k
 TARGET_NOOP_S = 30  # at 100k
 TARGET_STUDY_BYTES = 30_000  # the file's size over N, at the largest N
@@ -152,8 +152,9 @@ class Baseline:
     studies: int
 
 
-def _flatten(study: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, list[tuple[Any, ...]]]]:
-    """The studies row and child rows of one API study, straight from the JSON: no validation, no mapping."""
+def _flatten(study: dict[str, Any], whole: bool = True) -> tuple[tuple[Any, ...], dict[str, list[tuple[Any, ...]]]]:
+    """The studies row and child rows of one API study, straight from the JSON: no validation, no mapping. With
+    ``whole`` false, only the protocol columns and the seven child tables (the plain limit's)."""
     p = study.get("protocolSection", {})
     ident, status = p.get("identificationModule", {}), p.get("statusModule", {})
     design, elig = p.get("designModule", {}), p.get("eligibilityModule", {})
@@ -221,6 +222,8 @@ def _flatten(study: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, list[tup
             for i, x in enumerate(ident.get("secondaryIdInfos", []))
         ],
     }
+    if not whole:
+        return row, children
     # The tables and columns the whole record adds, by the same plain walk of the JSON (dicts and lists, no
     # validation, no merge): the declaration's paths are data, so the baseline reads the same ones.
     for table, items in json_tables(study, ROW_DECLARATION).items():
@@ -260,8 +263,29 @@ _STUDY_COLUMNS += "".join(f", {column}" for column in SCALARS)
 _STUDY_COLUMNS += "".join(f", {column}, {column}_type" for column in DATE_STRUCTS)
 
 
-def baseline(url: str, db: Path) -> Baseline:
-    """Fetch every page over the same loopback HTTP, json.loads it, executemany its flattened rows."""
+# The plain limit's tables: the protocol columns of studies and the seven child tables, as harvest wrote them
+# before the whole record was kept (issue 28 measures "the plain json+sqlite limit" against these).
+_PLAIN_CHILDREN = {
+    "conditions": 1, "keywords": 1, "interventions": 3, "locations": 6, "sponsors": 3, "contacts": 7, "identifiers": 3,
+}  # fmt: skip
+_PLAIN_STUDY_COLUMNS = _STUDY_COLUMNS.count(",", 0, _STUDY_COLUMNS.index(", has_results")) + 2
+
+
+def _plain_tables(conn: sqlite3.Connection) -> dict[str, str]:
+    """Create the plain limit's tables; their INSERT statements by table (studies included)."""
+    columns = [c.strip() for c in _STUDY_COLUMNS.split(",")][:_PLAIN_STUDY_COLUMNS]
+    conn.execute(f"CREATE TABLE studies ({columns[0]} TEXT PRIMARY KEY, {', '.join(columns[1:])})")
+    inserts = {"studies": f"INSERT INTO studies VALUES ({','.join('?' * len(columns))})"}
+    for table, width in _PLAIN_CHILDREN.items():
+        values = ", ".join(f"c{i}" for i in range(width))
+        conn.execute(f"CREATE TABLE {table} (nct_id TEXT, position INTEGER, {values}, PRIMARY KEY (nct_id, position))")
+        inserts[table] = f"INSERT INTO {table} VALUES ({','.join('?' * (width + 2))})"
+    return inserts
+
+
+def baseline(url: str, db: Path, *, plain: bool = False) -> Baseline:
+    """Fetch every page over the same loopback HTTP, json.loads it, executemany its flattened rows: into the same
+    tables as the harvester's file, or (``plain``) into the plain limit's eight."""
     from sqlite_utils import Database
 
     from harvest.store.studies import CHILD_INSERTS
@@ -270,8 +294,15 @@ def baseline(url: str, db: Path) -> Baseline:
     conn = sqlite3.connect(fresh(db))
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
-    install(Database(conn))  # the same tables, columns and indexes as the harvester's file
-    insert_study = f"INSERT INTO studies ({_STUDY_COLUMNS}) VALUES ({','.join('?' * (_STUDY_COLUMNS.count(',') + 1))})"
+    if plain:
+        inserts = _plain_tables(conn)
+        insert_study = inserts.pop("studies")
+    else:
+        install(Database(conn))  # the same tables, columns and indexes as the harvester's file
+        inserts = CHILD_INSERTS
+        insert_study = (
+            f"INSERT INTO studies ({_STUDY_COLUMNS}) VALUES ({','.join('?' * (_STUDY_COLUMNS.count(',') + 1))})"
+        )
     parts = urlsplit(url)
     http_conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     query = "format=json&pageSize=1000&countTotal=true"
@@ -289,9 +320,9 @@ def baseline(url: str, db: Path) -> Baseline:
         t1 = time.perf_counter()
         page = json.loads(body)
         t2 = time.perf_counter()
-        rows, children = [], {table: [] for table in CHILD_INSERTS}
+        rows, children = [], {table: [] for table in inserts}
         for study in page["studies"]:
-            row, child_rows = _flatten(study)
+            row, child_rows = _flatten(study, whole=not plain)
             rows.append(row)
             for table, items in child_rows.items():
                 children[table].extend(items)
@@ -299,7 +330,7 @@ def baseline(url: str, db: Path) -> Baseline:
         with conn:
             conn.executemany(insert_study, rows)
             for table, items in children.items():
-                conn.executemany(CHILD_INSERTS[table], items)
+                conn.executemany(inserts[table], items)
         t4 = time.perf_counter()
         result.fetch += t1 - t0
         result.decode += t2 - t1
@@ -331,6 +362,7 @@ class Harvested:
     rewritten: dict[str, int]
     db_mb: float
     storage: Storage
+    plain: Baseline  # the plain json+sqlite limit: the protocol tables only
 
 
 def _last_run(db: Path) -> dict[str, Any]:
@@ -362,6 +394,7 @@ def _moved(before: dict[str, tuple[Any, ...]], after: dict[str, tuple[Any, ...]]
 def ctgov_stage(n: int, db: Path) -> Harvested:
     """Baseline, full run and no-op run at one N."""
     with ctgov_server(n) as url:
+        plain = baseline(url, OUT / f"plain-{n}.db", plain=True)
         base = baseline(url, OUT / f"baseline-{n}.db")
         full = run_child(harvest_cmd(fresh(db), "run", "--full"), harvest_env(url))
     if full.returncode != 0:
@@ -383,7 +416,9 @@ def ctgov_stage(n: int, db: Path) -> Harvested:
         "changes": changes,
     }
     size = sum(p.stat().st_size for p in db.parent.glob(db.name + "*") if p.is_file()) / 2**20
-    return Harvested(n, full, noop, base, counts_full, counts_noop, rewritten, size, storage)
+    for scratch in OUT.glob(f"*-{n}.db*"):  # the baselines' files (a 100k one is gigabytes)
+        scratch.unlink()
+    return Harvested(n, full, noop, base, counts_full, counts_noop, rewritten, size, storage, plain)
 
 
 # -- stage 5: fetch overlapping work ------------------------------------------------------------------
@@ -701,27 +736,32 @@ def _ctgov_tables(report: Report) -> list[str]:
         "average, pages of 1,000, no rate limit. Wall time is the `harvest` process's, start-up included; CPU "
         "and peak RSS are that process's own (`os.wait4`). Baseline: the same pages over the same loopback "
         "HTTP, `json.loads`, flattened and `executemany`d into the same tables (same run, same server), with "
-        "the harvester's garbage-collector policy."
+        "the harvester's garbage-collector policy. Plain limit: the same, into the tables harvest wrote before "
+        "the whole record was kept (the protocol columns of `studies` and its seven child tables): the plain "
+        "json+sqlite limit. CPU and peak memory count harvest's parse workers with it (bench/processes.py)."
     )
     lines += [
         "",
-        "| N | wall s | studies/s | CPU s | peak RSS MB | baseline studies/s | ratio to baseline | file MB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| N | wall s | studies/s | CPU s | peak MB | same-tables baseline /s | ratio | plain limit /s | ratio "
+        "| file MB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for h in report.ctgov:
-        rate, base_rate = h.n / h.full.wall, h.n / h.base.wall
+        rate, base_rate, plain_rate = h.n / h.full.wall, h.n / h.base.wall, h.n / h.plain.wall
         lines.append(
             f"| {h.n:,} | {h.full.wall:,.1f} | {rate:,.0f} | {h.full.cpu:,.1f} | {h.full.peak_rss_mb:,.0f} | "
-            f"{base_rate:,.0f} | {rate / base_rate:.2f} | {h.db_mb:,.0f} |"
+            f"{base_rate:,.0f} | {rate / base_rate:.2f} | {plain_rate:,.0f} | {rate / plain_rate:.2f} | "
+            f"{h.db_mb:,.0f} |"
         )
-    lines += ["", "Baseline, seconds by step:", "", "| N | fetch | json.loads | flatten | executemany | total | MB |"]
-    lines.append("|---:|---:|---:|---:|---:|---:|---:|")
+    header = "| N | baseline | fetch | json.loads | flatten | executemany | total | MB |"
+    lines += ["", "Baselines, seconds by step:", "", header]
+    lines.append("|---:|---|---:|---:|---:|---:|---:|---:|")
     for h in report.ctgov:
-        b = h.base
-        lines.append(
-            f"| {h.n:,} | {b.fetch:.2f} | {b.decode:.2f} | {b.flatten:.2f} | {b.write:.2f} | {b.wall:.2f} | "
-            f"{b.bytes / 2**20:,.0f} |"
-        )
+        for name, b in (("same tables", h.base), ("plain limit", h.plain)):
+            lines.append(
+                f"| {h.n:,} | {name} | {b.fetch:.2f} | {b.decode:.2f} | {b.flatten:.2f} | {b.write:.2f} | "
+                f"{b.wall:.2f} | {b.bytes / 2**20:,.0f} |"
+            )
     lines += ["", "## 2. Nightly no-op: the same studies again, a new release stamp (versionHolder) in every one", ""]
     lines.append(
         "Rows rewritten are counted from outside the harvester: every source record's (changed_at, run_id, "
@@ -816,11 +856,19 @@ def targets(report: Report) -> list[str]:
     out = []
     if report.ctgov:
         big = report.ctgov[-1]
-        rate, ratio = big.n / big.full.wall, (big.n / big.full.wall) / (big.n / big.base.wall)
+        rate = big.n / big.full.wall
+        ratio, plain_ratio = big.base.wall / big.full.wall, big.plain.wall / big.full.wall
         out.append(
             f"- ≥ {TARGET_RATE:,} studies/s end to end at N={big.n:,}: {rate:,.0f} — {_mark(rate >= TARGET_RATE)}"
         )
-        out.append(f"- ≥ {TARGET_RATIO} of the baseline at N={big.n:,}: {ratio:.2f} — {_mark(ratio >= TARGET_RATIO)}")
+        out.append(
+            f"- ≥ {TARGET_RATIO} of the plain json+sqlite limit at N={big.n:,}: {plain_ratio:.2f} — "
+            f"{_mark(plain_ratio >= TARGET_RATIO)}"
+        )
+        out.append(
+            f"- ratio to the same-tables baseline at N={big.n:,}: {ratio:.2f} (no lower than main's, measured the "
+            "same way: see the notes)"
+        )
         per_study = big.storage.per_study
         out.append(
             f"- ≤ {TARGET_STUDY_BYTES / 1000:.0f} KB per study (the file after the full run, over N) at N={big.n:,}: "
@@ -884,7 +932,7 @@ def main() -> int:
         h = report.ctgov[-1]
         print(
             f"N={n:,}: full {h.full.wall:.1f}s ({n / h.full.wall:,.0f}/s, {h.full.peak_rss_mb:.0f} MB), "
-            f"baseline {h.base.wall:.1f}s, no-op {h.noop.wall:.1f}s",
+            f"baseline {h.base.wall:.1f}s, plain limit {h.plain.wall:.1f}s, no-op {h.noop.wall:.1f}s",
             file=sys.stderr,
         )
     if not args.no_overlap and report.ctgov:
