@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,bench,web]'
+	$(BIN)/python -m pip install -q -e '.[test,bench,web,pg,parquet,mcp]'
 	touch $@
 
 ## make demo: harvest the bundled fixtures from a local replay server into demo.db, then query it
