@@ -1,6 +1,17 @@
 """The ``harvest`` command line: the group (``cli.app``) and every command, registered here and only here."""
 
-from harvest.cli import compliance, harvesting, history, mirrors, querying, reading, reconcile, serve, sponsors
+from harvest.cli import (
+    compliance,
+    harvesting,
+    history,
+    mirrors,
+    publishing,
+    querying,
+    reading,
+    reconcile,
+    serve,
+    sponsors,
+)
 from harvest.cli.app import global_options, main
 
 for command in (
@@ -17,6 +28,7 @@ for command in (
     reading.sources,
     querying.search,
     querying.export,
+    publishing.publish,
     querying.stats,
     querying.datasette_metadata,
     querying.reindex,
