@@ -4,6 +4,7 @@ from harvest.cli import (
     compliance,
     harvesting,
     history,
+    mcp,
     mirrors,
     publishing,
     querying,
@@ -37,6 +38,7 @@ for command in (
     mirrors.unresolved,
     *history.ANALYSIS_COMMANDS.values(),
     serve.serve,
+    mcp.mcp,
 ):
     main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
 
