@@ -1,87 +1,34 @@
-"""A real PostgreSQL server for the tests, started from Debian's binaries, and the file compared with a copy of it.
+"""The file compared with its copy in PostgreSQL, and a session reading the copy as an AACT user's does.
 
-The server is initdb'd into a fresh folder under /tmp and listens on 127.0.0.1 (a free port) and on a unix
-socket in that folder; PostgreSQL refuses to run as root, so as root (here and in CI) it runs as the
-``postgres`` system user (``runuser``). ``conftest.py`` starts one per test session; each test gets a database of
-its own. Without the binaries (``apt-get install postgresql``; ``.ci/run`` does it) the tests that need it skip.
+The server is ``harvest.testing.postgres.PostgresServer`` (Debian's binaries, initdb'd into /tmp, run as the
+``postgres`` user under root); ``conftest.py`` starts one per test session and each test gets a database of its
+own. Without the binaries (``apt-get install postgresql``; ``.ci/run`` does it) the tests that need it skip.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
-import uuid
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from harvest.store.kinds import PAYLOADS
+from harvest.testing.postgres import PostgresServer, pg_bin
 
-
-def pg_bin() -> Path | None:
-    """Debian's PostgreSQL binaries (the newest version installed), or None."""
-    found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"), key=lambda p: int(p.parent.parent.name))
-    return found[-1].parent if found else None
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-class PostgresServer:
-    """One throw-away cluster: ``start()``, ``database()`` for a fresh empty database, ``stop()``."""
-
-    def __init__(self, bin_dir: Path) -> None:
-        self.bin = bin_dir
-        self.folder = Path(tempfile.mkdtemp(prefix="harvest-pg-", dir="/tmp"))
-        self.data = self.folder / "data"
-        self.port = _free_port()
-        self.as_postgres = os.geteuid() == 0
-
-    def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
-        command = [str(self.bin / args[0]), *args[1:]]
-        if self.as_postgres:
-            command = ["runuser", "-u", "postgres", "--", *command]
-        return subprocess.run(command, check=True, capture_output=True, text=True, timeout=120)
-
-    def start(self) -> PostgresServer:
-        if self.as_postgres:
-            shutil.chown(self.folder, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "harvest", "--auth=trust", "--no-locale", "-E", "UTF8",
-                  "--no-sync")  # fmt: skip
-        options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-            "-c synchronous_commit=off -c full_page_writes=off -c max_connections=40"
-        )
-        self._run("pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "server.log"), "-w", "start")
-        return self
-
-    def stop(self) -> None:
-        try:
-            self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop")
-        finally:
-            shutil.rmtree(self.folder, ignore_errors=True)
-
-    def url(self, database: str = "postgres") -> str:
-        return f"postgresql://harvest@127.0.0.1:{self.port}/{database}"
-
-    def database(self) -> str:
-        """A new empty database; returns its URL."""
-        import psycopg
-
-        name = f"t_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(self.url(), autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}" TEMPLATE template0')
-        return self.url(name)
+__all__ = [
+    "PUBLISH_MARKS",
+    "PostgresServer",
+    "connect",
+    "copy_rows",
+    "differences",
+    "file_rows",
+    "pg_bin",
+    "published_columns",
+    "sqlite_values",
+]
 
 
 def connect(url: str) -> Any:
