@@ -3,10 +3,10 @@
 Each column's Arrow type follows its kind (``store.kinds``): integers, doubles, booleans for flags, ``date32`` for
 days, UTC timestamps, ``list<string>`` for JSON lists (``phases``); a date that may be known to the month or year
 stays text beside its ``_type`` column (``length()`` of the text gives its precision), and other JSON stays its
-text. Rows go from the SQLite cursor into row groups of at most ``ROW_GROUP_ROWS`` rows or ``ROW_GROUP_BYTES`` of
-text (``pyarrow.parquet.ParquetWriter``), so memory holds one row group, whatever the file's size. The bodies as
-received (``raw``, ``raw_fingerprint``) are left out, as ``harvest publish`` leaves them out. A file is written
-under a temporary name and renamed when complete: a table's file is there whole or not at all.
+text. Rows go from the SQLite cursor into bounded row groups (``pyarrow.parquet.ParquetWriter``), so memory holds
+one row group, whatever the file's size. The bodies as received (``raw``, ``raw_fingerprint``) are left out, as
+``harvest publish`` leaves them out. A file is written under a temporary name and renamed when complete: a
+table's file is there whole or not at all.
 """
 
 from __future__ import annotations
@@ -24,8 +24,12 @@ from harvest.publish.columns import Column, Misfit, columns_of, row_converter, w
 from harvest.query.export import exportable, open_rows
 from harvest.store.kinds import PAYLOADS, Kind
 
+# A row group is written when it holds ROW_GROUP_ROWS rows, ROW_GROUP_CELLS values (a wide table's rows are many
+# Python objects each) or ROW_GROUP_BYTES of text and bytes, whichever comes first: memory holds about five times
+# one row group (the values, Arrow's copy, the writer's pages), whatever the file's size.
 ROW_GROUP_ROWS = 100_000
-ROW_GROUP_BYTES = 64 * 1024 * 1024  # of text and bytes held before a row group is written
+ROW_GROUP_CELLS = 500_000
+ROW_GROUP_BYTES = 16 * 1024 * 1024
 
 ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.INTEGER: pa.int64(),
@@ -111,9 +115,12 @@ def _write(
     schema = schema_of(kept)
     convert = row_converter(kept)
     sized = [i for i, column in enumerate(kept) if column.kind in (Kind.TEXT, Kind.JSON, Kind.BLOB)]
+    rows_per_group = max(1, min(row_group_rows, ROW_GROUP_CELLS // len(kept)))
     _, rows = open_rows(conn, table, where)
     count = 0
-    with pq.ParquetWriter(path, schema, compression="zstd") as writer:
+    # dictionaries pay for words repeated (statuses, countries), not for JSON documents, each one of a kind
+    plain = [column.name for column in kept if column.kind is not Kind.JSON]
+    with pq.ParquetWriter(path, schema, compression="zstd", use_dictionary=plain) as writer:
         group: list[list[Any]] = [[] for _ in kept]
         held = size = 0
         for row in rows:
@@ -122,7 +129,7 @@ def _write(
                 bucket.append(value)
             size += sum(len(values[i]) for i in sized if values[i] is not None)
             held += 1
-            if held >= row_group_rows or size >= ROW_GROUP_BYTES:
+            if held >= rows_per_group or size >= ROW_GROUP_BYTES:
                 writer.write_batch(_batch(group, schema))
                 count += held
                 group, held, size = [[] for _ in kept], 0, 0
