@@ -189,13 +189,15 @@ def row_converter(columns: Sequence[Column]) -> Callable[[Sequence[Any]], list[A
     converters = [CONVERTERS[column.kind] for column in columns]
 
     def convert(row: Sequence[Any]) -> list[Any]:
-        out = list(row)
-        for i, value in enumerate(out):
-            if value is not None:
+        try:
+            return [None if value is None else to(value) for to, value in zip(converters, row, strict=True)]
+        except ValueError:
+            for i, (to, value) in enumerate(zip(converters, row, strict=True)):
                 try:
-                    out[i] = converters[i](value)
+                    if value is not None:
+                        to(value)
                 except ValueError:
                     raise Misfit(i, value) from None
-        return out
+            raise
 
     return convert

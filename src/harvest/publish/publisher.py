@@ -140,6 +140,7 @@ class _Publish:
         self.relations = relations(self.conn)
         self.columns: dict[str, list[Column]] = {}
         self.complete: set[str] = set()  # by-study relations already copied whole from this snapshot
+        self.created: set[str] = set()  # by-study relations made empty by this publish: no rows to delete
 
     def run(self, file_id: str, file_position: str | None) -> None:
         state = self.target.state()
@@ -204,6 +205,7 @@ class _Publish:
             if full:  # filled by the batches, which send every trial
                 with self.target.transaction():
                     self.target.create(relation, declared)
+                self.created.add(relation.name)
             else:
                 self._copy_whole(relation, create=True)
 
@@ -283,7 +285,8 @@ class _Publish:
                 if relation.name in self.complete:
                     continue
                 columns = self.columns[relation.name]
-                self.target.delete_rows(relation, batch)
+                if relation.name not in self.created:  # a trial is sent once a publish: a new table lacks it
+                    self.target.delete_rows(relation, batch)
                 self.report.rows += self.target.copy(relation, columns, self._rows(relation, columns, batch))
             held = [n for n in batch if n in universe]
             self.target.mark_studies(held, [n for n in batch if n not in universe])
