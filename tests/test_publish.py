@@ -229,3 +229,16 @@ def test_set_search_path_makes_aact_names_work_without_a_prefix(
             plain.execute("SELECT count(*) FROM studies").fetchone()[0]
             == rows(demo_file, "SELECT count(*) FROM studies")[0][0]
         )
+
+
+def test_one_publish_at_a_time_writes_to_a_database(demo_file: Path, tmp_path: Path, postgres: PostgresServer) -> None:
+    """Another session holding the publish lock (as a running publish does): refused, exit 3, nothing written."""
+    import psycopg
+
+    url = postgres.database()
+    db = writable_copy(demo_file, tmp_path)
+    with psycopg.connect(url, autocommit=True) as other:
+        other.execute("SELECT pg_advisory_lock(hashtext('harvest publish'))")
+        refused = harvest_cli(db, "publish", url)
+        assert_one_line_error(refused, 3, "another harvest publish is writing to postgresql://127.0.0.1")
+        assert other.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'ctgov'").fetchone() == (0,)

@@ -59,7 +59,7 @@ def target_name(url: str) -> str:
 class State:
     """Where publishing to this database stands (the ``publish_state`` row)."""
 
-    file_id: str | None = None
+    file_id: str | None = None  # the file published here (harvest_meta.file_id, made on its first publish)
     position: str | None = None  # the file's time up to which the last complete publish sent everything
     pending_position: str | None = None  # an unfinished publish: its time ...
     pending_cursor: str | None = None  # ... and the last trial (in NCT order) it sent
@@ -88,7 +88,14 @@ class Target:
     # -- state ------------------------------------------------------------------------------------------
 
     def prepare(self) -> None:
-        """The two schemas and the publish bookkeeping (idempotent)."""
+        """This session alone publishes here (until it ends, however it ends); the two schemas and the publish
+        bookkeeping (idempotent)."""
+        self.execute("SET lock_timeout = '5s'")  # a killed publish's session may take a moment to end
+        try:
+            self.execute("SELECT pg_advisory_lock(hashtext('harvest publish'))")
+        except psycopg.errors.LockNotAvailable:
+            raise DatabaseUnavailable(f"another harvest publish is writing to {self.name}") from None
+        self.execute("RESET lock_timeout")
         with self.transaction():
             for schema in (TRIALS_SCHEMA, BOOKKEEPING_SCHEMA):
                 self.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))

@@ -133,6 +133,7 @@ class _Publish:
         self, store: Store, target: Target, report: PublishReport, batch: int, on_progress: OnProgress | None
     ) -> None:
         self.conn = store.conn
+        self.path = store.path
         self.target = target
         self.report = report
         self.batch = batch
@@ -164,7 +165,7 @@ class _Publish:
                 State(file_id=file_id, position=self.report.position),
                 published_at=self.report.position,
                 harvest_version=__version__,
-                source=None,
+                source=self.path,
             )
 
     def _to_send(self, state: State, universe: set[str]) -> set[str]:
