@@ -90,8 +90,11 @@ def test_every_tool_is_listed_and_answers_what_the_file_says(demo_file: Path, tm
         versions = query(demo_file, "SELECT version, version_date, overall_status FROM study_versions "
                                     f"WHERE nct_id = '{HISTORY}' ORDER BY version")  # fmt: skip
         assert [tuple(v.values()) for v in changes["registry_versions"]] == versions and versions
-        counted = query(demo_file, f"SELECT count(*) FROM version_changes WHERE nct_id = '{HISTORY}'")[0][0]
-        assert len(changes["registry_changes"]) == min(counted, 100)
+        fields = query(demo_file, "SELECT version, field FROM version_changes "
+                                  f"WHERE nct_id = '{HISTORY}' ORDER BY version, field")  # fmt: skip
+        listed = [(row["version"], row["field"]) for row in changes["registry_changes"]]
+        assert listed == fields[: len(listed)] and listed  # in order; as many as fit in an answer
+        assert changes["truncated"] is (len(listed) < min(len(fields), 100))
 
         answer = await call(client, "run_sql", sql="SELECT nct_id, enrollment FROM studies ORDER BY nct_id")
         assert [tuple(row) for row in answer["rows"]] == query(
@@ -166,5 +169,10 @@ def test_every_answer_is_capped_in_size(demo_file: Path, tmp_path: Path) -> None
         assert answer["truncated"] is True and 0 < len(answer["rows"]) < 50
         assert len(json.dumps(answer, ensure_ascii=False)) <= MAX_ANSWER
         assert all(len(row[1]) <= MAX_TEXT + 40 for row in answer["rows"])  # each record cut, saying so
+
+        whole = await call(client, "show_trial", nct_id=LONG_CRITERIA, sections=["all"], limit=500)
+        assert whole["truncated"] is True and len(json.dumps(whole, ensure_ascii=False)) <= MAX_ANSWER
+        assert whole["sections"]["locations"]["total"] == 437 > len(whole["sections"]["locations"]["rows"])
+        assert all(len(s["rows"]) <= s["total"] for s in whole["sections"].values())
 
     session(demo_file, scenario, tmp_path)

@@ -43,14 +43,24 @@ def clip(value: Any) -> Any:
     return value
 
 
-def fit(answer: dict[str, Any], rows_key: str) -> dict[str, Any]:
-    """The answer with its rows clipped, and dropped from the end until its JSON is at most ``MAX_ANSWER``."""
+def _size(value: Any) -> int:
+    return len(json.dumps(value, ensure_ascii=False, default=str))
+
+
+def fit(answer: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
+    """The answer clipped, and rows dropped from the end of its longest lists (at ``paths``) until its JSON is at
+    most ``MAX_ANSWER`` characters; ``truncated`` says when rows were dropped."""
     answer = clip(answer)
-    rows = answer[rows_key]
-    size = len(json.dumps(answer, ensure_ascii=False, default=str))
-    while size > MAX_ANSWER and rows:
-        dropped = rows.pop()
-        size -= len(json.dumps(dropped, ensure_ascii=False, default=str)) + 2
+    lists = []
+    for path in paths:
+        found: Any = answer
+        for key in path:
+            found = found[key]
+        lists.append(found)
+    size = _size(answer)
+    while size > MAX_ANSWER and any(lists):
+        longest = max(lists, key=len)
+        size -= _size(longest.pop()) + 2
         answer["truncated"] = True
     return answer
 
@@ -90,7 +100,7 @@ class Tools:
         with self._reading() as store:
             found = search_mod.search(store.conn, words, raw=fts, filters=filters, limit=_capped(limit))
         rows = [dict(zip(search_mod.RESULT_COLUMNS, row, strict=True)) for row in found]
-        return fit({"trials": rows, "count": len(rows), "truncated": False}, "trials")
+        return fit({"trials": rows, "count": len(rows), "truncated": False}, ("trials",))
 
     # -- one trial ----------------------------------------------------------------------------------
 
@@ -114,14 +124,7 @@ class Tools:
         answer = {"trial": study, "sections_available": counts, "sections": shown, "truncated": False}
         if current != nct:
             answer["merged_from"] = nct
-        answer = clip(answer)
-        if len(json.dumps(answer, ensure_ascii=False, default=str)) > MAX_ANSWER:
-            for name in reversed(list(shown)):
-                answer["sections"][name]["rows"] = answer["sections"][name]["rows"][:20]
-                answer["truncated"] = True
-                if len(json.dumps(answer, ensure_ascii=False, default=str)) <= MAX_ANSWER:
-                    break
-        return answer
+        return fit(answer, *[("sections", name, "rows") for name in shown])
 
     def changes(self, nct_id: str, since: str | None, field: str | None, limit: int) -> dict[str, Any]:
         nct = normalize_nct(nct_id)
@@ -147,7 +150,7 @@ class Tools:
             ],
             "truncated": False,
         }
-        return fit(answer, "changes")
+        return fit(answer, ("changes",), ("registry_changes",), ("registry_versions",))
 
     # -- SQL ----------------------------------------------------------------------------------------
 
@@ -156,7 +159,7 @@ class Tools:
             found = sandbox.run(store.conn, query, max_rows=_capped(limit), seconds=self.sql_seconds)
         rows = [list(row) for row in found.rows]
         answer = {"columns": found.columns, "rows": rows, "truncated": found.more, "row_cap": _capped(limit)}
-        return fit(answer, "rows")
+        return fit(answer, ("rows",))
 
     def tables(self) -> dict[str, Any]:
         described = metadata()["databases"]["harvest"]["tables"]
@@ -177,7 +180,7 @@ class Tools:
             }
             for name, kind in names
         ]
-        return fit({"tables": rows, "truncated": False}, "tables")
+        return fit({"tables": rows, "truncated": False}, ("tables",))
 
     # -- compliance ---------------------------------------------------------------------------------
 
@@ -210,7 +213,7 @@ class Tools:
             "total": len(rows),
             "truncated": len(rows) > len(listed),
         }
-        return fit(answer, "rows")
+        return fit(answer, ("rows",))
 
 
 def _capped(limit: int) -> int:
