@@ -57,17 +57,22 @@ def export(
     on_table: Callable[[str, int, Path], None] | None = None,
     row_group_rows: int = ROW_GROUP_ROWS,
 ) -> dict[str, int]:
-    """Write ``folder/<table>.parquet`` for each table (every one the file has, with None); rows per table."""
+    """Write ``folder/<table>.parquet`` for each table (every one the file has, with None), all from one snapshot
+    of the file; rows per table."""
     names = tables if tables is not None else exportable(conn)
     for name in names:
         open_rows(conn, name, where)  # an unknown table or a bad --where fails before anything is written
     folder.mkdir(parents=True, exist_ok=True)
     written = {}
-    for name in names:
-        target = folder / f"{name}.parquet"
-        written[name] = write_table(conn, name, target, where=where, row_group_rows=row_group_rows)
-        if on_table:
-            on_table(name, written[name], target)
+    conn.execute("BEGIN")  # one snapshot: the files agree with each other even if a run writes meanwhile
+    try:
+        for name in names:
+            target = folder / f"{name}.parquet"
+            written[name] = write_table(conn, name, target, where=where, row_group_rows=row_group_rows)
+            if on_table:
+                on_table(name, written[name], target)
+    finally:
+        conn.rollback()
     return written
 
 
