@@ -29,16 +29,19 @@ screenshots: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
 
-## make bench: benchmarks with same-run baselines; writes bench/results.md, history-results.md, web-results.md
+## make bench: benchmarks with same-run baselines; writes bench/results.md, history-results.md, web-results.md,
+## publish-results.md
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/history.py
 	$(BIN)/python bench/web.py --studies 100000
+	$(BIN)/python bench/publish.py --studies 100000
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/history.py --quick
 	$(BIN)/python bench/web.py --quick
+	$(BIN)/python bench/publish.py --quick
 
 ## make bench-web [DB=file]: the page times alone, on a 100k-study file (or on DB=file as it is)
 bench-web: $(VENV)/.installed
