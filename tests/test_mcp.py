@@ -6,6 +6,7 @@ left as it was."""
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Awaitable, Callable
@@ -30,9 +31,9 @@ def session(db: Path, scenario: Callable[[Any], Awaitable[None]], tmp_path: Path
     """Spawn `harvest --db DB mcp ARGS` and run ``scenario(client)`` against it (the server's stderr to a file)."""
     import anyio
 
-    server = StdioServerParameters(
-        command=sys.executable, args=["-m", "harvest", "--db", str(db), "mcp", *args], cwd=str(ROOT)
-    )
+    # the whole environment, not the SDK's default few variables: a clock moved by faketime moves the server's too
+    command = ["-m", "harvest", "--db", str(db), "mcp", *args]
+    server = StdioServerParameters(command=sys.executable, args=command, cwd=str(ROOT), env=dict(os.environ))
 
     async def main() -> None:
         with (tmp_path / "server-stderr.txt").open("w") as errlog:

@@ -10,6 +10,7 @@ how far an unfinished publish got), ``publish_studies`` (the trials whose rows t
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ KIND_TYPES: dict[Kind, str] = {
     Kind.JSON: "jsonb",
 }
 _TYPE_KINDS = {**{kind_type: kind for kind, kind_type in KIND_TYPES.items()}, "ARRAY": Kind.LIST}
+LOCK_WAIT = 5.0  # seconds a publish waits for another one's session to end before it is refused
 _STATE = sql.Identifier(BOOKKEEPING_SCHEMA, "publish_state")
 _STUDIES = sql.Identifier(BOOKKEEPING_SCHEMA, "publish_studies")
 _RELATIONS = sql.Identifier(BOOKKEEPING_SCHEMA, "publish_relations")
@@ -90,12 +92,11 @@ class Target:
     def prepare(self) -> None:
         """This session alone publishes here (until it ends, however it ends); the two schemas and the publish
         bookkeeping (idempotent)."""
-        self.execute("SET lock_timeout = '5s'")  # a killed publish's session may take a moment to end
-        try:
-            self.execute("SELECT pg_advisory_lock(hashtext('harvest publish'))")
-        except psycopg.errors.LockNotAvailable:
-            raise DatabaseUnavailable(f"another harvest publish is writing to {self.name}") from None
-        self.execute("RESET lock_timeout")
+        deadline = time.monotonic() + LOCK_WAIT  # a killed publish's session may take a moment to end
+        while not self.execute("SELECT pg_try_advisory_lock(hashtext('harvest publish'))").fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise DatabaseUnavailable(f"another harvest publish is writing to {self.name}")
+            time.sleep(0.1)
         with self.transaction():
             for schema in (TRIALS_SCHEMA, BOOKKEEPING_SCHEMA):
                 self.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
