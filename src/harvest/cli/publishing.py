@@ -68,9 +68,9 @@ class _Progress:
 def publish(obj: Context, url: str, batch: int, set_search_path: bool) -> None:
     """Copy the file into a PostgreSQL database: the first time whole, then only the trials changed since.
 
-    Every table and view goes to the schema ctgov (AACT's tables and columns
-    under AACT's names, beside harvest's own), harvest's bookkeeping (runs,
-    pages, ...) to the schema harvest. Views are published as tables of their
+    Every table and view goes to the schema ctgov (AACT's schema name), under
+    the names the file has (harvest's own and, where the file has them,
+    AACT's); harvest's bookkeeping (runs, pages, ...) to the schema harvest. Views are published as tables of their
     rows. Types are PostgreSQL's: booleans, dates where the registry gives a
     day, timestamps, text[] for lists, jsonb for JSON. The bodies as received
     (raw, raw_fingerprint) are not published.
@@ -84,7 +84,7 @@ def publish(obj: Context, url: str, batch: int, set_search_path: bool) -> None:
 
     \b
     harvest publish postgresql://harvest@db.example.org/trials
-    harvest run --all && harvest publish postgresql:///trials   # nightly, after the run
+    harvest run --all; harvest publish postgresql:///trials   # nightly, after the run
     """
     publisher = optional("harvest.publish.publisher", "pg", "psycopg")
     current_store(obj).close()  # refused (exit 3) if missing, not harvest's, or made by an older harvest
