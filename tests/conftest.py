@@ -30,7 +30,7 @@ from harvest.store.database import Store
 from harvest.testing import FIXTURES, CtgovSite, ReplayServer, base_url_env
 from tests.pg_helpers import PostgresServer, pg_bin
 from tests.pg_helpers import connect as pg_connect
-from tests.query_helpers import demo_db, writable_copy
+from tests.query_helpers import demo_harvest, writable_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = FIXTURES / "ctgov" / "studies"
@@ -190,7 +190,7 @@ def postgres() -> Iterator[PostgresServer]:
 def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The file `make demo` harvests from the fixtures (every source, and three record histories), built once per
     session; tests must not write to it (``writable_copy``)."""
-    return demo_db(tmp_path_factory.mktemp("demo") / "harvest.db")
+    return demo_harvest(tmp_path_factory.mktemp("demo") / "harvest.db")
 
 
 @pytest.fixture(scope="session")

@@ -116,7 +116,7 @@ def harvested_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 HISTORIES = ("NCT02210780", "NCT01126879", "NCT00763412")
 
 
-def demo_db(path: Path) -> Path:
+def demo_harvest(path: Path) -> Path:
     """What `make demo` harvests (scripts/demo.py), in process: every source in turn from the replay server over
     fixtures/ (`harvest run --all`), then the record history of ``HISTORIES`` (`harvest history`)."""
     servers = serve_fixtures(default_sites())
