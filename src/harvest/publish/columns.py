@@ -21,7 +21,7 @@ import orjson
 
 from harvest.store.kinds import Kind, kind_of
 
-_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DAY = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only, as every pattern of the source
 SAMPLE_ROWS = 1000  # rows read to type a view's expression columns
 
 
