@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench bench-quick bench-web screenshots clean
+.PHONY: demo test lint bench bench-quick bench-search bench-web screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,19 +29,25 @@ screenshots: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
 
-## make bench: benchmarks with same-run baselines; writes bench/results.md, history-results.md, web-results.md,
-## publish-results.md
+## make bench: benchmarks with same-run baselines; writes bench/results.md, history-results.md, search-results.md,
+## web-results.md, publish-results.md
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/history.py
+	$(BIN)/python bench/search_recall.py
 	$(BIN)/python bench/web.py --studies 100000
 	$(BIN)/python bench/publish.py --studies 100000
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/history.py --quick
+	$(BIN)/python bench/search_recall.py
 	$(BIN)/python bench/web.py --quick
 	$(BIN)/python bench/publish.py --quick
+
+## make bench-search: recall and precision of harvest search alone (seconds); writes bench/search-results.md
+bench-search: $(VENV)/.installed
+	$(BIN)/python bench/search_recall.py
 
 ## make bench-web [DB=file]: the page times alone, on a 100k-study file (or on DB=file as it is)
 bench-web: $(VENV)/.installed

@@ -170,7 +170,10 @@ def _flatten(study: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, list[tup
         elig.get("healthyVolunteers"), elig.get("eligibilityCriteria"), desc.get("briefSummary"),
         desc.get("detailedDescription"), lead.get("name"), lead.get("class"), study.get("hasResults"),
     )  # fmt: skip
-    people = [*cl.get("centralContacts", []), *cl.get("overallOfficials", [])]
+    people = [
+        *({**x, "kind": "central"} for x in cl.get("centralContacts", [])),
+        *({**x, "kind": "official"} for x in cl.get("overallOfficials", [])),
+    ]
     children = {
         "conditions": [(nct, i, name) for i, name in enumerate(cond.get("conditions", []))],
         "keywords": [(nct, i, word) for i, word in enumerate(cond.get("keywords", []))],
@@ -188,7 +191,17 @@ def _flatten(study: dict[str, Any]) -> tuple[tuple[Any, ...], dict[str, list[tup
             for i, x in enumerate(sponsor.get("collaborators", []))
         ],
         "contacts": [
-            (nct, i, x.get("role"), x.get("name"), x.get("affiliation"), x.get("phone"), x.get("email"))
+            (
+                nct,
+                i,
+                x.get("role"),
+                x.get("name"),
+                x.get("affiliation"),
+                x.get("phone"),
+                x.get("email"),
+                x.get("phoneExt"),
+                x["kind"],
+            )
             for i, x in enumerate(people)
         ],
         "identifiers": [

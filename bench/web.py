@@ -8,7 +8,9 @@ issue names, in a file of that size. With a FILE instead, that file as it is.
 Both sites run in this process (Datasette's ASGI app through ``datasette.client``, no socket), so the figure is
 the server's time to build the page: the median over 20 loads after one warm-up. "Plain" is `datasette FILE`
 with no metadata, templates or plugin: its row page and its table search (``studies?_search=``), against our
-trial page and the ranked ``search_studies``. Figures go to bench/web-results.md (``--quick``: bench/out/).
+trial page and the ranked ``search_studies`` (with its filter counts, the bundled synonyms in its SQL), and the
+same with two filters chosen (status and phase; plain Datasette's table search with the same two filters).
+Figures go to bench/web-results.md (``--quick``: bench/out/).
 
     python bench/web.py --studies 100000      # what make bench runs (about 8 minutes on 2 cores)
     python bench/web.py demo.db               # any harvest file
@@ -31,6 +33,8 @@ from datasette.app import Datasette
 from datasette.plugins import pm
 from run import BENCH, OUT, ROOT, ctgov_server, fresh, harvest_cmd, harvest_env, machine
 
+from harvest.query import synonyms
+from harvest.sources.base import registry_name
 from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from harvest.web import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES, plugin, site_metadata
 
@@ -92,13 +96,18 @@ async def measure(db: Path, nct: str) -> list[tuple[str, float, float]]:
     figures = [
         ("trial page", f"/{name}/studies/{nct}", f"/{name}/studies/{nct}"),
         ("search page", f"/{name}/search_studies?q={words}", f"/{name}/studies?_search={words}"),
+        (
+            "search page, status and phase chosen",
+            f"/{name}/search_studies?q={words}&status=RECRUITING&phase=PHASE3",
+            f"/{name}/studies?_search={words}&overall_status=RECRUITING&phases__contains=PHASE3",
+        ),
     ]
     plain_ms = [await median_ms(plain, plain_path) for _, _, plain_path in figures]
     pm.register(plugin, name="harvest-site")
     try:
         ours = Datasette(
             [str(db)],
-            metadata=site_metadata(name),
+            metadata=site_metadata(name, registry=registry_name(), synonyms=synonyms.load()),
             template_dir=str(TEMPLATES),
             static_mounts=[(STATIC_MOUNT, str(STATIC))],
             settings=SETTINGS,
@@ -123,7 +132,8 @@ def render(
         f"The file: {studies:,} studies"
         + (f" (the synthetic CT.gov harvest plus the real {TRIAL}, built in {built:.0f} s)" if built else "")
         + f", {db.stat().st_size / 2**20:,.0f} MB. Trial page: {nct} ({sites:,} sites). Search: `{WORDS}`"
-        f" ({hits:,} studies match; the search page shows the best 100). Median of {LOADS} loads after a"
+        f" ({hits:,} studies match; the search page shows the best 100, how many match in all and each filter"
+        f" value's count). Median of {LOADS} loads after a"
         " warm-up, server-side (Datasette's ASGI app in process). Plain Datasette is the same file with no"
         " metadata, templates or plugin: its row page, and its table search (`studies?_search=`, unranked).",
         "",

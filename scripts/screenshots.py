@@ -18,7 +18,7 @@ from harvest.testing.browser import Browser, find
 
 PAGES = [
     ("home.png", "/", False),
-    ("search.png", "/{db}/search_studies?q=breast+cancer", False),
+    ("search.png", "/{db}/search_studies?q=covid", False),  # synonyms, filters, a mirror-only trial
     ("studies.png", "/{db}/studies", False),
     ("trial.png", "/{db}/studies/NCT02513394", True),
     ("charts.png", "/-/charts", False),

@@ -147,7 +147,7 @@ CONTENT = {
     "changes": "SELECT count(*) FROM changes",
     **{table: f"SELECT * FROM {table} ORDER BY nct_id, position" for table in ROW_TABLES},
 }
-CLOCK_COLUMNS = {"first_seen_at", "updated_at"}
+CLOCK_COLUMNS = {"first_seen_at", "updated_at", "created_at"}  # created_at: AACT's name for first_seen_at
 
 
 def content(db: Path) -> dict[str, list[tuple[Any, ...]]]:

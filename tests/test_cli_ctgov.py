@@ -291,9 +291,9 @@ def _count_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     parsed: list[str] = []
     original = ClinicalTrialsGov.parse_object
 
-    def counting(self: ClinicalTrialsGov, raw: Any, url: str, fetched_at: Any) -> Any:
+    def counting(self: ClinicalTrialsGov, raw: Any, url: str, fetched_at: Any, payload: Any = None) -> Any:
         parsed.append(url.rsplit("/", 1)[-1])
-        return original(self, raw, url, fetched_at)
+        return original(self, raw, url, fetched_at, payload)
 
     monkeypatch.setattr(ClinicalTrialsGov, "parse_object", counting)
     return parsed

@@ -135,14 +135,26 @@ def test_every_api_enum_takes_a_new_word_without_failing_the_record(source: Clin
     assert study.brief_title and study.enrollment == design["enrollmentInfo"]["count"]
 
 
-def test_invalid_value_names_the_field(source: ClinicalTrialsGov) -> None:
+def test_a_value_the_schema_refuses_is_left_out_and_noted_not_fatal(source: ClinicalTrialsGov) -> None:
+    """One bad value costs that value, not the study: it is NULL, and ``unmapped`` says what was given."""
     raw = load_study("NCT03418623")
     raw["protocolSection"]["statusModule"]["startDateStruct"]["date"] = "2018-13-08"
-    with pytest.raises(InvalidRecord, match=r"start_date\.value"):
-        parse_ctgov(source, raw)
+    study = parse_ctgov(source, raw)
+    assert (
+        study.start_date is None and study.brief_title == raw["protocolSection"]["identificationModule"]["briefTitle"]
+    )
+    assert study.unmapped["start_date.value"].startswith('"2018-13-08" (')
+    assert study.unmapped["start_date.value"].endswith("; not stored)")
     raw = load_study("NCT03418623")
     raw["protocolSection"]["designModule"]["enrollmentInfo"]["count"] = -3
-    with pytest.raises(InvalidRecord, match="enrollment"):
+    study = parse_ctgov(source, raw)
+    assert study.enrollment is None and study.unmapped["enrollment"].startswith("-3 (")
+
+
+def test_a_record_without_a_valid_nct_number_is_still_refused_naming_the_field(source: ClinicalTrialsGov) -> None:
+    raw = load_study("NCT03418623")
+    raw["protocolSection"]["identificationModule"]["nctId"] = "NCT123"
+    with pytest.raises(InvalidRecord, match="nct_id"):
         parse_ctgov(source, raw)
 
 
@@ -171,3 +183,18 @@ def test_the_record_and_its_hash_come_from_one_serialisation(source: ClinicalTri
         text, digest = study.record_json()
         assert text == study.model_dump_json()
         assert digest == study.content_hash(), path.name
+
+
+def test_control_characters_never_reach_the_canonical_record(source: ClinicalTrialsGov) -> None:
+    """Issue 24, item 9: ESC and BEL typed into a record were stored, and printed raw by `--table`. The record
+    keeps its text, tab and line breaks included; the raw payload (kept beside it) keeps what was sent."""
+    raw = load_study("NCT03418623")
+    section = raw["protocolSection"]
+    title, condition = section["identificationModule"]["briefTitle"], section["conditionsModule"]["conditions"][0]
+    section["identificationModule"]["briefTitle"] = f"\x1b]0;owned\x07{title}\x1b[2J"
+    section["conditionsModule"]["conditions"][0] += "\x9b31m"  # C1 CSI: a control sequence on its own
+    section["descriptionModule"]["briefSummary"] = "First line.\n\tSecond\x00 line.\x7f"
+    study = parse_ctgov(source, raw)
+    assert study.brief_title == f"]0;owned{title}[2J"
+    assert study.conditions[0] == condition + "31m"
+    assert study.brief_summary == "First line.\n\tSecond line."

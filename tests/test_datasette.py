@@ -81,7 +81,16 @@ def test_every_table_counts_and_the_index_is_hidden(harvest_db: Path) -> None:
     (response,) = get(harvest_db, "/harvest.json")
     tables = {t["name"]: t for t in response.json()["tables"]}
     # A count of None means Datasette's count(*) failed: every table, the search index included, must count.
-    assert {name: t["count"] for name, t in tables.items() if t["count"] is None} == {}
+    # This page gives each count 10 ms, which a loaded machine can run out of: such a table is counted again on
+    # its own page, under the ordinary time limit, where a table that cannot be counted fails as well.
+    uncounted = [name for name, t in tables.items() if t["count"] is None]
+    recounted = get(harvest_db, *(f"/harvest/{name}.json?_size=0" for name in uncounted))
+    failed = [
+        name
+        for name, page in zip(uncounted, recounted, strict=True)
+        if page.status_code != 200 or page.json().get("filtered_table_rows_count") is None
+    ]
+    assert failed == []
     assert tables["studies"]["count"] == 24
     assert tables[FTS_TABLE]["hidden"] and not tables["studies"]["hidden"]
     assert tables["studies"]["fts_table"] == FTS_TABLE
@@ -113,7 +122,8 @@ def test_every_table_view_and_column_is_described(harvest_db: Path) -> None:
                 (f"{FTS_TABLE}%",),
             )
         ]
-        columns = {name: [r[1] for r in conn.execute(f"PRAGMA table_info([{name}])")] for name in names}
+        # table_xinfo: AACT's generated columns too
+        columns = {name: [r[1] for r in conn.execute(f"PRAGMA table_xinfo([{name}])")] for name in names}
     finally:
         conn.close()
     assert sorted(TABLES) == sorted(names)

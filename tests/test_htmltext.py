@@ -6,8 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from harvest.core.errors import TooDeeplyNested
 from harvest.sources.reading import htmltext
 from harvest.sources.reading.htmltext import parse_html, text_lines
+from harvest.testing.hostile import nested_page
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -58,7 +60,8 @@ def test_scripts_styles_and_comments_are_not_text() -> None:
 
 
 def test_deep_nesting_does_not_exhaust_the_stack() -> None:
-    tree = parse_html("<div>" * 5000 + "deep" + "</div>" * 5000)
+    # parse_html refuses a page this deep (below); the walk must not recurse through one all the same.
+    tree = htmltext.LexborHTMLParser("<div>" * 5000 + "deep" + "</div>" * 5000)
     assert text_lines(tree.body) == ["deep"]
 
 
@@ -105,3 +108,57 @@ def test_the_one_line_shortcut_renders_every_fixture_element_as_the_walk_does() 
             assert text_lines(node) == [line for line in expected if line], (page.name, node.tag)
             compared += 1
     assert compared > 350  # the fixtures hold 360 such elements (the others have blocks or lists of values inside)
+
+
+# -- a page nested deeper than any real one (issue 24, item 2) -----------------------------------------------
+# lexbor builds a tree in time proportional to the square of its depth (128,000 nested <div>s: 27 s), so such a
+# page must never reach it. The bound is shown by what is done, not by how long it takes.
+
+
+def test_a_page_nested_deeper_than_a_browser_builds_is_refused_before_lexbor_sees_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[int] = []
+    real_parser = htmltext.LexborHTMLParser
+
+    def counting(html: str) -> htmltext.LexborHTMLParser:
+        built.append(len(html))
+        return real_parser(html)
+
+    monkeypatch.setattr(htmltext, "LexborHTMLParser", counting)
+    with pytest.raises(TooDeeplyNested, match=r"nests elements more than 512 levels deep .*not parsed"):
+        parse_html(nested_page(20_000))
+    assert built == []
+    parse_html(nested_page(400))  # as deep as a page may be: parsed
+    assert len(built) == 1
+
+
+def test_the_depth_scan_stops_at_the_limit_whatever_the_depth() -> None:
+    """Its work is bounded: the scan of 200,000 nested elements ends once it has passed the limit."""
+    assert htmltext.nesting_depth(nested_page(200_000).decode(), 512) == 513
+    assert htmltext.nesting_depth(nested_page(200_000, tag="b").decode(), 512) == 513  # formatting nests too
+
+
+@pytest.mark.parametrize(
+    ("html", "deepest"),
+    [
+        ("<div/>" * 600, 600),  # not self-closing in HTML: each <div/> opens one more
+        ("<div></b>" * 600, 600),  # a stray close tag closes nothing
+        ("<li><section>" * 300, 300),  # an estimate: <li> is not counted, <section> is
+        ("<ul>" + "<li>item" * 600 + "</ul>", 1),  # <li> closes the one before: a long list is flat
+        ("<p><b>bold</p>" * 600, 1),  # formatting left open ends with its paragraph
+        ("<a href=x>link" * 600, 1),  # an <a> inside an <a> closes the first
+        ("<svg>" + "<path d='M0'/>" * 600 + "</svg>", 1),  # inside SVG, /> closes
+        ("<script>" + "<div>" * 600 + "</script><!--" + "<div>" * 600 + "-->", 0),  # script text and comments
+        ("<div><span>unclosed</div>" * 600, 2),  # a close tag closes what is open inside it
+    ],
+    ids=["div-slash", "stray-close", "li-section", "list", "p-b", "a", "svg", "script-comment", "span"],
+)
+def test_the_depth_scan_reads_tags_as_the_parser_nests_them(html: str, deepest: int) -> None:
+    assert htmltext.nesting_depth(html, 10_000) == deepest
+
+
+def test_every_fixture_page_is_far_from_the_limit() -> None:
+    pages = sorted(FIXTURES.glob("*/*.html"))
+    assert pages
+    assert max(htmltext.nesting_depth(page.read_text(encoding="utf-8"), 10_000) for page in pages) < 32

@@ -15,12 +15,21 @@ import pytest
 
 from harvest import __version__
 from harvest.core.config import HttpSettings
-from harvest.core.errors import HTTPStatusError, NotFound, ResponseTooLarge, RobotsDisallowed, TransportFailed
+from harvest.core.errors import (
+    DeadlineExceeded,
+    HTTPStatusError,
+    NotFound,
+    ResponseTooLarge,
+    RobotsDisallowed,
+    TransportFailed,
+)
 from harvest.net.http import HttpClient
 from harvest.net.limits import RateLimiter
 from harvest.net.responses import parse_retry_after
-from harvest.testing import CtgovSite, ReplayServer
+from harvest.testing import CtgovSite, ReplayServer, base_url_env
+from harvest.testing.hostile import HTML_ERROR_PAGE, nested_page, sitemap_index
 from tests.conftest import Cli, rows, scalar
+from tests.mirror_helpers import mirror_env, served_mirror
 
 N = 24
 
@@ -29,6 +38,7 @@ def client(sleeps: list[float] | None = None, **overrides: float) -> HttpClient:
     settings = HttpSettings(
         user_agent=f"harvest/{__version__} (+https://example.org/contact)",
         timeout=overrides.get("timeout", 2.0),
+        deadline=overrides.get("deadline", 30.0),
         max_bytes=int(overrides.get("max_bytes", 10_000_000)),
         attempts=int(overrides.get("attempts", 4)),
         backoff=0.5,
@@ -313,3 +323,133 @@ def test_a_redirect_loop_ends_in_one_line(ctgov_server: ReplayServer) -> None:
     with client() as http, pytest.raises(HTTPStatusError, match="more than 10 redirects"):
         http.set_policy(ctgov_server.url, rps=0)
         http.get(loop)
+
+
+# -- a whole response within a deadline (issue 24, item 1) ----------------------------------------------
+# A server that sends a byte before each read times out is never cut off by the read timeout: a 6.8 KB page took
+# two hours, holding the run's lock. Each dribble below ends after a few seconds, so that without the deadline
+# the test fails in seconds rather than hanging.
+
+
+def test_a_dribbling_response_is_cut_off_at_the_deadline_and_not_retried(ctgov_server: ReplayServer) -> None:
+    ctgov_server.add_fault("dribble", r"/studies/NCT03418623", seconds=0.05, size=200, times=-1)  # ~1.5 s
+    with client(deadline=0.5, timeout=1.0) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        http.get(f"{ctgov_server.url}/robots.txt")
+        with pytest.raises(DeadlineExceeded, match=r"not complete after 0\.5 s \(HARVEST_DEADLINE\)"):
+            http.get(study_url(ctgov_server))
+        assert http.stats.retries == 0  # a server that slow is not a passing fault
+    assert ctgov_server.requests.count("/api/v2/studies/NCT03418623") == 1
+
+
+def test_dribbled_headers_count_against_the_deadline_too(ctgov_server: ReplayServer) -> None:
+    """robots.txt's status line and headers a byte at a time: the deadline covers the whole exchange, so the
+    host is left uncrawled, saying why, as for any robots.txt that cannot be read."""
+    ctgov_server.add_fault("dribble", r"^/robots\.txt", seconds=0.05, size=1, times=-1)
+    with client(deadline=0.5, timeout=1.0) as http:
+        http.set_policy(ctgov_server.url, rps=0)
+        with pytest.raises(TransportFailed, match=r"robots\.txt of .* unreachable \(response not complete after"):
+            http.get(study_url(ctgov_server))
+    assert not [r for r in ctgov_server.requests if "/studies/" in r]
+
+
+def test_a_dribbling_sitemap_fails_the_mirror_run_within_the_deadline(tmp_path: Path) -> None:
+    db = tmp_path / "veeva.db"
+    with served_mirror("veeva") as server:
+        server.add_fault("dribble", r"^/sitemap\.xml", seconds=0.05, size=20, times=-1)
+        result = Cli({**mirror_env("veeva", server, db), "HARVEST_DEADLINE": "0.5"})("run", "--source", "veeva")
+    assert result.exit_code == 3, result.output
+    assert "not complete after 0.5 s (HARVEST_DEADLINE)" in result.stderr
+    assert _last_run(db)["outcome"] == "failed"
+
+
+# -- sitemaps: shards stay on the source's host; a bad shard is one failed page (issue 24, items 5 and 6) ----
+# The veeva fixtures' index lists two shards: sitemap-studies-1.xml (3 study pages) and sitemap-studies-2.xml (3).
+SHARD_1, SHARD_2 = "/sitemap-studies-1.xml", "/sitemap-studies-2.xml"
+SHARD_1_PAGES = {  # a page that parses, a 404, a page with no NCT number (left unresolved)
+    "/study/stem-cell-educator-therapy-in-diabetes",
+    "/study/stem-cell-educator-therapy-treat-the-viral-inflammation-in-covid-19",
+    "/study/evaluation-of-immunosuppression-in-septic-shock-biomarkers-and-pharmacological-restoration-immunos",
+}
+
+
+def _pages(db: Path, server: ReplayServer) -> set[str]:
+    return {url.removeprefix(server.url) for (url,) in rows(db, "SELECT url FROM pages")}
+
+
+def _veeva_run(server: ReplayServer, ctgov: ReplayServer, db: Path) -> Cli:
+    return Cli({**mirror_env("veeva", server, db), **base_url_env({"ctgov": ctgov})})
+
+
+def test_a_sitemap_index_pointing_at_another_host_is_not_followed(tmp_path: Path, ctgov_server: ReplayServer) -> None:
+    """127.0.0.1's index lists a shard on localhost (the same machine, another host by name): never asked for,
+    reported once as a failed page; the shard on the source's own host is harvested."""
+    db = tmp_path / "veeva.db"
+    with served_mirror("veeva") as server, served_mirror("veeva") as elsewhere:
+        foreign = f"http://localhost:{elsewhere.url.rsplit(':', 1)[1]}{SHARD_2}"
+        server.site.put("/sitemap.xml", sitemap_index([server.url + SHARD_1, foreign]), "application/xml")
+        result = _veeva_run(server, ctgov_server, db)("run", "--source", "veeva")
+        assert elsewhere.requests == []
+    assert result.exit_code == 1, result.output
+    assert result.stderr.count(foreign) == 1 and "on another host" in result.stderr
+    assert rows(db, "SELECT url, error_type FROM quarantine WHERE url LIKE '%sitemap%'") == [(foreign, "BadSitemap")]
+    assert _pages(db, server) == SHARD_1_PAGES  # the foreign shard's pages are not even known
+
+
+@pytest.mark.parametrize(
+    ("answer", "fault"),
+    [("404", None), ("html", None), ("503", {"kind": "status", "status": 503, "times": -1})],
+)
+def test_a_bad_shard_is_one_failed_page_and_the_run_goes_on(
+    tmp_path: Path, ctgov_server: ReplayServer, answer: str, fault: dict | None
+) -> None:
+    db = tmp_path / "veeva.db"
+    with served_mirror("veeva") as server:
+        if answer == "404":
+            server.site.answer(SHARD_2, 404)
+        elif answer == "html":
+            server.site.put(SHARD_2, HTML_ERROR_PAGE)
+        else:
+            server.add_fault(pattern=f"^{SHARD_2}", **fault)
+        cli = _veeva_run(server, ctgov_server, db)
+        first = cli("run", "--source", "veeva")
+        assert first.exit_code == 1, first.output  # new trouble: the shard (and shard 1's 404)
+        shard = server.url + SHARD_2
+        assert first.stderr.count(shard) == 1, first.stderr
+        assert _pages(db, server) == SHARD_1_PAGES
+        assert scalar(db, "SELECT count(*) FROM source_records") == 1
+        assert rows(db, "SELECT error_type FROM quarantine WHERE url = ?", (shard,)) == [("BadSitemap",)]
+        second = cli("run", "--source", "veeva")
+        # the same shard failing the same way is not new trouble: said once, then counted as still failing
+        assert second.exit_code == 0 and shard not in second.stderr, second.output
+        server.clear_faults()
+        server.site.routes[SHARD_2] = {"file": "sitemap-studies-2.xml", "content_type": "application/xml"}
+        healed = cli("run", "--source", "veeva")
+    assert healed.exit_code in (0, 1), healed.output
+    assert rows(db, "SELECT count(*) FROM quarantine WHERE url = ?", (shard,)) == [(0,)]  # read again: released
+    assert len(_pages(db, server)) == 6
+
+
+def test_a_run_whose_every_shard_fails_stops_saying_so(tmp_path: Path, ctgov_server: ReplayServer) -> None:
+    db = tmp_path / "veeva.db"
+    with served_mirror("veeva") as server:
+        server.site.answer(SHARD_1, 404)
+        server.site.answer(SHARD_2, 404)
+        result = _veeva_run(server, ctgov_server, db)("run", "--source", "veeva")
+    assert result.exit_code == 3, result.output
+    assert "every sitemap shard failed" in result.stderr and SHARD_1 in result.stderr
+
+
+# -- a page nested deeper than any real one (issue 24, item 2): quarantined unparsed, saying why ---------------
+
+
+def test_a_deeply_nested_page_is_quarantined_with_its_reason(tmp_path: Path, ctgov_server: ReplayServer) -> None:
+    db = tmp_path / "veeva.db"
+    page = "/study/stem-cell-educator-therapy-in-diabetes"
+    with served_mirror("veeva") as server:
+        server.site.put(page, nested_page(20_000))
+        result = _veeva_run(server, ctgov_server, db)("run", "--source", "veeva")
+    assert result.exit_code == 1, result.output
+    ((error_type, error),) = rows(db, "SELECT error_type, error FROM quarantine WHERE url = ?", (server.url + page,))
+    assert error_type == "TooDeeplyNested"
+    assert error.startswith("page nests elements more than 512 levels deep")

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 
 from harvest.core.errors import InvalidNCTId
-from harvest.core.ids import IdScheme, classify, is_placeholder, normalize_nct
+from harvest.core.ids import IdScheme, classify, is_nct, is_placeholder, normalize_nct
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "harvest"
 
 
 @pytest.mark.parametrize(
@@ -62,3 +67,33 @@ def test_placeholders_are_rejected(value: str) -> None:
 )
 def test_schemes_are_validated(value: str, declared: IdScheme | None, scheme: IdScheme) -> None:
     assert classify(value, declared) == scheme
+
+
+# Fullwidth (U+FF10…) and Arabic-Indic (U+0660…) digits: Python's \d matches them, int() reads them, a page can
+# show them. An NCT number is ASCII: anything else is not one, and never a second key for the same trial.
+NON_ASCII_DIGITS = ["NCT０４０６７６７４", "NCT٠٢٥١٣٣٩٤", "nct０４０６７６７４", "NCT0406767４"]
+
+
+@pytest.mark.parametrize("text", NON_ASCII_DIGITS)
+def test_an_nct_number_is_ascii_digits_only(text: str) -> None:
+    with pytest.raises(InvalidNCTId):
+        normalize_nct(text)
+    assert not is_nct(text)
+
+
+def test_secondary_ids_with_non_ascii_digits_are_not_registry_ids() -> None:
+    assert classify("２０１４-００５１８１-３０", IdScheme.EUDRACT) is IdScheme.OTHER
+    assert classify("ISRCTN９２７４６６８０", IdScheme.REGISTRY) is IdScheme.REGISTRY
+    assert not is_placeholder("٠٠٠٠")  # not ASCII zeros: not the all-zero placeholder either, just kept as given
+
+
+def test_no_pattern_in_the_source_matches_unicode_digits() -> None:
+    r"""``\d`` in a pattern matches every Unicode decimal digit; the source writes ``[0-9]`` instead (item 8 of
+    issue 24: a fullwidth NCT number became a second trial). Checked over every module, so a new one stays ASCII."""
+    offenders = [
+        f"{path.relative_to(SRC)}:{number}"
+        for path in sorted(SRC.rglob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if re.search(r"\\[dD]", line)
+    ]
+    assert offenders == []

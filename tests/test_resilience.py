@@ -132,10 +132,11 @@ def test_run_where_most_records_fail_is_not_applied(cli: Cli, db_path: Path, ctg
     before = content(db_path)
     for nct in list(ctgov_site.studies)[:20]:
         broken = copy.deepcopy(ctgov_site.studies[nct])
-        broken["protocolSection"]["statusModule"]["startDateStruct"] = {"date": "2020-13-45"}
-        ctgov_site.put(broken)
+        # a record without a usable NCT number cannot be stored (a bad value elsewhere is only left out)
+        broken["protocolSection"]["identificationModule"]["nctId"] = nct.replace("NCT", "NTC")
+        ctgov_site.studies[nct] = broken  # served in its place
     result = cli("run", "--full")
-    assert result.exit_code == 3
+    assert result.exit_code == 3, result.stderr
     assert "20 of 24 records failed to parse; batch not applied" in result.stderr
     assert content(db_path) == before
     assert rows(db_path, "SELECT outcome FROM runs ORDER BY id") == [("ok",), ("failed",)]
@@ -205,6 +206,34 @@ def test_disk_full_mid_run_is_surfaced_and_loses_nothing(tmp_path: Path, ctgov_s
     # One line: the store's DatabaseUnavailable, with SQLite's own words for the failed write.
     assert full.stderr == f"harvest: cannot write {db}: disk I/O error\n"
     assert rows(db, "SELECT * FROM studies") == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("args", [["fetch", "NCT02513394"], ["history", "NCT02210780"]], ids=["fetch", "history"])
+def test_a_command_that_dies_of_a_full_disk_records_why(
+    tmp_path: Path, ctgov_server: ReplayServer, args: list[str]
+) -> None:
+    """Issue 24, item 11: a fetch or history that died of a full disk left its `runs` row 'running', and the
+    next command marked it 'killed', as if the process had died: the reason was known, and is kept."""
+    db = tmp_path / "h.db"
+    env = {**os.environ, **process_env(ctgov_server, db)}
+    ok = subprocess.run([sys.executable, "-m", "harvest", "fetch", "NCT03418623"], env=env, capture_output=True,
+                        text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    assert ok.returncode == 0, ok.stderr
+
+    def small_disk() -> None:  # the file-size limit makes every write past 256 KB fail, as a full disk does
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (256 * 1024, 256 * 1024))
+
+    full = subprocess.run([sys.executable, "-m", "harvest", *args], env=env, capture_output=True, text=True,
+                          cwd=ROOT, timeout=60, preexec_fn=small_disk)  # fmt: skip
+    assert full.returncode == 3, full.stderr
+    assert full.stderr.splitlines()[-1] == f"harvest: cannot write {db}: disk I/O error"
+    listed = subprocess.run([sys.executable, "-m", "harvest", "runs", "--json"], env=env, capture_output=True,
+                            text=True, cwd=ROOT, timeout=60)  # fmt: skip
+    last = json.loads(listed.stdout.splitlines()[0])
+    assert (last["command"], last["outcome"]) == (args[0], "failed")
+    assert last["error"] == f"cannot write {db}: disk I/O error"
 
 
 def test_quiet_prints_nothing_on_success_and_the_summary_on_failure(cli: Cli, ctgov_server: ReplayServer) -> None:

@@ -14,7 +14,7 @@ from harvest.core.errors import QueryError
 from harvest.core.records import SourceRecord
 from harvest.core.schema import Study
 from harvest.pipeline.remerge import remerge_all
-from harvest.query import search
+from harvest.query import fts_query, search
 from harvest.sources.base import Batch
 from harvest.store import fts
 from harvest.store.database import Store
@@ -153,7 +153,7 @@ def test_limit_and_csv(harvest_db: Path) -> None:
     ],
 )
 def test_plain_query_quotes_every_word(typed: str, expected: str) -> None:
-    assert search.plain_query(typed) == expected
+    assert fts_query.plain_query(typed) == expected
 
 
 @pytest.mark.parametrize(
@@ -291,7 +291,7 @@ def test_only_studies_whose_text_changed_are_reindexed(harvest_db: Path, tmp_pat
         assert fts.update_index(conn, before, ids) == 1
         assert fts.verify_index(conn) == []
         assert studies_with_word("otter") == set()  # no record has the word: only the edit can make the match
-        assert [row[0] for row in search.search(conn, "otter")] == ["NCT06171568"]
+        assert [row[0] for row in search.search(conn, "otter").rows] == ["NCT06171568"]
     finally:
         conn.close()
 

@@ -10,7 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
+import subprocess
 import sys
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +27,7 @@ from harvest.testing import CtgovSite, ReplayServer, base_url_env
 from harvest.web import HIDDEN, SEARCH_HITS, SETTINGS, TEMPLATES, site_metadata
 from tests.conftest import TEST_ENV, Cli
 from tests.query_helpers import assert_one_line_error, cli, harvested_db
-from tests.serve_helpers import rows, serving
+from tests.serve_helpers import free_port, rows, serving
 
 WITH_RESULTS = "NCT02210780"  # dupilumab and vaccine responses: 42 sites, results posted
 MANY_SITES = "NCT02513394"  # PALLAS: 437 sites, results posted
@@ -195,7 +199,7 @@ def test_the_trial_page_shows_the_record(site: str, harvest_db: Path, nct_id: st
     ((sites,),) = rows(harvest_db, "SELECT count(*) FROM locations WHERE nct_id = ?", nct_id)
     assert f'<span class="site-count">{sites:,}</span>' in trial
     primary = rows(
-        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'PRIMARY'", nct_id
+        harvest_db, "SELECT measure FROM design_outcomes WHERE nct_id = ? AND outcome_type = 'primary'", nct_id
     )
     assert primary
     for (measure,) in primary:
@@ -297,13 +301,77 @@ def test_the_sql_box_refuses_a_write_and_changes_nothing(site: str, harvest_db: 
     assert rows(harvest_db, "SELECT count(*) FROM studies WHERE nct_id = 'NCT99999999'") == [(0,)]
 
 
+# -- what one statement may cost (issue 24, item 4) ---------------------------------------------------------
+# Datasette's 2 s limit is checked between the steps of a statement, and one function call is one step: a huge
+# zeroblob, printf width or replace ran 23 s and took 5.9 GB; three at once stalled the trial pages. Each bomb
+# below is sized to pass harvest's cap on one value (64 MB) while a stock SQLite (1 GB) computes it, in seconds.
+VALUE_BOMBS = {
+    "hex-zeroblob": "SELECT length(hex(zeroblob(100000000)))",  # 200 MB of text
+    "printf-width": "SELECT length(printf('%.*c', 100000000, 'x'))",  # 100 MB
+    "replace": "SELECT length(replace(printf('%.*c', 20000000, 'a'), 'a', 'aaaaa'))",  # 100 MB
+    "concat": "SELECT length(printf('%.*c', 40000000, 'a') || printf('%.*c', 40000000, 'a'))",  # 80 MB
+}
+# One step whose time grows with the product of its arguments' lengths: some 10 s in a stock SQLite.
+COMPUTE_BOMB = "SELECT length(ltrim(printf('%.*c', 70000, 'a'), printf('%.*c', 70000, 'b') || 'a'))"
+
+
+def sql_box(site: str, sql: str) -> dict[str, Any]:
+    response = httpx.get(site + "/harvest.json", params={"sql": sql, "_shape": "objects"}, timeout=60)
+    return response.json()
+
+
+@pytest.mark.parametrize("sql", [*VALUE_BOMBS.values(), COMPUTE_BOMB], ids=[*VALUE_BOMBS, "ltrim-product"])
+def test_a_statement_that_would_build_a_huge_value_is_cut_off_saying_why(site: str, sql: str) -> None:
+    answer = sql_box(site, sql)
+    assert answer["ok"] is False and "string or blob too big" in answer["error"], answer
+    assert sql_box(site, "SELECT 1 AS one")["rows"] == [{"one": 1}]  # the site goes on
+
+
+def test_what_the_caps_leave_alone_still_runs(site: str, harvest_db: Path) -> None:
+    """The caps refuse a value or a product of lengths no query over the file needs; the file's own largest
+    values, and these functions on them, are read as before."""
+    ((largest,),) = rows(harvest_db, "SELECT max(length(record)) FROM source_records")
+    answer = sql_box(
+        site,
+        "SELECT max(length(record)) AS n, max(length(replace(record, '\"', ''))) > 0 AS r, "
+        "max(instr(record, 'nct_id')) > 0 AS i, max(length(trim(record))) AS t FROM source_records",
+    )
+    assert answer["ok"], answer
+    assert answer["rows"] == [{"n": largest, "r": 1, "i": 1, "t": largest}]
+    assert sql_box(site, "SELECT printf('%05d|%s', 42, 'x') AS p, replace('aXbX', 'X', '-') AS r")["rows"] == [
+        {"p": "00042|x", "r": "a-b-"}
+    ]
+
+
+def test_a_trial_page_answers_while_heavy_statements_run(site: str) -> None:
+    """Three statements at once took every SQL thread Datasette has, for as long as each ran: the trial pages
+    waited. Now each is refused at once, and the trial page answers long before such a statement would end."""
+    answers: list[dict[str, Any]] = []
+    threads = [threading.Thread(target=lambda: answers.append(sql_box(site, COMPUTE_BOMB))) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    started = time.monotonic()
+    trial = httpx.get(f"{site}/harvest/studies/{WITH_RESULTS}", timeout=60)
+    answered_in = time.monotonic() - started
+    for thread in threads:
+        thread.join()
+    assert trial.status_code == 200 and WITH_RESULTS in trial.text
+    assert answered_in < 5, answered_in  # a generous bound: each statement alone ran some 10 s uncapped
+    assert [a["ok"] for a in answers] == [False, False, False]
+
+
 # -- the command line -----------------------------------------------------------------------------
 
 
 @pytest.fixture
 def datasette_calls(monkeypatch: pytest.MonkeyPatch) -> list[list[str]]:
-    """Replace datasette's entry point: record the arguments `harvest serve` gives it, start nothing."""
+    """Replace datasette's entry point: record the arguments `harvest serve` gives it, start nothing (and bind
+    nothing: the port check would otherwise depend on what else runs on this machine)."""
     from datasette.cli import cli as datasette_cli
+
+    from harvest.cli import serve
+
+    monkeypatch.setattr(serve, "refuse_busy_address", lambda host, port: None)
 
     calls: list[list[str]] = []
 
@@ -349,3 +417,58 @@ def test_serve_without_datasette_is_one_line_and_exit_3(harvest_db: Path, monkey
 def test_serve_a_missing_file_is_one_line_and_exit_3(tmp_path: Path, datasette_calls: list[list[str]]) -> None:
     assert_one_line_error(cli(tmp_path / "none.db", "serve"), EXIT_CANNOT_RUN, "does not exist")
     assert datasette_calls == []
+
+
+# -- a busy port, and where the access log goes (issue 24, item 11) ----------------------------------------
+
+
+def test_serve_on_a_busy_port_is_one_line_and_exit_3(harvest_db: Path) -> None:
+    """It printed a false "serving at" line, then three of the web server's own."""
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "harvest", "--db", str(harvest_db), "serve", "--port", str(port)],
+            capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert result.returncode == EXIT_CANNOT_RUN, result.stderr
+    assert result.stderr == f"harvest: cannot serve on 127.0.0.1:{port}: address already in use\n"
+    assert result.stdout == ""
+
+
+def test_serve_writes_its_access_log_to_stderr_and_nothing_to_stdout(harvest_db: Path) -> None:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harvest", "--db", str(harvest_db), "serve", "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/-/versions.json", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and process.poll() is None, "harvest serve did not start"
+                time.sleep(0.2)
+    finally:
+        process.terminate()
+        stdout, stderr = process.communicate(timeout=30)
+    assert stdout == ""
+    assert '"GET /-/versions.json HTTP/1.1" 200' in stderr
+
+
+def test_serve_reads_a_snapshot_when_the_wal_index_cannot_be_made(
+    harvest_db: Path, tmp_path: Path, datasette_calls: list[list[str]]
+) -> None:
+    """Issue 24, item 7: a reader who cannot create the -shm file beside the file is served it as an immutable
+    snapshot (datasette's -i), saying so, instead of failing on every page."""
+    copy = tmp_path / "trials.db"
+    copy.write_bytes(harvest_db.read_bytes())
+    Path(f"{copy}-shm").symlink_to(tmp_path / "no-such-folder" / "trials.db-shm")
+    result = cli(copy, "serve")
+    assert result.exit_code == 0, result.stderr
+    assert "read as an immutable snapshot" in result.stderr
+    ((args),) = datasette_calls
+    assert args[:3] == ["serve", "-i", str(copy)]

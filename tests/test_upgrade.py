@@ -1,37 +1,55 @@
-"""A file made by the previous version (schema 3) upgrades in place: the new tables and columns appear, and
+"""A file made by an earlier version (schema 3, 4 or 5) upgrades in place: the new tables and columns appear, and
 `harvest reparse` (or the first `harvest run`) fills them from the stored payloads, with no network for the
-rebuild, to exactly what a fresh harvest of the same payloads holds."""
+rebuild, to exactly what a fresh harvest of the same payloads holds. Records schema 5 stored (real ones, in
+tests/golden/schema5/) read into today's shape before the rebuild."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from harvest.core.schema import ROW_TABLES, Study
-from harvest.store.columns import FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
-from harvest.store.history_views import HISTORY_VIEWS
-from harvest.store.tables import ADDED_COLUMNS, SCHEMA_VERSION
-from tests.conftest import Cli, content, rows, scalar
+from harvest.core.aact import number
+from harvest.core.schema import ROW_TABLES, Study, content_hash
+from harvest.core.stored import load_record
+from harvest.sources.ctgov import ClinicalTrialsGov
+from harvest.store.aact import GENERATED
+from harvest.store.columns import CALCULATED, FIRST_COLUMNS, LOCATION_COLUMNS, STUDY_COLUMNS
+from harvest.store.tables import ADDED_COLUMNS, FORMER_ROW_TABLES, REBUILD_KEY, SCHEMA_VERSION
+from tests.conftest import CONTENT, Cli, content, load_study, parse_ctgov, rows, scalar
 
 OLD_FIELDS = FIRST_COLUMNS | {"nct_id"}
+SCHEMA5 = Path(__file__).resolve().parent / "golden" / "schema5"
+
+
+def _drop_schema_6_columns(conn: sqlite3.Connection) -> None:
+    """The generated columns schema 6 gave the tables of earlier schemas, and contacts' new columns."""
+    for table in ("studies", "conditions", "keywords", "interventions", "locations", "sponsors", "contacts"):
+        for column in GENERATED[table]:
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    for column in ("phone_ext", "kind"):
+        conn.execute(f"ALTER TABLE contacts DROP COLUMN {column}")
+
+
+def _drop_views_and_indexes(conn: sqlite3.Connection) -> None:
+    for view in [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]:
+        conn.execute(f"DROP VIEW {view}")
+    for index in [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")]:
+        conn.execute(f"DROP INDEX {index}")
 
 
 def downgrade_to_schema_3(db: Path) -> None:
     """What the previous release left on disk: no row tables, no new columns, records without new fields."""
     conn = sqlite3.connect(db)
     try:
-        for view in [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'view'")]:
-            conn.execute(f"DROP VIEW {view}")
+        _drop_views_and_indexes(conn)
         for table in ROW_TABLES:
             conn.execute(f"DROP TABLE {table}")
         conn.execute("DROP TABLE harvest_meta")
-        for index in [
-            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='index' AND sql IS NOT NULL")
-        ]:
-            conn.execute(f"DROP INDEX {index}")
+        _drop_schema_6_columns(conn)
         for column in ADDED_COLUMNS["studies"]:  # schema 4's columns, and every later one
             conn.execute(f"ALTER TABLE studies DROP COLUMN {column}")
         for column in LOCATION_COLUMNS:
@@ -87,64 +105,209 @@ def test_an_old_file_upgrades_and_is_rebuilt_to_what_a_fresh_harvest_holds(
     assert scalar(db_path, "SELECT count(*) FROM changes") == 0  # nothing changed upstream
 
 
-HISTORY_TABLES = ("study_versions", "version_changes", "history_queue")
+# -- schema 5: real records of harvest 5, and a file in its shape ---------------------------------------------
+
+# What schema 6 added to a record: fields, and fields of rows; and the row lists it renamed.
+NEW_FIELDS = {
+    "expanded_access_nctid", "expanded_access_status_for_nctid", "expanded_access_type_individual",
+    "expanded_access_type_intermediate", "expanded_access_type_treatment", "responsible_party_old_name_title",
+    "responsible_party_old_organization", "baseline_type_units_analyzed", "participant_flow_units_analyzed",
+    "retractions", "documents", "removed_countries", "id_information", "submissions", "pending_results",
+}  # fmt: skip
+NEW_ROW_FIELDS = {
+    "contacts": {"phone_ext", "kind"},
+    "design_group_interventions": {"design_group_position", "intervention_position"},
+    "milestones": {"milestone_description", "result_group_position"},
+    "drop_withdrawals": {"drop_withdraw_comment", "count_units", "result_group_position"},
+    "baseline_counts": {"result_group_position"},
+    "baseline_measurements": {
+        "dispersion_lower_limit_raw", "dispersion_upper_limit_raw", "calculate_percentage", "number_analyzed",
+        "number_analyzed_units", "result_group_position",
+    },
+    "outcome_counts": {"result_group_position"},
+    "outcome_measurement_values": {"dispersion_lower_limit_raw", "dispersion_upper_limit_raw", "result_group_position"},
+    "reported_event_stats": {"result_group_position"},
+}  # fmt: skip
+RENAMED = {
+    "provided_documents": "documents",
+    "location_contacts": "facility_contacts",
+    "outcome_measurement_values": "outcome_measurements",
+    "reported_event_stats": "reported_events",
+}
 
 
-def downgrade_to_schema_4(db: Path) -> None:
-    """What schema 4 left on disk: no record-history tables or views, no compliance views, no runs.versions."""
-    conn = sqlite3.connect(db)
-    try:
-        for view in (*HISTORY_VIEWS, "sponsor_compliance", "results_compliance"):
-            conn.execute(f"DROP VIEW {view}")
-        for table in HISTORY_TABLES:
-            conn.execute(f"DROP TABLE {table}")
-        conn.execute("ALTER TABLE runs DROP COLUMN versions")
-        conn.execute("PRAGMA user_version = 4")
-        conn.commit()
-    finally:
-        conn.close()
+def to_schema_5(record: dict[str, Any]) -> dict[str, Any]:
+    """A record of today as schema 5 stored it (checked against harvest 5's own records below)."""
+    old = {key: value for key, value in record.items() if key not in NEW_FIELDS}
+    for table, fields in NEW_ROW_FIELDS.items():
+        old[table] = [{k: v for k, v in row.items() if k not in fields} for row in old.get(table, [])]
+    # schema 5 had no row for a baseline measure, class or category without values
+    old["baseline_measurements"] = [r for r in old["baseline_measurements"] if r["ctgov_group_code"] is not None]
+    for term in old["browse_conditions"] + old["browse_interventions"]:
+        term["mesh_type"] = term["mesh_type"].removeprefix("mesh-").replace("list", "mesh")
+    for outcome in old["design_outcomes"]:
+        outcome["outcome_type"] = outcome["outcome_type"].upper()
+    for analysis in old["outcome_analyses"]:
+        analysis["param_value_num"] = number(analysis["param_value_raw"])
+        for name in ("param_value", "dispersion_value", "p_value", "ci_lower_limit", "ci_upper_limit"):
+            analysis[name] = analysis.pop(f"{name}_raw")
+        analysis.pop("p_value_modifier")
+        percent = analysis["ci_percent"]
+        analysis["ci_percent"] = None if percent is None else f"{percent:g}"
+    for new, former in RENAMED.items():
+        old[former] = old.pop(new)
+    return old
 
 
-def test_a_schema_4_file_gains_the_history_tables_without_a_rebuild(cli: Cli, db_path: Path) -> None:
-    assert cli("run").exit_code == 0
-    before = content(db_path)
-    downgrade_to_schema_4(db_path)
-    assert scalar(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'study_versions'") == 0
+def _without_fetch(record: dict[str, Any]) -> dict[str, Any]:
+    return {**record, "provenance": {**record["provenance"], "url": None, "fetched_at": None}}
 
-    result = cli("history", "NCT02210780")  # opens the file for writing: the upgrade runs first
-    assert result.exit_code == 0, result.output
-    assert "rebuilding" not in result.stderr
-    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
-    # the history tables need no re-parse, but schema 6's QC tables (submissions) do: the file is marked for it
-    assert scalar(db_path, "SELECT value FROM harvest_meta WHERE key = 'rebuild_from_payloads'") == "4"
-    assert scalar(db_path, "SELECT count(*) FROM study_versions") == 6
-    assert scalar(db_path, "SELECT versions FROM runs ORDER BY id DESC LIMIT 1") == 6
-    assert scalar(db_path, "SELECT versions FROM runs ORDER BY id LIMIT 1") == 0  # a run from before the column
-    assert scalar(db_path, "SELECT count(*) FROM completion_slips") == 2
-    assert content(db_path) == before  # the rest of the file untouched
+
+@pytest.mark.parametrize("nct", ["NCT02210780", "NCT03630471", "NCT03475563"])
+def test_a_record_harvest_5_stored_reads_as_todays_parse_of_its_payload(source: ClinicalTrialsGov, nct: str) -> None:
+    """tests/golden/schema5/: records harvest 5 stored (commit 3cb0492) for fixtures/ctgov/studies payloads."""
+    stored = (SCHEMA5 / f"{nct}.json").read_text(encoding="utf-8")
+    with pytest.raises(ValueError):  # it is not today's shape...
+        Study.model_validate_json(stored)
+    upgraded = load_record(stored)  # ... and reads into it
+    fresh = parse_ctgov(source, load_study(nct))
+    as_stored = _without_fetch(json.loads(stored))
+    # what schema 5 held, today's parse holds, and the upgraded record holds, the same
+    assert _without_fetch(to_schema_5(fresh.model_dump(mode="json"))) == as_stored
+    assert _without_fetch(to_schema_5(upgraded.model_dump(mode="json"))) == as_stored
+    # the numbers schema 6 reads from an analysis's text, the upgrade reads the same way
+    assert upgraded.outcome_analyses == [
+        a.model_copy(update={"param_value": a.param_value if a.param_value_raw else None})
+        for a in fresh.outcome_analyses
+    ]
+    assert upgraded.design_outcomes == fresh.design_outcomes and upgraded.browse_conditions == fresh.browse_conditions
 
 
 SCHEMA_6_RUN_COLUMNS = ("listed", "registry_total", "removed", "restored", "merged")
 
 
 def downgrade_to_schema_5(db: Path) -> None:
-    """What schema 5 left on disk: no studies.removed_on, no listed_studies, runs without the listing counts."""
+    """A file in schema 5's shape: its row tables under their old names, no schema 6 tables or columns, records as
+    schema 5 stored them (``to_schema_5``)."""
     conn = sqlite3.connect(db)
     try:
-        conn.execute("DROP TABLE listed_studies")
-        conn.execute("DROP INDEX studies_removed")
+        _drop_views_and_indexes(conn)
+        for table in (
+            "documents",
+            "retractions",
+            "removed_countries",
+            "id_information",
+            "submissions",
+            "pending_results",
+            "sponsor_organisations",
+            "listed_studies",
+        ):
+            conn.execute(f"DROP TABLE {table}")
         conn.execute("ALTER TABLE studies DROP COLUMN removed_on")
         for column in SCHEMA_6_RUN_COLUMNS:
             conn.execute(f"ALTER TABLE runs DROP COLUMN {column}")
+        for new, former in RENAMED.items():
+            conn.execute(f"ALTER TABLE {new} RENAME TO {former}")
+        _drop_schema_6_columns(conn)
+        added = [name for name in Study.model_fields if name in NEW_FIELDS and name not in ROW_TABLES]
+        for column in [*added, *(c for c in CALCULATED if c not in _SCHEMA_5_CALCULATED)]:
+            conn.execute(f"ALTER TABLE studies DROP COLUMN {column}")
+        for table in ("source_records", "study_versions"):
+            for key, record in conn.execute(f"SELECT rowid, record FROM {table}").fetchall():
+                old = to_schema_5(json.loads(record))
+                digest = content_hash({k: v for k, v in old.items() if k != "provenance"})  # not today's hash
+                text = json.dumps(old, ensure_ascii=False)
+                conn.execute(f"UPDATE {table} SET record = ?, content_hash = ? WHERE rowid = ?", (text, digest, key))
         conn.execute("PRAGMA user_version = 5")
         conn.commit()
     finally:
         conn.close()
 
 
+_SCHEMA_5_CALCULATED = {
+    "number_of_arms", "number_of_facilities", "has_us_facility", "has_single_facility", "months_to_report_results",
+}  # fmt: skip
+
+
+def named_content(db: Path) -> dict[str, list[dict[str, Any]]]:
+    """``content`` with each row as column -> value: an upgraded table adds its new columns last."""
+    conn = sqlite3.connect(db)
+    conn.row_factory = sqlite3.Row
+    try:
+        queries = {t: sql for t, sql in CONTENT.items() if t != "changes"}
+        queries.update({t: f"SELECT * FROM {t} ORDER BY nct_id, position" for t in GENERATED if t not in queries})
+        out = {}
+        for table, sql in queries.items():
+            cursor = conn.execute(sql)
+            out[table] = [{k: r[k] for k in r.keys() if not k.endswith("_at") and k != "raw"} for r in cursor]  # noqa: SIM118
+        return out
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("command", [("reparse",), ("run",)])
+def test_a_schema_5_file_upgrades_and_is_rebuilt_to_what_a_fresh_harvest_holds(
+    cli: Cli, db_path: Path, command: tuple[str, ...]
+) -> None:
+    assert cli("run").exit_code == 0
+    fresh = named_content(db_path)
+    downgrade_to_schema_5(db_path)
+    tables = {name for (name,) in rows(db_path, "SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert set(FORMER_ROW_TABLES) <= tables and "provided_documents" not in tables
+    assert scalar(db_path, "SELECT count(*) FROM reported_events") > 4000  # schema 5's table of that name
+    # before any rebuild, what the file holds reads: the stored records are brought to today's shape
+    shown = cli("show", "NCT02210780")
+    assert shown.exit_code == 0, shown.stderr
+    assert json.loads(shown.stdout)["design_outcomes"][0]["outcome_type"] == "primary"
+
+    result = cli(*command)
+    assert result.exit_code == 0, result.output
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
+    assert scalar(db_path, "SELECT count(*) FROM harvest_meta WHERE key = ?", (REBUILD_KEY,)) == 0
+    assert scalar(db_path, "SELECT count(*) FROM changes") == 0  # nothing changed upstream
+    upgraded = named_content(db_path)
+    for table in fresh:
+        if table != "source_records":  # the downgraded records' hashes are rewritten as they are met
+            assert upgraded[table] == fresh[table], table
+    # AACT's names are views now, over the renamed tables
+    kinds = dict(rows(db_path, "SELECT name, type FROM sqlite_master WHERE name IN ('reported_events', 'documents')"))
+    assert kinds == {"reported_events": "view", "documents": "table"}
+
+
+HISTORY_TABLES = ("study_versions", "version_changes", "history_queue")
+
+
+def test_a_schema_4_file_gains_the_history_tables_and_is_rebuilt(cli: Cli, db_path: Path) -> None:
+    assert cli("run").exit_code == 0
+    before = named_content(db_path)
+    downgrade_to_schema_5(db_path)
+    conn = sqlite3.connect(db_path)
+    for table in HISTORY_TABLES:
+        conn.execute(f"DROP TABLE {table}")
+    conn.execute("ALTER TABLE runs DROP COLUMN versions")
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+    assert scalar(db_path, "SELECT count(*) FROM sqlite_master WHERE name = 'study_versions'") == 0
+
+    result = cli("history", "NCT02210780")  # opens the file for writing: the upgrade runs first
+    assert result.exit_code == 0, result.output
+    assert scalar(db_path, "PRAGMA user_version") == SCHEMA_VERSION
+    assert rows(db_path, "SELECT value FROM harvest_meta WHERE key = ?", (REBUILD_KEY,)) == [("4",)]
+    assert scalar(db_path, "SELECT count(*) FROM study_versions") == 6
+    assert scalar(db_path, "SELECT versions FROM runs ORDER BY id DESC LIMIT 1") == 6
+    assert scalar(db_path, "SELECT versions FROM runs ORDER BY id LIMIT 1") == 0  # a run from before the column
+    assert scalar(db_path, "SELECT count(*) FROM completion_slips") == 2
+    assert cli("reparse").exit_code == 0
+    after = named_content(db_path)
+    assert {t: v for t, v in after.items() if t != "source_records"} == {
+        t: v for t, v in before.items() if t != "source_records"
+    }
+
+
 def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_path: Path) -> None:
     assert cli("run").exit_code == 0
-    before = content(db_path)
+    before = named_content(db_path)
     downgrade_to_schema_5(db_path)
     assert "removed_on" not in {r[1] for r in rows(db_path, "PRAGMA table_info(studies)")}
 
@@ -159,4 +322,7 @@ def test_a_schema_5_file_gains_removed_on_and_the_listing_in_place(cli: Cli, db_
     counts = rows(db_path, f"SELECT {', '.join(SCHEMA_6_RUN_COLUMNS)} FROM runs ORDER BY id")
     # the old run's, the rebuild's and the incremental one's
     assert counts == [(0, None, 0, 0, 0)] * 3
-    assert content(db_path) == before
+    after = named_content(db_path)  # the downgraded records' hashes are rewritten as they are met
+    assert {t: v for t, v in after.items() if t != "source_records"} == {
+        t: v for t, v in before.items() if t != "source_records"
+    }

@@ -285,6 +285,27 @@ def test_nct_is_taken_from_the_first_identifiers_line_only(veeva: Veeva) -> None
     assert [(i["scheme"], i["value"]) for i in identifiers] == [("OTHER", "S2017-059-01"), ("NCT", "NCT03390231")]
 
 
+def test_an_nct_label_in_fullwidth_digits_is_no_nct_number(veeva: Veeva) -> None:
+    """Issue 24, item 8: a page labelled NCT０４０６７６７４ was stored as a trial of its own that never merged."""
+    raw = _variant("NCT04067674.reconstructed.html", ("<p>NCT04067674</p>", "<p>NCT０４０６７６７４</p>"))
+    with pytest.raises(MissingIdentity) as caught:
+        veeva.parse(page(SEPTIC, content=raw))
+    assert ("NCT", "NCT０４０６７６７４") not in [(i["scheme"], i["value"]) for i in caught.value.fields["identifiers"]]
+
+
+def test_control_characters_on_a_page_never_reach_the_record(veeva: Veeva) -> None:
+    """Issue 24, item 9: ESC and BEL, raw or as character references, are no part of any value."""
+    raw = _variant(
+        "NCT04067674.reconstructed.html",
+        ("<p>NCT04067674</p>", "<p>NCT04067674\x07</p>"),
+        ("Biological: Blood sampling", "Biological: Blood\x1b[31m sampling&#x1b;]0;owned&#7;"),
+    )
+    study = veeva.parse(page(SEPTIC, content=raw))
+    assert study.nct_id == "NCT04067674"
+    assert [i.name for i in study.interventions] == ["Blood[31m sampling]0;owned"]
+    assert "\x1b" not in study.model_dump_json() and "\\u001b" not in study.model_dump_json()
+
+
 def test_unknown_treatment_type_is_reported_and_the_line_kept(veeva: Veeva) -> None:
     raw = _variant("NCT04067674.reconstructed.html", ("Biological: Blood sampling", "Gizmo: Blood sampling"))
     study = veeva.parse(page(SEPTIC, content=raw))
@@ -380,7 +401,15 @@ def test_seed_page_fetched_by_url_every_field_lands(
     assert record["healthy_volunteers"] is False
     assert record["eligibility_criteria"] == SEED_CRITERIA
     assert record["contacts"] == [
-        {"role": "CENTRAL_CONTACT", "name": "Guillaume Monneret", "affiliation": None, "phone": None, "email": None}
+        {
+            "role": "CENTRAL_CONTACT",
+            "name": "Guillaume Monneret",
+            "affiliation": None,
+            "phone": None,
+            "email": None,
+            "phone_ext": None,
+            "kind": "central",
+        }
     ]
     assert record["phases"] == [] and record["unmapped"] == {}
     # chrome and footer text end up nowhere

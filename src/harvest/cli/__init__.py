@@ -10,8 +10,10 @@ from harvest.cli import (
     querying,
     reading,
     reconcile,
+    searching,
     serve,
     sponsors,
+    watching,
 )
 from harvest.cli.app import global_options, main
 
@@ -27,7 +29,7 @@ for command in (
     harvesting.reparse,
     reconcile.reconcile,
     reading.sources,
-    querying.search,
+    searching.search,
     querying.export,
     publishing.publish,
     querying.stats,
@@ -38,8 +40,11 @@ for command in (
     mirrors.unresolved,
     *history.ANALYSIS_COMMANDS.values(),
     serve.serve,
+    watching.watch,
     mcp.mcp,
 ):
     main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
+for command in watching.watch.commands.values():
+    global_options(command)  # and after a subcommand: harvest watch report --quiet
 
 __all__ = ["main"]

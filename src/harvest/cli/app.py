@@ -8,6 +8,7 @@ a table); logs, progress and the run summary go to stderr, so ``harvest show NCT
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import os
 import sqlite3
 import sys
@@ -28,6 +29,7 @@ from harvest.core.errors import (
     EXIT_PARTIAL,
     HarvestError,
 )
+from harvest.core.text import escape_controls
 from harvest.pipeline.harvester import Harvester
 from harvest.sources import registered
 from harvest.sources.base import registry_name
@@ -73,9 +75,14 @@ class Context:
         """The merge order of today's settings (``HARVEST_PRECEDENCE``), for merges made on the fly."""
         return self.settings.precedence(list(registered()), registry_name())
 
+    def check_settings(self) -> None:
+        """Every HARVEST_* setting, whatever the command: one that cannot work is refused before anything runs."""
+        self.settings.check()
+        self.precedence()
+
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"harvest: {message}", err=True)
+    click.echo(f"harvest: {escape_controls(message)}", err=True)
     sys.exit(code)
 
 
@@ -86,8 +93,8 @@ def handle_errors(func: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
-        except BrokenPipeError:
-            raise  # the reader left: not an error (HarvestGroup ends the command)
+        except (BrokenPipeError, click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # the reader left (HarvestGroup ends the command), or click's own usage error or exit
         except HarvestError as exc:
             fail(exc.one_line(), exc.exit_code)
         except sqlite3.DatabaseError as exc:
@@ -96,6 +103,9 @@ def handle_errors(func: F) -> F:
             fail(f"{exc.strerror or exc}: {getattr(exc, 'filename', '') or ''}".rstrip(": "), EXIT_CANNOT_RUN)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except Exception as exc:  # a bug: still one line, and the traceback for whoever reports it (-vv)
+            logging.getLogger("harvest").debug("internal error", exc_info=True)
+            fail(f"internal error (a bug in harvest; -vv shows where): {type(exc).__name__}: {exc}", EXIT_CANNOT_RUN)
 
     return wrapper  # type: ignore[return-value]
 
@@ -108,9 +118,34 @@ def _reader_left() -> NoReturn:
     sys.exit(EXIT_OK)
 
 
+# Options whose value is a file name: a name need not be UTF-8 (Linux allows any bytes), text must be.
+PATH_OPTIONS = ("--db", "-o", "--output")
+
+
+def undecodable_argument(args: list[str]) -> str | None:
+    """The first argument that is not UTF-8 text (Python hands such bytes over as lone surrogates, which SQLite,
+    JSON and the terminal all refuse, each with a traceback of its own), shown with its bytes escaped."""
+    for index, arg in enumerate(args):
+        if (index and args[index - 1] in PATH_OPTIONS) or arg.startswith(tuple(f"{o}=" for o in PATH_OPTIONS)):
+            continue
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            return arg.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return None
+
+
 class HarvestGroup(click.Group):
     """The ``harvest`` group. A closed pipe on stdout ends any command quietly, with exit 0, whether it comes
-    while the command writes or when the last of its output is flushed."""
+    while the command writes or when the last of its output is flushed. An argument that is not UTF-8 text is
+    bad input, said in one line before any command sees it."""
+
+    def main(self, args: Any = None, *rest: Any, **kwargs: Any) -> Any:
+        given = list(sys.argv[1:] if args is None else args)
+        shown = undecodable_argument(given)
+        if shown is not None:
+            fail(f"argument '{shown}' is not valid UTF-8 text", EXIT_BAD_INPUT)
+        return super().main(given, *rest, **kwargs)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -123,6 +158,9 @@ class HarvestGroup(click.Group):
 
 
 GLOBAL_OPTIONS = ("db", "quiet", "verbose", "log_json")
+
+# A count given to SQLite (``LIMIT``): at most its largest integer, else the query fails with a traceback.
+ROW_COUNT = click.IntRange(1, 2**63 - 1)
 
 
 def _global_options() -> list[click.Option]:
@@ -161,6 +199,11 @@ def global_options(command: C) -> C:
         if obj is None:
             obj = ctx.obj = Context()
         obj.apply(**{name: v for name, v in values.items() if ctx.get_parameter_source(name) in counted})
+        if ctx.parent is not None:  # a command (its --help has been answered): the settings are checked first
+            try:
+                obj.check_settings()
+            except HarvestError as exc:
+                fail(exc.one_line(), exc.exit_code)
         return callback(*args, **kwargs)
 
     command.params.extend(_global_options())

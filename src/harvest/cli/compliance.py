@@ -9,7 +9,7 @@ import sys
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
-from harvest.cli.output import print_rows, row_format
+from harvest.cli.output import echo_text, print_rows, row_format
 from harvest.core.errors import DatabaseUnavailable, InputError
 from harvest.query import compliance as compliance_mod
 from harvest.query import compliance_render
@@ -132,7 +132,7 @@ def compliance(
     if start is not None:
         if fmt == "table":
             if changed:
-                click.echo(compliance_render.render_changes(changed))
+                echo_text(compliance_render.render_changes(changed))
         else:
             print_rows(compliance_mod.CHANGE_COLUMNS, changed, fmt)
         if not obj.quiet:
@@ -141,13 +141,13 @@ def compliance(
         sys.exit(0 if changed else 1)
     if by_sponsor:
         if fmt == "table":
-            click.echo(compliance_render.render_sponsors(rows, total, day, by=by, standard=standard))
+            echo_text(compliance_render.render_sponsors(rows, total, day, by=by, standard=standard))
         else:
             print_rows(compliance_mod.sponsor_columns(by), rows, fmt)
         return
     if fmt == "table":
         if rows:
-            click.echo(compliance_render.render_trials(rows))
+            echo_text(compliance_render.render_trials(rows))
     else:
         print_rows(compliance_mod.RESULT_COLUMNS, rows, fmt)
     if not obj.quiet:

@@ -11,13 +11,16 @@ from collections.abc import Callable
 
 import click
 
-from harvest.cli import logs
+from harvest.cli import logs, watching
 from harvest.cli.app import EXIT_CODES, Context, handle_errors, parse_date
-from harvest.core.errors import EXIT_OK, EXIT_PARTIAL
+from harvest.cli.watching import exit_after_run
+from harvest.core.errors import EXIT_OK, EXIT_PARTIAL, HarvestError
 from harvest.core.records import Failure, SourceRecord, Unresolved
+from harvest.core.text import escape_controls
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 
 log = logging.getLogger("harvest.cli")
 
@@ -168,6 +171,11 @@ def print_summary(obj: Context, report: RunReport) -> None:
     help="ClinicalTrials.gov: also fetch the record history (every past version) of the trials this run finds "
     "new or changed. Opt-in: about one more request per version.",
 )
+@click.option(
+    "--report-watches",
+    is_flag=True,
+    help="Then print what is new for every watch, as `harvest watch report` does (the exit code stays the run's).",
+)
 @click.pass_obj
 @handle_errors
 def run(
@@ -178,6 +186,7 @@ def run(
     full: bool,
     max_pages: int | None,
     history: bool,
+    report_watches: bool,
 ) -> None:
     """The nightly harvest: fetch what changed since the last successful run and store it.
 
@@ -191,8 +200,9 @@ def run(
     each mirror), one summary line each.
 
     \b
-    Cron, every night at 02:30, mail only on trouble:
-      30 2 * * *  cd /data/trials && harvest --quiet run --all --max-pages 4000
+    Cron, every night at 02:30, mail only on trouble (and, with
+    --report-watches, the news of the watches: see `harvest watch`):
+      30 2 * * *  cd /data/trials && harvest --quiet run --all --max-pages 4000 --report-watches
     """
     if every_source and source_name:
         raise click.UsageError("--all harvests every source; leave out --source")
@@ -211,7 +221,10 @@ def run(
         progress.close()
         harvester.close()
     if not every_source:
-        finish_run(obj, one)
+        if not report_watches:
+            finish_run(obj, one)
+        print_summary(obj, one)
+        sys.exit(exit_after_run(one.exit_code, report_watches_now(obj)))
     for report in reports:
         print_summary(obj, report)
     worst = max(report.exit_code for report in reports)
@@ -222,7 +235,16 @@ def run(
         click.echo(json.dumps(event), err=True)
     elif not obj.quiet or worst != EXIT_OK:
         click.echo(line, err=True)
-    sys.exit(worst)
+    sys.exit(exit_after_run(worst, report_watches_now(obj)) if report_watches else worst)
+
+
+def report_watches_now(obj: Context) -> int:
+    """``run --report-watches``: the watches' report after the run; its exit code (an error is printed here)."""
+    try:
+        return watching.report_watches(obj)
+    except HarvestError as exc:
+        click.echo(f"harvest: {escape_controls(exc.one_line())}", err=True)
+        return exc.exit_code
 
 
 # -- fetch ----------------------------------------------------------------------------------------
@@ -249,10 +271,13 @@ def fetch(obj: Context, targets: tuple[str, ...], source_name: str | None, as_pa
 
     A mirror page prints the merged record the file now holds for its trial
     (the JSON of `harvest show NCT`); --as-parsed prints what the page itself
-    says. A ClinicalTrials.gov record prints as the registry gave it.
+    says. A ClinicalTrials.gov record prints as the registry gave it. A
+    ClinicalTrials.gov study address, as copied from the browser (new or
+    classic site, with any query string), fetches that NCT number.
 
     \b
     harvest fetch NCT04268537 NCT02513394
+    harvest fetch https://clinicaltrials.gov/study/NCT04268537?tab=results
     harvest fetch https://ctv.veeva.com/study/<slug>     # routed by its path, then base URL
     """
     harvester = obj.harvester()
@@ -281,7 +306,8 @@ def _fetched_documents(obj: Context, records: list[SourceRecord], as_parsed: boo
             if shown is None:
                 documents.append(record.study.model_dump_json(indent=2))
             else:
-                documents.append(json.dumps(shown.as_json(), indent=2, ensure_ascii=False))
+                shown_json = shown.as_json(registry=registry_name())
+                documents.append(json.dumps(shown_json, indent=2, ensure_ascii=False))
         return documents
     finally:
         store.close()

@@ -12,14 +12,14 @@ import click
 
 from harvest.cli.app import EXIT_CODES, Context, fail, handle_errors
 from harvest.cli.harvesting import Progress, failure_printer, finish_run
-from harvest.cli.output import print_rows, row_format
+from harvest.cli.output import echo_text, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL
 from harvest.core.ids import normalize_nct
 from harvest.pipeline.report import Callbacks
 from harvest.query.history import ANALYSES, TimelineVersion, analysis, timeline
 
 TEXT_WIDTH = 70
-_WORD = re.compile(r"^[A-Z0-9_]+$|^\d{4}(-\d{2}){0,2}$")  # enum words and dates are shown without quotes
+_WORD = re.compile(r"^[A-Z0-9_]+$|^[0-9]{4}(-[0-9]{2}){0,2}$")  # enum words and dates are shown without quotes
 
 
 @click.command(epilog=EXIT_CODES)
@@ -71,7 +71,7 @@ def _print_timelines(obj: Context, ids: list[str]) -> list[str]:
                 empty.append(nct)
                 click.echo(f"{nct}: no versions in the file")
                 continue
-            click.echo("\n".join(timeline_lines(nct, versions)))
+            echo_text("\n".join(timeline_lines(nct, versions)))
     finally:
         store.close()
     return empty

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import sys
 from typing import Any
+
+from harvest.cli.output import json_text
+from harvest.core.text import escape_controls
 
 
 class _TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = dt.datetime.fromtimestamp(record.created, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        return f"{when} {record.levelname.lower():7} {record.getMessage()}"
+        # One line, whatever a page or a server put in the message: its control characters written out.
+        line = f"{when} {record.levelname.lower():7} {escape_controls(record.getMessage())}"
+        if record.exc_info:  # logged at debug level only: a bug's traceback, for whoever reports it (-vv)
+            line += "\n" + self.formatException(record.exc_info)
+        return line
 
 
 class _JsonFormatter(logging.Formatter):
@@ -24,7 +30,9 @@ class _JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         event.update(getattr(record, "fields", {}) or {})
-        return json.dumps(event, ensure_ascii=False)
+        if record.exc_info:
+            event["traceback"] = self.formatException(record.exc_info)
+        return json_text(event)
 
 
 def setup(verbosity: int, quiet: bool, as_json: bool) -> None:
@@ -35,7 +43,14 @@ def setup(verbosity: int, quiet: bool, as_json: bool) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
-    logging.getLogger("httpx").setLevel(logging.WARNING if verbosity < 2 else logging.DEBUG)
+    # -vv: every request httpx makes (method, URL, status line) and what httpcore does for it (connections,
+    # headers sent and received, the body's end), in the same format on stderr. Their loggers have no handler
+    # of their own, so without one here their debug lines went nowhere.
+    for name in ("httpx", "httpcore"):
+        http_logger = logging.getLogger(name)
+        http_logger.handlers[:] = [handler] if verbosity >= 2 and not quiet else []
+        http_logger.setLevel(logging.DEBUG if verbosity >= 2 and not quiet else logging.WARNING)
+        http_logger.propagate = False
 
 
 def event(logger: logging.Logger, level: int, message: str, **fields: Any) -> None:

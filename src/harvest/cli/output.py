@@ -1,15 +1,22 @@
-"""Printing rows for people (an aligned table on a terminal) and for programs (JSON lines, CSV)."""
+"""Printing rows for people (an aligned table on a terminal) and for programs (JSON lines, CSV).
+
+What is printed for a person (a table, a text report, CSV on a terminal) shows control characters written out
+(``\x1b``), so that a value cannot drive the reader's terminal; JSON escapes every one of them.
+"""
 
 from __future__ import annotations
 
 import csv
 import functools
 import json
+import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO, TypeVar
 
 import click
+
+from harvest.core.text import escape_controls
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -46,8 +53,23 @@ def row_format(command: F) -> F:
 
 def _cell(value: Any, width: int) -> str:
     text = "" if value is None else str(value)
-    text = " ".join(text.split())
+    text = escape_controls(" ".join(text.split()))
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+# JSON escapes the C0 controls itself; DEL and the C1 controls (CSI is U+009B) it leaves as they are.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")
+
+
+def json_text(value: Any, **options: Any) -> str:
+    """``json.dumps`` (non-ASCII as it is) with every control character escaped: the same JSON value."""
+    text = json.dumps(value, ensure_ascii=False, **options)
+    return _RAW_IN_JSON.sub(lambda m: f"\\u{ord(m.group()):04x}", text) if _RAW_IN_JSON.search(text) else text
+
+
+def echo_text(text: str, *, err: bool = False) -> None:
+    """A text report for a person (compliance, stats, a timeline): its lines as they are, controls written out."""
+    click.echo(escape_controls(text, lines=True), err=err)
 
 
 def print_rows(
@@ -62,14 +84,16 @@ def print_rows(
     count = 0
     if fmt == "json":
         for row in rows:
-            out.write(json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False, default=_default) + "\n")
+            out.write(json_text(dict(zip(columns, row, strict=True)), default=_default) + "\n")
             count += 1
         return count
     if fmt == "csv":
         writer = csv.writer(out)
         writer.writerow(columns)
+        shown = out.isatty()  # CSV is for programs, exact; on a terminal a person reads it
         for row in rows:
-            writer.writerow(["" if v is None else v for v in row])
+            writer.writerow(["" if v is None else escape_controls(v, lines=True) if shown and isinstance(v, str) else v
+                             for v in row])  # fmt: skip
             count += 1
         return count
     materialised = [[_cell(v, max_width) for v in row] for row in rows]

@@ -1,7 +1,7 @@
-"""The query verbs of the command line: search, export, stats, datasette-metadata, reindex.
+"""The query verbs of the command line: export, stats, datasette-metadata, reindex (search: ``cli.searching``).
 
 Registered on the ``harvest`` group when ``harvest.cli.app`` imports this module (its last line). Every verb
-but ``reindex`` opens the file read-only with ``PRAGMA query_only``, so user SQL (``--where``, ``--fts``)
+but ``reindex`` opens the file read-only with ``PRAGMA query_only``, so user SQL (``--where``)
 cannot change it whatever it says.
 """
 
@@ -12,22 +12,20 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from enum import StrEnum
 from pathlib import Path
-from typing import Any
 
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
-from harvest.cli.output import print_rows, row_format
+from harvest.cli.output import echo_text
 from harvest.cli.publishing import optional
 from harvest.core.errors import DatabaseUnavailable, InputError
-from harvest.core.vocab import OverallStatus, Phase, StudyType
 from harvest.query import export as export_mod
-from harvest.query import search as search_mod
 from harvest.query import stats as stats_mod
+from harvest.query import synonyms as synonyms_mod
 from harvest.query.datasette import metadata
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 from harvest.store import fts
 from harvest.store.database import Store
 from harvest.store.lock import RunLock
@@ -41,83 +39,6 @@ def _reading(obj: Context) -> Iterator[Store]:
         yield store
     finally:
         store.close()
-
-
-class _Word(click.Choice):
-    """A CT.gov enum word, given in any case; errors list the words as the file stores them (upper case)."""
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        return super().convert(str(value).upper(), param, ctx)
-
-
-def _choice(enum: type[StrEnum]) -> click.Choice:
-    return _Word([member.value for member in enum])
-
-
-# -- search ---------------------------------------------------------------------------------------
-
-
-@click.command(epilog=EXIT_CODES)
-@click.argument("words")
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    metavar="STATUS",
-    type=_choice(OverallStatus),
-    help="Only this overall status, e.g. RECRUITING (repeatable).",
-)
-@click.option(
-    "--phase",
-    "phases",
-    multiple=True,
-    metavar="PHASE",
-    type=_choice(Phase),
-    help="Only this phase, e.g. PHASE2 (repeatable).",
-)
-@click.option(
-    "--type",
-    "study_types",
-    multiple=True,
-    metavar="TYPE",
-    type=_choice(StudyType),
-    help="Only this study type: INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS (repeatable).",
-)
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="At most this many trials.")
-@click.option(
-    "--fts", "raw", is_flag=True, help='WORDS is FTS5 syntax: "a phrase", OR, NOT, NEAR(), prefix*, brief_title: covid.'
-)
-@row_format
-@click.pass_obj
-@handle_errors
-def search(
-    obj: Context,
-    words: str,
-    statuses: tuple[str, ...],
-    phases: tuple[str, ...],
-    study_types: tuple[str, ...],
-    limit: int,
-    raw: bool,
-    fmt: str,
-) -> None:
-    """Full-text search of titles, acronym, summaries, conditions, interventions, keywords and sponsor.
-
-    Best matches first (bm25; a word in the title counts more than one in the
-    description). Every word must match, in any of those fields; words are
-    stemmed (trial finds trials). "Double quotes" make a phrase, a trailing *
-    a prefix; OR, NOT and other punctuation are plain words unless --fts.
-
-    \b
-    harvest search "septic shock"
-    harvest search covid --status RECRUITING --phase PHASE2 --phase PHASE3
-    harvest search --fts '"septic shock" OR sepsis NOT pediatric' --json
-    """
-    filters = search_mod.SearchFilters(statuses=statuses, phases=phases, study_types=study_types)
-    with _reading(obj) as store:
-        rows = search_mod.search(store.db.conn, words, raw=raw, filters=filters, limit=limit)
-    print_rows(search_mod.RESULT_COLUMNS, rows, fmt)
-    if not rows and fmt == "table":
-        click.echo(f"no trials match {words!r}", err=True)
 
 
 # -- export ---------------------------------------------------------------------------------------
@@ -186,6 +107,8 @@ def export(obj: Context, fmt: str, table: str | None, where: str | None, output:
                 with partial.open("w", encoding="utf-8", newline="") as handle:
                     count = export_mod.write_rows(fmt, columns, rows, handle, table)
                 partial.replace(target)
+            except OSError as exc:  # name the file asked for, not the partial one beside it
+                raise DatabaseUnavailable(f"cannot write {output}: {exc.strerror or exc}") from None
             finally:
                 partial.unlink(missing_ok=True)
     if not obj.quiet:
@@ -224,7 +147,7 @@ def stats(obj: Context, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(figures, indent=2, ensure_ascii=False))
     else:
-        click.echo(stats_mod.render(figures, obj.db))
+        echo_text(stats_mod.render(figures, obj.db))
 
 
 # -- datasette ------------------------------------------------------------------------------------
@@ -247,7 +170,8 @@ def datasette_metadata(obj: Context, database: str | None) -> None:
     datasette harvest.db --metadata metadata.json
     """
     name = database or Path(obj.db).stem
-    click.echo(json.dumps(metadata(name, registered()), indent=2, ensure_ascii=False))
+    document = metadata(name, registered(), registry=registry_name(), synonyms=synonyms_mod.load())
+    click.echo(json.dumps(document, indent=2, ensure_ascii=False))
 
 
 # -- reindex --------------------------------------------------------------------------------------

@@ -9,32 +9,38 @@ from typing import Any
 
 import click
 
-from harvest.cli.app import Context, fail, handle_errors, parse_date
-from harvest.cli.output import choose_format, print_rows, row_format
+from harvest.cli.app import ROW_COUNT, Context, fail, handle_errors, parse_date
+from harvest.cli.output import choose_format, json_text, print_rows, row_format
 from harvest.core.errors import EXIT_PARTIAL, QueryError
-from harvest.core.ids import normalize_nct
+from harvest.core.ids import nct_or_address, normalize_nct
 from harvest.pipeline.report import COUNTERS
 from harvest.pipeline.show import merged_study
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 from harvest.store.sql import refuses_writes
 
 # -- show -----------------------------------------------------------------------------------------
 
 
 @click.command()
-@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT...")
+@click.argument("nct_ids", nargs=-1, required=True, metavar="NCT_OR_ADDRESS...")
 @click.option("--provenance", is_flag=True, help="Also say which source (and fetch) supplied each field.")
 @click.pass_obj
 @handle_errors
 def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
-    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number.
+    """Print trials from the file as JSON (no network). Aliases resolve to the current NCT number; a
+    ClinicalTrials.gov study address (https://clinicaltrials.gov/study/NCT…, or the classic …/ct2/show/NCT…) is
+    taken for its NCT number.
 
     With --provenance, `field_sources` says which record gave each field (and `gone_since` when that page
     now answers 404/410), and `gone_pages` lists the trial's pages that are gone: their records still count.
 
     One NCT number prints one object; several print one array (of those found), so `| jq` reads one document.
+    A trial that only mirror sites carry starts with `"note": "mirror only: ClinicalTrials.gov's record not
+    harvested"`.
     """
-    ids = [normalize_nct(n) for n in nct_ids]
+    ids = [nct_or_address(n) for n in nct_ids]
+    registry = registry_name()
     store = obj.readonly_store()
     found_studies: list[dict[str, Any]] = []
     missing = []
@@ -44,13 +50,13 @@ def show(obj: Context, nct_ids: tuple[str, ...], provenance: bool) -> None:
             if found is None:
                 missing.append(nct)
                 continue
-            found_studies.append(found.as_json(provenance=provenance))
+            found_studies.append(found.as_json(provenance=provenance, registry=registry))
     finally:
         store.close()
     if len(ids) > 1:
-        click.echo(json.dumps(found_studies, indent=2, ensure_ascii=False))
+        click.echo(json_text(found_studies, indent=2))
     elif found_studies:
-        click.echo(json.dumps(found_studies[0], indent=2, ensure_ascii=False))
+        click.echo(json_text(found_studies[0], indent=2))
     if missing:
         fail(f"not in {obj.db}: {', '.join(missing)} (use `harvest fetch` to get them)", EXIT_PARTIAL)
 
@@ -111,7 +117,7 @@ def _sql_message(exc: sqlite3.Error) -> str:
 
 
 @click.command()
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1))
+@click.option("--limit", default=20, show_default=True, type=ROW_COUNT)
 @click.option(
     "--source",
     "source_name",

@@ -8,25 +8,34 @@ home and trial pages ship inside the package (``harvest/web``). Needs the option
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
+import socket
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
 
 from harvest.cli.app import EXIT_CODES, Context, fail, handle_errors
-from harvest.core.errors import EXIT_BAD_INPUT, EXIT_CANNOT_RUN, DatabaseUnavailable
+from harvest.core.errors import EXIT_BAD_INPUT, EXIT_CANNOT_RUN, HarvestError
+from harvest.query.synonyms import load as load_synonyms
 from harvest.sources import registered
+from harvest.sources.base import registry_name
 
 EVERYWHERE = {"0.0.0.0", "::", "[::]"}
 
 
-def datasette_args(db: str, metadata_path: Path, host: str, port: int, open_browser: bool) -> list[str]:
-    """The `datasette serve` arguments for ``db``: our metadata, templates, static files and settings."""
+def datasette_args(
+    db: str, metadata_path: Path, host: str, port: int, open_browser: bool, immutable: bool = False
+) -> list[str]:
+    """The `datasette serve` arguments for ``db``: our metadata, templates, static files and settings.
+    ``immutable``: a file whose folder will not take WAL mode's -shm file, served as a snapshot (``-i``)."""
     from harvest.web import SETTINGS, STATIC, STATIC_MOUNT, TEMPLATES
 
     args = [
-        db,
+        *(["-i"] if immutable else []), db,
         "--metadata", str(metadata_path),
         "--template-dir", str(TEMPLATES),
         "--static", f"{STATIC_MOUNT}:{STATIC}",
@@ -38,6 +47,38 @@ def datasette_args(db: str, metadata_path: Path, host: str, port: int, open_brow
     if open_browser:
         args.append("--open")
     return args
+
+
+def refuse_busy_address(host: str, port: int) -> None:
+    """Bind the address as the web server will (SO_REUSEADDR), and let go: a port another program holds is one
+    line and exit 3 here, not a "serving at" line followed by the web server's own error and shutdown lines."""
+    if port == 0:
+        return  # any free port
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        why = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise HarvestError(f"cannot serve on {host}:{port}: {why}") from None
+
+
+@contextlib.contextmanager
+def access_log_on_stderr() -> Iterator[None]:
+    """uvicorn writes its access log to stdout, where a command's data goes; harvest's logs go to stderr."""
+    try:
+        from uvicorn.config import LOGGING_CONFIG
+    except ImportError:  # pragma: no cover - datasette brings uvicorn
+        yield
+        return
+    handler = LOGGING_CONFIG["handlers"]["access"]
+    before = handler.get("stream")
+    handler["stream"] = "ext://sys.stderr"
+    try:
+        yield
+    finally:
+        handler["stream"] = before
 
 
 @click.command(epilog=EXIT_CODES)
@@ -66,8 +107,10 @@ def serve(obj: Context, port: int, host: str, open_browser: bool) -> None:
         return
     from harvest.web import plugin, site_metadata
 
-    if not Path(obj.db).is_file():
-        raise DatabaseUnavailable(f"{obj.db} does not exist (run `harvest run` or `harvest fetch` first)")
+    store = obj.readonly_store()  # a missing file, or one that is not harvest's, is one line here
+    immutable = store.immutable  # and one this reader cannot open in WAL mode is served as a snapshot
+    store.close()
+    refuse_busy_address(host, port)
     if host in EVERYWHERE:
         click.echo(
             f"harvest: warning: --host {host} serves the file to every machine that can reach this one", err=True
@@ -79,11 +122,13 @@ def serve(obj: Context, port: int, host: str, open_browser: bool) -> None:
     try:
         with tempfile.TemporaryDirectory(prefix="harvest-serve-") as tmp:
             metadata_path = Path(tmp) / "metadata.json"
-            metadata_path.write_text(json.dumps(site_metadata(name, registered()), ensure_ascii=False), "utf-8")
+            document = site_metadata(name, registered(), registry=registry_name(), synonyms=load_synonyms())
+            metadata_path.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
             if not obj.quiet:
                 click.echo(f"harvest: serving {obj.db} (read-only) at http://{host}:{port}/", err=True)
-            datasette_cli.main(["serve", *datasette_args(obj.db, metadata_path, host, port, open_browser)],
-                               prog_name="harvest serve", standalone_mode=False)  # fmt: skip
+            args = datasette_args(obj.db, metadata_path, host, port, open_browser, immutable)
+            with access_log_on_stderr():
+                datasette_cli.main(["serve", *args], prog_name="harvest serve", standalone_mode=False)
     except click.ClickException as exc:
         fail(exc.format_message(), EXIT_BAD_INPUT)
     finally:

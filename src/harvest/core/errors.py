@@ -15,13 +15,16 @@ Each message is one line that says what went wrong and where; the CLI prints
     │   ├── NotFound                  404: no such study or page
     │   ├── HTTPStatusError           a status we do not retry (400, 403, ...) or retries ran out
     │   ├── TransportFailed           resets, timeouts, refused connections after all retries
+    │   ├── DeadlineExceeded          a response not complete within HARVEST_DEADLINE; cut off, not retried
     │   ├── ResponseTooLarge          the body passed the size cap
     │   ├── BadResponse               a body that is not what the endpoint promises (garbage, truncated)
     │   ├── RedirectRefused           a redirect to another host; not followed
+    │   ├── BadSitemap                a sitemap shard that failed or is on another host; its pages skipped
     │   └── RobotsDisallowed          robots.txt forbids the URL; it was never requested
     ├── ParseError                    a page or record could not become a Study
     │   ├── LayoutChanged             labels a study page must have are missing (or keys an endpoint's body must have)
     │   ├── NotAStudyPage             the page is something else (a search page, a translation, ...)
+    │   ├── TooDeeplyNested           a page nested deeper than any real one; refused before it is parsed
     │   ├── InvalidRecord             the canonical schema rejected a value (names the field)
     │   └── MissingIdentity           the page shows no NCT number (resolvable by title, maybe)
     └── StoreError                    the SQLite file could not be used (exit 3)
@@ -33,6 +36,8 @@ Each message is one line that says what went wrong and where; the CLI prints
 from __future__ import annotations
 
 from typing import Any
+
+from harvest.core.text import strip_controls
 
 EXIT_OK = 0
 EXIT_PARTIAL = 1
@@ -113,6 +118,10 @@ class TransportFailed(FetchError):
     """The connection failed."""
 
 
+class DeadlineExceeded(FetchError):
+    """The response was not complete within the deadline (connecting, headers and body together)."""
+
+
 class ResponseTooLarge(FetchError):
     """The response body is larger than the size cap."""
 
@@ -123,6 +132,11 @@ class BadResponse(FetchError):
 
 class RedirectRefused(FetchError):
     """The site redirected to another host; harvest follows redirects only on the host it asked."""
+
+
+class BadSitemap(FetchError):
+    """A sitemap shard could not be read (an error status, not a sitemap, on another host): a page that failed,
+    not a failed run; the pages it lists are left out of this run."""
 
 
 class RobotsDisallowed(FetchError):
@@ -150,6 +164,10 @@ class NotAStudyPage(ParseError):
     """This page is not a study page."""
 
 
+class TooDeeplyNested(ParseError):
+    """The page nests elements deeper than any real page does; it is not parsed (that would take minutes)."""
+
+
 class InvalidRecord(ParseError):
     """The record has a value the canonical schema rejects."""
 
@@ -162,7 +180,7 @@ class MissingIdentity(ParseError):
     """
 
     def __init__(self, title: str | None, fields: dict[str, Any], *, url: str | None = None) -> None:
-        self.title = title
+        self.title = strip_controls(title) if title else title  # kept in `unresolved`, listed on a terminal
         self.fields = fields
         super().__init__(f"page shows no NCT number (title {title!r})", url=url)
 

@@ -1,7 +1,8 @@
 """Rows of the protocol tables beyond the basics: arms, outcomes, MeSH terms, references, documents, contacts.
 
-Table and column names follow AACT (CTTI's copy of ClinicalTrials.gov) where a table matches, so that a query
-written for AACT reads the same here.
+Table and column names, and the words in them, follow AACT (CTTI's copy of ClinicalTrials.gov) where a table
+matches, so that a query written for AACT reads the same here. A ``*_position`` field links a row to a row of
+another table of the same trial (its ``position``); the file turns each into AACT's integer ``*_id``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ class DesignGroupIntervention(TableRow):
     design_group_label: str | None = None
     intervention_type: str | None = None
     intervention_name: str | None = None
+    design_group_position: int | None = None  # the arm with that label in ``design_groups`` (None: no such arm)
+    intervention_position: int | None = None  # the intervention in ``interventions``
 
 
 class InterventionOtherName(TableRow):
@@ -34,7 +37,7 @@ class InterventionOtherName(TableRow):
 class DesignOutcome(TableRow):
     """One outcome the protocol declares (what the trial promised to measure)."""
 
-    outcome_type: str | None = None  # PRIMARY, SECONDARY, OTHER
+    outcome_type: str | None = None  # primary, secondary, other (AACT's words)
     measure: str | None = None
     time_frame: str | None = None
     description: str | None = None
@@ -45,7 +48,7 @@ class BrowseTerm(TableRow):
 
     mesh_id: str | None = None
     term: str | None = None
-    mesh_type: str | None = None  # mesh (the term itself) or ancestor (a broader term above it)
+    mesh_type: str | None = None  # mesh-list (a term matched to the record) or mesh-ancestor (a broader one)
 
 
 class BrowseLeaf(TableRow):
@@ -68,12 +71,20 @@ class StudyReference(TableRow):
     citation: str | None = None
 
 
+class Retraction(TableRow):
+    """A retraction notice PubMed lists for a cited publication (references[].retractions)."""
+
+    reference_position: int | None = None  # the publication in ``study_references``
+    pmid: str | None = None
+    source: str | None = None
+
+
 class Link(TableRow):
     url: str | None = None
     description: str | None = None
 
 
-class Document(TableRow):
+class ProvidedDocument(TableRow):
     """One large document (protocol, statistical analysis plan, consent form) attached to the record."""
 
     type_abbrev: str | None = None
@@ -87,7 +98,18 @@ class Document(TableRow):
     size: int | None = None
 
 
-class FacilityContact(TableRow):
+class IpdDocument(TableRow):
+    """One document shared with the participant data, and where to ask for it (referencesModule.availIpds)."""
+
+    document_id: str | None = None
+    document_type: str | None = None
+    url: str | None = None
+    comment: str | None = None
+
+
+class LocationContact(TableRow):
+    """A contact or investigator of one site, whatever its role."""
+
     location_position: int | None = None  # the site's position in ``locations``
     facility: str | None = None
     contact_type: str | None = None  # CONTACT, PRINCIPAL_INVESTIGATOR, ...
@@ -99,3 +121,19 @@ class FacilityContact(TableRow):
 
 class IpdInformationType(TableRow):
     name: str | None = None  # STUDY_PROTOCOL, SAP, ICF, CSR, ANALYTIC_CODE
+
+
+class RemovedCountry(TableRow):
+    """A country the trial no longer lists a site in (derivedSection.miscInfoModule.removedCountries)."""
+
+    name: str | None = None
+
+
+class IdInformation(TableRow):
+    """One identifier as the registry gives it, unvalidated: aliases, the organisation's ID, secondary IDs."""
+
+    id_source: str | None = None  # nct_alias, org_study_id or secondary_id
+    id_value: str | None = None
+    id_type: str | None = None  # the registry's type word (NIH, REGISTRY, EUDRACT_NUMBER, ...)
+    id_type_description: str | None = None  # the issuing organisation or registry (domain)
+    id_link: str | None = None

@@ -122,3 +122,8 @@ class Merged:
     # (field, source, value as JSON-able) for every source party to a disagreement
     conflicts: list[tuple[str, str, Any]] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)
+
+
+# What a trial that no registry record backs is marked with, wherever it is shown (search hits, `harvest show`,
+# the trial page): its fields come from mirrors alone.
+MIRROR_ONLY = "mirror only: ClinicalTrials.gov's record not harvested"

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harvest.core.coerce import repair
 from harvest.core.dates import DateFormatError, check_iso_partial
 from harvest.core.errors import InvalidRecord
 from harvest.core.ids import NCT_RE, IdScheme
@@ -25,11 +26,15 @@ from harvest.core.protocol import (
     DesignGroup,
     DesignGroupIntervention,
     DesignOutcome,
-    Document,
-    FacilityContact,
+    IdInformation,
     InterventionOtherName,
+    IpdDocument,
     IpdInformationType,
     Link,
+    LocationContact,
+    ProvidedDocument,
+    RemovedCountry,
+    Retraction,
     StudyReference,
 )
 from harvest.core.results import (
@@ -112,6 +117,9 @@ class Contact(_Model):
     affiliation: str | None = None
     phone: str | None = None
     email: str | None = None
+    phone_ext: str | None = None
+    # Which list the source gave it in: central (contacts for enrolment) or official (who oversees the trial).
+    kind: Literal["central", "official"] | None = None
 
 
 class SecondaryId(_Model):
@@ -197,6 +205,11 @@ class Study(_Model):
     results_waived: bool | None = None
     delayed_posting: bool | None = None
     has_expanded_access: bool | None = None
+    expanded_access_nctid: str | None = None  # the expanded-access record of this trial's drug
+    expanded_access_status_for_nctid: str | None = None  # AVAILABLE, NO_LONGER_AVAILABLE, ...
+    expanded_access_type_individual: bool | None = None  # (expanded-access records) for individual patients
+    expanded_access_type_intermediate: bool | None = None
+    expanded_access_type_treatment: bool | None = None
     # Oversight (FDAAA 801)
     is_fda_regulated_drug: bool | None = None
     is_fda_regulated_device: bool | None = None
@@ -212,6 +225,8 @@ class Study(_Model):
     responsible_party_name: str | None = None
     responsible_party_title: str | None = None
     responsible_party_affiliation: str | None = None
+    responsible_party_old_name_title: str | None = None  # records from before 2017 name the party in one line
+    responsible_party_old_organization: str | None = None
     # Design beyond the basics
     intervention_model_description: str | None = None
     observational_model: str | None = None
@@ -242,6 +257,8 @@ class Study(_Model):
     reported_events_time_frame: str | None = None
     reported_events_description: str | None = None
     reported_events_frequency_threshold: str | None = None
+    baseline_type_units_analyzed: str | None = None  # what the baseline counts when not participants
+    participant_flow_units_analyzed: str | None = None  # what the participant flow counts when not participants
     # Child tables (one row per element, table named after the field)
     design_groups: list[DesignGroup] = Field(default_factory=list)
     design_group_interventions: list[DesignGroupIntervention] = Field(default_factory=list)
@@ -252,10 +269,14 @@ class Study(_Model):
     browse_leaves: list[BrowseLeaf] = Field(default_factory=list)
     browse_branches: list[BrowseBranch] = Field(default_factory=list)
     study_references: list[StudyReference] = Field(default_factory=list)
+    retractions: list[Retraction] = Field(default_factory=list)
     links: list[Link] = Field(default_factory=list)
-    documents: list[Document] = Field(default_factory=list)
-    facility_contacts: list[FacilityContact] = Field(default_factory=list)
+    provided_documents: list[ProvidedDocument] = Field(default_factory=list)
+    documents: list[IpdDocument] = Field(default_factory=list)
+    location_contacts: list[LocationContact] = Field(default_factory=list)
     ipd_information_types: list[IpdInformationType] = Field(default_factory=list)
+    removed_countries: list[RemovedCountry] = Field(default_factory=list)
+    id_information: list[IdInformation] = Field(default_factory=list)
     result_groups: list[ResultGroup] = Field(default_factory=list)
     milestones: list[Milestone] = Field(default_factory=list)
     drop_withdrawals: list[DropWithdrawal] = Field(default_factory=list)
@@ -263,9 +284,9 @@ class Study(_Model):
     baseline_measurements: list[BaselineMeasurement] = Field(default_factory=list)
     outcomes: list[Outcome] = Field(default_factory=list)
     outcome_counts: list[OutcomeCount] = Field(default_factory=list)
-    outcome_measurements: list[OutcomeMeasurement] = Field(default_factory=list)
+    outcome_measurement_values: list[OutcomeMeasurement] = Field(default_factory=list)
     outcome_analyses: list[OutcomeAnalysis] = Field(default_factory=list)
-    reported_events: list[ReportedEvent] = Field(default_factory=list)
+    reported_event_stats: list[ReportedEvent] = Field(default_factory=list)
     reported_event_totals: list[ReportedEventTotal] = Field(default_factory=list)
     result_agreements: list[ResultAgreement] = Field(default_factory=list)
     result_contacts: list[ResultContact] = Field(default_factory=list)
@@ -323,7 +344,12 @@ class Study(_Model):
         return text, _digest(text[:cut] + "}")
 
     def populated_fields(self) -> set[str]:
-        return {name for name in STUDY_FIELDS if not is_empty(getattr(self, name))}
+        # Over the instance's own values, is_empty inlined: called for every study written, over ~150 fields.
+        return {
+            name
+            for name, value in self.__dict__.items()
+            if value is not None and value != [] and value != {} and value != "" and name in _DESCRIBING
+        }
 
 
 _PROVENANCE_KEY = ',"provenance":'
@@ -339,6 +365,8 @@ STUDY_FIELDS: tuple[str, ...] = tuple(
 )
 
 
+_DESCRIBING = frozenset(STUDY_FIELDS)
+
 # Study fields that are tables of their own (field name = table name) -> their row model.
 ROW_TABLES = {
     name: model for name, info in Study.model_fields.items() if (model := row_model(info.annotation)) is not None
@@ -351,7 +379,7 @@ RESULTS_FIELDS: frozenset[str] = frozenset(
     | {"has_results", "results_first_submitted", "results_first_submitted_qc", "results_first_posted",
        "limitations_and_caveats", "baseline_population", "participant_flow_recruitment_details",
        "participant_flow_pre_assignment_details", "reported_events_time_frame", "reported_events_description",
-       "reported_events_frequency_threshold"}
+       "reported_events_frequency_threshold", "baseline_type_units_analyzed", "participant_flow_units_analyzed"}
 )  # fmt: skip
 
 
@@ -364,14 +392,30 @@ def content_hash(data: Any) -> str:
     return _digest(json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":")))
 
 
-def build_study(data: dict[str, Any], *, url: str | None = None) -> Study:
-    """Validate parsed data into a Study, turning pydantic's report into one line naming the fields."""
-    try:
-        return Study.model_validate(data)
-    except ValidationError as exc:
-        problems = []
-        for error in exc.errors()[:3]:
-            where = ".".join(str(part) for part in error["loc"])
-            problems.append(f"{where}: {error['msg']}")
-        more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
-        raise InvalidRecord("invalid record: " + "; ".join(problems) + more, url=url) from None
+def build_study(data: dict[str, Any], *, url: str | None = None, coerce: bool = False) -> Study:
+    """Validate parsed data into a Study, turning pydantic's report into one line naming the fields.
+
+    ``coerce``: a value of the wrong type is coerced or left out, and noted in ``unmapped`` (``core.coerce``),
+    instead of rejecting the record; for data a source does not control (the registry's JSON).
+    """
+    rounds = 0
+    while True:
+        try:
+            return Study.model_validate(data)
+        except ValidationError as exc:
+            rounds += 1
+            if not coerce or rounds > _REPAIR_ROUNDS or not repair(data, exc.errors()):
+                raise _invalid(exc, url) from None
+
+
+# A repair can uncover another error underneath (a date emptied, then the date struct without its value).
+_REPAIR_ROUNDS = 4
+
+
+def _invalid(exc: ValidationError, url: str | None) -> InvalidRecord:
+    problems = []
+    for error in exc.errors()[:3]:
+        where = ".".join(str(part) for part in error["loc"])
+        problems.append(f"{where}: {error['msg']}")
+    more = f" (+{exc.error_count() - 3} more)" if exc.error_count() > 3 else ""
+    return InvalidRecord("invalid record: " + "; ".join(problems) + more, url=url)

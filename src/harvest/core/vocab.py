@@ -235,7 +235,7 @@ def phases_from_text(text: str) -> list[str] | None:
     parts = [p for p in re.split(r"\s*(?:/|,|\band\b|\|)\s*", text.strip()) if p.strip()]
     phases: list[str] = []
     for part in parts:
-        if re.fullmatch(r"\d", part.strip()):
+        if re.fullmatch(r"[0-9]", part.strip()):
             part = f"Phase {part.strip()}"
         value = lookup(PHASE_WORDS, part)
         if value is None:
@@ -245,7 +245,7 @@ def phases_from_text(text: str) -> list[str] | None:
     return phases or None
 
 
-_AGE = re.compile(r"(\d+(?:\.\d+)?)\s*(years?|months?|weeks?|days?|hours?|minutes?)?", re.I)
+_AGE = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(years?|months?|weeks?|days?|hours?|minutes?)?", re.I)
 
 
 def _age(number: str, unit: str | None) -> str:

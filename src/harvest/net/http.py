@@ -1,6 +1,7 @@
 """The one HTTP client every source uses: polite by default, stubborn about transient faults.
 
-Layers, innermost first: a size-capped streaming GET; retries with exponential
+Layers, innermost first: a size-capped streaming GET that must be complete within a deadline (``net.deadline``:
+connecting, headers and body, redirects included); retries with exponential
 backoff and jitter (tenacity) on 429, 5xx, transport errors and bodies that do
 not decode, honouring ``Retry-After`` (seconds or HTTP date, capped); a
 per-host rate limit and concurrency bound; robots.txt, fetched once per host
@@ -23,6 +24,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from harvest.core.config import HttpSettings
 from harvest.core.errors import (
     BadResponse,
+    DeadlineExceeded,
     FetchError,
     HTTPStatusError,
     NotFound,
@@ -31,6 +33,7 @@ from harvest.core.errors import (
     RobotsDisallowed,
     TransportFailed,
 )
+from harvest.net.deadline import bound, within
 from harvest.net.limits import FetchStats, HostPolicy, RateLimiter, host_of
 from harvest.net.responses import Response, decode_json, first_line, parse_retry_after
 from harvest.net.robots import RobotsRules
@@ -63,12 +66,14 @@ class HttpClient:
         self.settings = settings
         self.stats = stats or FetchStats()
         self._sleep = sleep
-        self._client = httpx.Client(
-            headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
-            timeout=httpx.Timeout(settings.timeout),
-            # Redirects are followed here, by hand, and only on the host asked: a 301 to another host would
-            # otherwise store whatever that host says under the requested site's name.
-            follow_redirects=False,
+        self._client = bound(
+            httpx.Client(
+                headers={"User-Agent": settings.user_agent, "Accept-Encoding": "gzip, deflate"},
+                timeout=httpx.Timeout(settings.timeout),
+                # Redirects are followed here, by hand, and only on the host asked: a 301 to another host would
+                # otherwise store whatever that host says under the requested site's name.
+                follow_redirects=False,
+            )
         )
         self._policies: dict[str, HostPolicy] = {}
         self._robots = RobotsRules(settings.user_agent, lambda url: self._get(url, None, None), self._policy)
@@ -198,10 +203,28 @@ class HttpClient:
     def _request_once(
         self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None = None
     ) -> Response:
-        """One GET, following redirects that stay on the requested host (CT.gov's alias 301s do)."""
+        """One GET, following redirects that stay on the requested host (CT.gov's alias 301s do), all of it
+        within the deadline: a response still arriving then is cut off, and not retried (a server that slow
+        is not a passing fault, and five attempts would hold the run five times as long)."""
+        seconds = self.settings.deadline
+        with within(seconds) as passed:
+            try:
+                return self._follow(url, params, headers, passed)
+            except httpx.TimeoutException:
+                if not passed():
+                    raise
+        raise DeadlineExceeded(f"response not complete after {seconds:g} s (HARVEST_DEADLINE); cut off", url=url)
+
+    def _follow(
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None,
+        passed: Callable[[], bool],
+    ) -> Response:
         target, query = url, params
         for _ in range(MAX_REDIRECTS + 1):
-            response = self._exchange(target, query, headers)
+            response = self._exchange(target, query, headers, passed)
             if isinstance(response, Response):
                 return response
             location = response
@@ -214,7 +237,11 @@ class HttpClient:
         raise HTTPStatusError(f"more than {MAX_REDIRECTS} redirects", url=url)
 
     def _exchange(
-        self, url: str, params: Mapping[str, Any] | None, headers: Mapping[str, str] | None = None
+        self,
+        url: str,
+        params: Mapping[str, Any] | None,
+        headers: Mapping[str, str] | None = None,
+        passed: Callable[[], bool] = lambda: False,
     ) -> Response | str:
         """One request: the response, or the absolute URL a redirect points to."""
         cap = self.settings.max_bytes
@@ -231,7 +258,7 @@ class HttpClient:
                     self.stats.add(server_errors=1)
                 raise _RetryableStatus(raw.status_code, parse_retry_after(raw.headers.get("retry-after")), url)
             declared = raw.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > cap:
+            if declared and declared.isascii() and declared.isdigit() and int(declared) > cap:
                 raise ResponseTooLarge(f"body of {int(declared):,} bytes exceeds the {cap:,}-byte cap", url=url)
             chunks: list[bytes] = []
             size = 0
@@ -239,6 +266,8 @@ class HttpClient:
                 size += len(chunk)
                 if size > cap:
                     raise ResponseTooLarge(f"body exceeds the {cap:,}-byte cap", url=url)
+                if passed():  # the next read would time out anyway; a body decoded from a buffer may not read
+                    raise httpx.ReadTimeout("deadline passed")
                 chunks.append(chunk)
             self.stats.add(bytes=size)
             content = b"".join(chunks)

@@ -81,7 +81,7 @@ class BatchWriter:
             # A page that now gives a stored record is no longer broken or unresolved: what an earlier visit
             # kept of it would otherwise be listed as a problem and, at the next reparse, replayed over it.
             refused = {failure.url for failure in result.failed}
-            store.pages.settle(source, [r.url for r in records if r.url not in refused])
+            store.pages.settle(source, [r.url for r in records if r.url not in refused] + batch.recovered)
             self._keep_failures(batch, result, source, run_id)
             for item in batch.unresolved:
                 store.pages.save_unresolved(source, item)

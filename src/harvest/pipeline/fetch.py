@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Sequence
 
-from harvest.core.errors import FetchError, NotAddressable, ParseError
-from harvest.core.ids import normalize_nct
+from harvest.core.errors import FetchError, HarvestError, NotAddressable, ParseError
+from harvest.core.ids import nct_from_registry_address, normalize_nct
 from harvest.core.records import Failure, SourceRecord, Unresolved
 from harvest.pipeline.report import Callbacks, RunReport
 from harvest.pipeline.session import Session
@@ -19,11 +20,14 @@ def resolve_targets(session: Session, targets: Sequence[str], source_name: str |
     resolved = []
     for target in targets:
         text = target.strip()
-        if text.lower().startswith(("http://", "https://")):
+        # A ClinicalTrials.gov study address as copied from the browser is its NCT number: the registry's
+        # record is fetched from its API, wherever its base URL points.
+        from_address = nct_from_registry_address(text)
+        if from_address is None and text.lower().startswith(("http://", "https://")):
             chosen = session.source(source_name) if source_name else source_for_url(text, session.sources)
             resolved.append((chosen, "url", text))
         else:
-            nct = normalize_nct(text)
+            nct = from_address or normalize_nct(text)
             source = session.source(source_name) if source_name else session.registry
             if type(source).url_for is Source.url_for:
                 raise NotAddressable(f"{source.name} cannot fetch by NCT number; give a page URL")
@@ -79,6 +83,9 @@ def fetch(
                     fetched.append(item)
             report.outcome = "partial" if report.failed or report.unresolved else "ok"
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
+        except (HarvestError, sqlite3.Error, OSError) as exc:
+            session.failed(store, report, exc)
+            raise
         except KeyboardInterrupt:
             session.interrupted(store, report, "what was fetched before is stored")
             raise

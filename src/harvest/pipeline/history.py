@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import sqlite3
 from collections.abc import Sequence
 
-from harvest.core.errors import FetchError, InputError, ParseError
+from harvest.core.errors import FetchError, HarvestError, InputError, ParseError
 from harvest.core.ids import normalize_nct
 from harvest.core.records import Failure
 from harvest.core.schema import Study
@@ -48,6 +49,9 @@ def history(session: Session, nct_ids: Sequence[str], *, callbacks: Callbacks | 
             fetch_histories(reader, store, ncts, report, callbacks, count_trials=True)
             report.outcome = "partial" if report.failed else "ok"
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
+        except (HarvestError, sqlite3.Error, OSError) as exc:
+            session.failed(store, report, exc)
+            raise
         except KeyboardInterrupt:
             session.interrupted(store, report, "the versions fetched before are stored; run it again for the rest")
             raise

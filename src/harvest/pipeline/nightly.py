@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import gc
 import logging
+import sqlite3
 from typing import Any
 
 from harvest.core.errors import (
@@ -193,6 +194,9 @@ def run_locked(
         session.record_end(store, report)
         if isinstance(exc, SanityCheckFailed | FetchError):
             return report
+        raise
+    except (sqlite3.Error, OSError) as exc:  # outside a transaction: still a known reason, not a killed run
+        session.failed(store, report, exc)
         raise
     except KeyboardInterrupt:
         session.interrupted(store, report, "the next run resumes from the last committed page")

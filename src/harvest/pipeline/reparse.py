@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 
 from harvest.core.errors import FetchError, HarvestError, MissingIdentity, ParseError
 from harvest.core.records import Failure, SourceRecord
-from harvest.core.schema import Study
+from harvest.core.stored import load_record
 from harvest.pipeline.history import reparse_versions
 from harvest.pipeline.remerge import remerge_all
 from harvest.pipeline.report import Callbacks, RunReport
@@ -45,9 +46,8 @@ def reparse(session: Session, source_name: str | None = None, callbacks: Callbac
                 store.runs.forget_meta(REBUILD_KEY)
             report.outcome = "partial" if report.failed else "ok"
             store.runs.finish(report.run_id, outcome=report.outcome, counts=report.counts())
-        except HarvestError as exc:
-            report.outcome, report.error = "failed", exc.one_line()
-            session.record_end(store, report)
+        except (HarvestError, sqlite3.Error, OSError) as exc:
+            session.failed(store, report, exc)
             raise
         except KeyboardInterrupt:
             session.interrupted(store, report, "batches re-parsed before are stored; run it again")
@@ -79,7 +79,7 @@ def _reparse_source(session: Session, store: Store, source: Source, report: RunR
         try:
             study = source.parse(page)
         except MissingIdentity as missing:
-            stored = Study.model_validate_json(row["record"])
+            stored = load_record(row["record"])
             resolution = stored.provenance.nct_resolution or "title-exact"
             study = source.rebuild(missing, row["nct_id"], resolution, page)
         except (ParseError, FetchError) as exc:

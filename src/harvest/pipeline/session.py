@@ -54,6 +54,12 @@ class Session:
         report.outcome, report.error, report.error_exit = "interrupted", f"interrupted; {what_now}", 130
         self.record_end(store, report)
 
+    def failed(self, store: Store, report: RunReport, exc: BaseException) -> None:
+        """A command stopped by an error: its runs row says which (a full disk is no killed process)."""
+        report.outcome = "failed"
+        report.error = exc.one_line() if isinstance(exc, HarvestError) else f"{type(exc).__name__}: {exc}"
+        self.record_end(store, report)
+
     def record_end(self, store: Store, report: RunReport) -> None:
         if report.run_id is None:
             return

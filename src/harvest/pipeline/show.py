@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harvest.core.records import Merged
+from harvest.core.records import MIRROR_ONLY, Merged
 from harvest.merge import merge
 from harvest.store.database import Store
 
@@ -22,9 +22,16 @@ class Shown:
     gone_pages: list[dict[str, str]]
     removed_on: str | None = None  # the day the registry was first found no longer showing the trial
 
-    def as_json(self, *, provenance: bool = False) -> dict[str, Any]:
-        """What ``harvest show`` prints (and ``harvest fetch`` of a mirror page)."""
+    def mirror_only(self, registry: str) -> bool:
+        """No record of the registry backs this trial: only mirrors carry it."""
+        return registry not in self.merged.sources
+
+    def as_json(self, *, provenance: bool = False, registry: str | None = None) -> dict[str, Any]:
+        """What ``harvest show`` prints (and ``harvest fetch`` of a mirror page); with ``registry`` named, a trial no
+        record of it backs starts with ``note``: ``MIRROR_ONLY``."""
         data = self.merged.study.model_dump(mode="json", exclude={"provenance"})
+        if registry and self.mirror_only(registry):
+            data = {"note": MIRROR_ONLY, **data}  # first, where a reader looks
         data["sources"] = self.merged.sources
         data["removed_on"] = self.removed_on
         if provenance:

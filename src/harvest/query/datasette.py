@@ -13,9 +13,11 @@ from typing import Any
 
 from harvest import __version__
 from harvest.core.config import DEFAULT_CONTACT
-from harvest.query import completeness_docs, compliance_docs, record_docs, results_docs
+from harvest.query import aact_docs, completeness_docs, compliance_docs, record_docs, results_docs, watch_docs
 from harvest.query.history_docs import HISTORY_OPTIONS, HISTORY_TABLES
-from harvest.query.search import SEARCH_STUDIES_SQL
+from harvest.query.search import canned_search
+from harvest.query.study_docs import STUDY_COLUMNS
+from harvest.query.synonyms import Synonyms
 from harvest.store.fts import FTS_TABLE
 
 CTGOV_URL = "https://clinicaltrials.gov/"
@@ -26,57 +28,6 @@ _SOURCE = "Source name (see harvest sources)"  # completed with the registered s
 _NCT = record_docs.NCT
 _POSITION = record_docs.POSITION
 _RAW = "The payload exactly as received, zlib-compressed (for harvest reparse)"
-
-STUDY_COLUMNS: dict[str, str] = {
-    "nct_id": "ClinicalTrials.gov identifier: NCT followed by 8 digits",
-    "title": "Display title: the brief title, else the official title (mirrors may show only one)",
-    "brief_title": "Short title in plain language",
-    "official_title": "Full scientific title",
-    "acronym": "Acronym or short name of the trial",
-    "overall_status": "Recruitment status (CT.gov words: RECRUITING, COMPLETED, TERMINATED, ...)",
-    "last_known_status": "Status before it became UNKNOWN (not verified for 2+ years)",
-    "why_stopped": "Reason given for suspending, terminating or withdrawing",
-    "status_verified_date": f"When the sponsor last verified the status; {_DATE}",
-    "study_type": "INTERVENTIONAL, OBSERVATIONAL or EXPANDED_ACCESS",
-    "phases": 'JSON array of phases, e.g. ["PHASE1", "PHASE2"]; NA for trials without phases',
-    "start_date": f"Study start; {_DATE}",
-    "start_date_type": "ACTUAL or ESTIMATED",
-    "primary_completion_date": f"Last participant's data for the primary outcome; {_DATE}",
-    "primary_completion_date_type": "ACTUAL or ESTIMATED",
-    "completion_date": f"Study completion; {_DATE}",
-    "completion_date_type": "ACTUAL or ESTIMATED",
-    "first_posted": f"First posted on ClinicalTrials.gov; {_DATE}",
-    "first_posted_type": "ACTUAL or ESTIMATED",
-    "last_update_posted": f"Last update posted on ClinicalTrials.gov; {_DATE}",
-    "last_update_posted_type": "ACTUAL or ESTIMATED",
-    "enrollment": "Number of participants (actual or anticipated, see enrollment_type)",
-    "enrollment_type": "ACTUAL or ESTIMATED",
-    "allocation": "RANDOMIZED, NON_RANDOMIZED or NA",
-    "intervention_model": "PARALLEL, CROSSOVER, SINGLE_GROUP, ...",
-    "primary_purpose": "TREATMENT, PREVENTION, DIAGNOSTIC, ...",
-    "masking": "NONE, SINGLE, DOUBLE, TRIPLE or QUADRUPLE",
-    "sex": "Sexes eligible: ALL, FEMALE or MALE",
-    "minimum_age": "Minimum age as the source wrote it (e.g. 18 Years)",
-    "maximum_age": "Maximum age as the source wrote it",
-    "healthy_volunteers": "1 if healthy volunteers are accepted",
-    "eligibility_criteria": "Inclusion and exclusion criteria (text as given, markdown escapes included)",
-    "brief_summary": "Short description of the trial",
-    "detailed_description": "Long description of the trial",
-    "lead_sponsor": "Organisation responsible for the trial",
-    "lead_sponsor_class": "INDUSTRY, NIH, FED, OTHER_GOV, NETWORK, OTHER, ...",
-    "has_results": "1 if results are posted on ClinicalTrials.gov",
-    "nct_aliases": "JSON array of retired NCT numbers that now point to this trial",
-    "unmapped": "JSON: values a parser could not map onto the schema (reported, never guessed)",
-    "sources": "JSON array of the sources that carry this trial",
-    "provenance": "JSON: which source record supplied which fields (see the field_provenance view)",
-    "content_hash": "Hash of the merged record; changes when the trial changes",
-    "merge_hash": "Hash of the merged record plus its attribution (sources, provenance, conflicts)",
-    "first_seen_at": "When harvest first stored this trial (UTC)",
-    "updated_at": "When harvest last rewrote this row (UTC)",
-    # the rest of the CT.gov record: submission dates, oversight, design details, results module texts
-    **record_docs.RECORD_STUDY_COLUMNS,
-    **completeness_docs.STUDY_COLUMNS,
-}
 
 # table or view -> (description, {column: description})
 TABLES: dict[str, tuple[str, dict[str, str]]] = {
@@ -120,7 +71,7 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "position": "0 for the lead sponsor, then collaborators in order",
             "role": "LEAD or COLLABORATOR",
             "name": "Organisation",
-            "class": "INDUSTRY, NIH, FED, OTHER, ... (lead sponsor only)",
+            "class": "INDUSTRY, NIH, FED, OTHER, ...; NULL where a mirror shows only the name",
         },
     ),
     "contacts": (
@@ -344,8 +295,10 @@ TABLES: dict[str, tuple[str, dict[str, str]]] = {
     **compliance_docs.TABLES,
     **HISTORY_TABLES,
     **completeness_docs.TABLES,
+    **watch_docs.TABLES,
 }
 TABLES["recruiting_studies"] = (TABLES["recruiting_studies"][0], TABLES["study_overview"][1])
+TABLES = aact_docs.with_aact(TABLES)  # AACT's names for harvest's columns, its ids, its tables as views
 
 _STUDY_FACETS: list[Any] = ["overall_status", "study_type", {"array": "phases"}, "has_results"]
 _SORTABLE = [
@@ -392,29 +345,22 @@ OPTIONS: dict[str, dict[str, Any]] = {
     **results_docs.RESULT_OPTIONS,
     **compliance_docs.OPTIONS,
     **HISTORY_OPTIONS,
+    **aact_docs.VIEW_OPTIONS,
 }
 
 
-# Canned queries. A table's ?_search lists matches unranked; search_studies is `harvest search` (same words,
-# same studies, same order: best first), with a snippet of where the words were found.
-QUERIES: dict[str, dict[str, Any]] = {
-    "search_studies": {
-        "title": "Search trials, best match first",
-        "description": (
-            "The studies `harvest search WORDS` finds, in its order: every word must match (in titles, acronym, "
-            'summaries, conditions, interventions, keywords or lead sponsor), stemmed; "double quotes" make a '
-            "phrase and a trailing * a prefix. The snippet marks the words **like this**."
-        ),
-        "sql": SEARCH_STUDIES_SQL,
-        "params": ["q"],
-    }
-}
-
-
-def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str, Any]:
+def metadata(
+    database: str = "harvest",
+    sources: Sequence[str] = (),
+    *,
+    registry: str | None = None,
+    synonyms: Synonyms | None = None,
+) -> dict[str, Any]:
     """The metadata document for a file served under the name ``database`` (its file name without .db).
 
-    ``sources`` names the registered sources; the caller passes them so that querying knows no site.
+    ``sources`` names the registered sources and ``registry`` the one that is the registry (its trials are not
+    "mirror only"); the caller passes them so that querying knows no site. ``synonyms`` are those the search
+    expands with (``query.synonyms.load``): they are written into the canned query's SQL.
     """
     named = f": {', '.join(sources)}" if sources else ""
     source = f"Source name{named} (ctgov is ClinicalTrials.gov, the others mirror it)"
@@ -444,7 +390,9 @@ def metadata(database: str = "harvest", sources: Sequence[str] = ()) -> dict[str
                 "title": "Clinical trials",
                 "description": "Start with study_overview, or search studies (search_studies ranks the matches).",
                 "tables": tables,
-                "queries": {name: dict(query) for name, query in QUERIES.items()},  # the caller's to change
+                # a new dict each call: the caller's to change
+                "queries": {"search_studies": canned_search(synonyms or Synonyms(), registry)},
+                "registry": registry,  # for the site: the source whose records are the registry's
             }
         },
     }

@@ -29,6 +29,9 @@ JSON_COLUMNS: dict[str, frozenset[str]] = {
     "changes": frozenset({"old", "new"}),
     "harvest_state": frozenset({"cursor"}),
     "unresolved": frozenset({"candidates"}),
+    "watches": frozenset({"filters", "nct_ids", "compliance", "fields"}),
+    "watch_matches": frozenset({"state"}),
+    "watch_entries": frozenset({"detail"}),  # old and new: JSON text of a change, or an outcome word
 }
 
 

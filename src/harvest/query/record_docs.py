@@ -40,6 +40,16 @@ RECORD_STUDY_COLUMNS: dict[str, str] = {
     "(statusModule.delayedPosting)",
     "has_expanded_access": FLAG + "the intervention is available through expanded access "
     "(statusModule.expandedAccessInfo.hasExpandedAccess)",
+    "expanded_access_nctid": "NCT number of the expanded-access record for this trial's intervention "
+    "(statusModule.expandedAccessInfo.nctId)",
+    "expanded_access_status_for_nctid": "Status of that expanded access: AVAILABLE, NO_LONGER_AVAILABLE, "
+    "TEMPORARILY_NOT_AVAILABLE, APPROVED_FOR_MARKETING (expandedAccessInfo.statusForNctId)",
+    "expanded_access_type_individual": FLAG + "expanded access is for individual patients "
+    "(designModule.expandedAccessTypes.individual)",
+    "expanded_access_type_intermediate": FLAG + "expanded access is for intermediate-size populations "
+    "(expandedAccessTypes.intermediate)",
+    "expanded_access_type_treatment": FLAG + "expanded access is under a treatment IND or protocol "
+    "(expandedAccessTypes.treatment)",
     "is_fda_regulated_drug": FLAG + "a drug regulated by the U.S. FDA is studied (oversightModule.isFdaRegulatedDrug)",
     "is_fda_regulated_device": FLAG + "a device regulated by the U.S. FDA is studied "
     "(oversightModule.isFdaRegulatedDevice)",
@@ -57,6 +67,9 @@ RECORD_STUDY_COLUMNS: dict[str, str] = {
     "responsible_party_name": "Investigator who is the responsible party (responsibleParty.investigatorFullName)",
     "responsible_party_title": "That investigator's title (responsibleParty.investigatorTitle)",
     "responsible_party_affiliation": "That investigator's affiliation (responsibleParty.investigatorAffiliation)",
+    "responsible_party_old_name_title": "The responsible party as records from before 2017 name it, name and title "
+    "in one (responsibleParty.oldNameTitle)",
+    "responsible_party_old_organization": "Its organisation, in such records (responsibleParty.oldOrganization)",
     "intervention_model_description": "Free-text details of the intervention model "
     "(designInfo.interventionModelDescription)",
     "observational_model": "COHORT, CASE_CONTROL, CASE_ONLY, ... for observational studies "
@@ -90,12 +103,39 @@ RECORD_STUDY_COLUMNS: dict[str, str] = {
     "reported_events_description": "How adverse events were defined or collected (adverseEventsModule.description)",
     "reported_events_frequency_threshold": "Percent of participants above which other (not serious) adverse events "
     "are listed, as text, e.g. 5 (adverseEventsModule.frequencyThreshold)",
-    "number_of_arms": "Calculated: number of the trial's design_groups rows; NULL when none",
-    "number_of_facilities": "Calculated: number of the trial's locations rows; NULL when none",
-    "has_us_facility": "Calculated: 1 if a location is in the United States, 0 if none is; NULL without locations",
+    "baseline_type_units_analyzed": "What the baseline counts when not participants, e.g. eyes "
+    "(baselineCharacteristicsModule.typeUnitsAnalyzed)",
+    "participant_flow_units_analyzed": "What the participant flow counts when not participants "
+    "(participantFlowModule.typeUnitsAnalyzed; AACT: participant_flows.units_analyzed)",
+    # calculated as AACT's app/models/calculated_value.rb and study.rb calculate them (calculated_values view)
+    "number_of_arms": "Calculated: arms of an interventional trial (rows of design_groups); NULL for other "
+    "trials and when none, as AACT's studies.number_of_arms",
+    "number_of_groups": "Calculated: groups of a trial that is not interventional (rows of design_groups); NULL "
+    "for interventional trials and when none",
+    "number_of_facilities": "Calculated: number of the trial's locations rows, 0 when none",
+    "has_us_facility": "Calculated: 1 if a location is in the United States or a U.S. territory, 0 if none is; "
+    "NULL without locations",
     "has_single_facility": "Calculated: 1 with exactly one location, 0 with more; NULL without locations",
-    "months_to_report_results": "Calculated: calendar months from primary_completion_date to "
-    "results_first_submitted (days ignored); NULL unless both are known to the month",
+    "months_to_report_results": "Calculated: days from primary_completion_date to results_first_submitted over 30, "
+    "truncated; a date known to the month counts as its last day, as in AACT; NULL unless both are known",
+    "actual_duration": "Calculated: days from start_date to primary_completion_date over 30, truncated, when "
+    "neither is ESTIMATED; NULL otherwise",
+    "registered_in_calendar_year": "Calculated: the year of first_submitted",
+    "were_results_reported": "Calculated: 1 if outcome measures are reported (rows of outcomes), else 0",
+    "minimum_age_num": "Calculated: the number of minimum_age (18 of '18 Years')",
+    "minimum_age_unit": "Calculated: its unit, lower-case and singular (year, month, week, day, hour, minute)",
+    "maximum_age_num": "Calculated: the number of maximum_age",
+    "maximum_age_unit": "Calculated: its unit, lower-case and singular",
+    "number_of_primary_outcomes_to_measure": "Calculated: primary outcomes the protocol declares; NULL when none",
+    "number_of_secondary_outcomes_to_measure": "Calculated: secondary outcomes declared; NULL when none",
+    "number_of_other_outcomes_to_measure": "Calculated: other outcomes declared; NULL when none",
+    "number_of_sae_subjects": "Calculated: participants affected summed over the serious event terms (one "
+    "participant with two events counts twice, as in AACT); NULL without serious event rows",
+    "number_of_nsae_subjects": "Calculated: the same over the other (not serious) event terms",
+    "mesh_terms": "For search: the MeSH terms ClinicalTrials.gov derived for the conditions and interventions, "
+    "then the record's words it found them as (browse_leaves.as_found), each once, joined with '; '",
+    "mesh_ancestors": "For search: the broader MeSH terms above those (ancestors in browse_conditions and "
+    "browse_interventions), each once, joined with '; '",
 }
 
 LOCATION_COORDINATES: dict[str, str] = {
@@ -113,7 +153,8 @@ def row_table(description: str, columns: dict[str, str], position: str = POSITIO
 _BROWSE = {
     "mesh_id": "MeSH descriptor id, e.g. D009369 (the registry writes some with extra zeros: D000009369)",
     "term": "MeSH term, e.g. Neoplasms",
-    "mesh_type": "mesh (a term the registry matched to the record) or ancestor (a broader term above one)",
+    "mesh_type": "mesh-list (a term the registry matched to the record) or mesh-ancestor (a broader term above "
+    "one), AACT's words",
 }
 _SORTED = "Order from 0: mesh terms, then ancestors, each by MeSH id (the registry reorders them between releases)"
 
@@ -134,6 +175,9 @@ RECORD_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "design_group_label": "The arm: design_groups.label of the same nct_id",
             "intervention_type": "The intervention's type (DRUG, DEVICE, ...)",
             "intervention_name": "The intervention: interventions.name of the same nct_id",
+            "design_group_position": "The arm with that label: design_groups.position (the last where two share "
+            "it); NULL when no arm has it",
+            "intervention_position": "The intervention: interventions.position of the same nct_id",
         },
     ),
     "intervention_other_names": row_table(
@@ -147,7 +191,7 @@ RECORD_TABLES: dict[str, tuple[str, dict[str, str]]] = {
     "design_outcomes": row_table(
         "Outcome measures the protocol declares (outcomesModule): primary, then secondary, then other.",
         {
-            "outcome_type": "PRIMARY, SECONDARY or OTHER",
+            "outcome_type": "primary, secondary or other (AACT's words)",
             "measure": "What is measured",
             "time_frame": "When it is measured",
             "description": "How it is measured",
@@ -190,13 +234,49 @@ RECORD_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "citation": "Citation as given",
         },
     ),
+    "retractions": row_table(
+        "Retraction notices PubMed lists for cited publications (referencesModule.references[].retractions).",
+        {
+            "reference_position": "The retracted publication: study_references.position of the same nct_id",
+            "pmid": "PubMed id of the retraction notice",
+            "source": "Where the notice appeared, e.g. a journal citation",
+        },
+    ),
     "links": row_table(
         "Web links the sponsor added (referencesModule.seeAlsoLinks).",
         {"url": "URL", "description": "Label of the link"},
     ),
     "documents": row_table(
+        "Documents shared with the participant data, and where to ask for them (referencesModule.availIpds); "
+        "AACT's documents. Posted protocols and plans are in provided_documents.",
+        {
+            "document_id": "The document's id where it is offered",
+            "document_type": "What it is, e.g. Study Protocol, Clinical Study Report, Individual Participant Data Set",
+            "url": "Where to request it",
+            "comment": "Comment",
+        },
+    ),
+    "removed_countries": row_table(
+        "Countries the trial no longer lists a site in (derivedSection.miscInfoModule.removedCountries); "
+        "countries lists them with removed = 1.",
+        {"name": "Country"},
+    ),
+    "id_information": row_table(
+        "Every identifier as the registry gives it, unvalidated: retired NCT numbers, the organisation's study ID, "
+        "secondary IDs (AACT's id_information; identifiers keeps the ones that validate, by scheme).",
+        {
+            "id_source": "nct_alias, org_study_id or secondary_id",
+            "id_value": "The identifier as given",
+            "id_type": "The registry's type word: NIH, FDA, VA, CDC, AHRQ, SAMHSA, OTHER_GRANT, EUDRACT_NUMBER, CTIS, "
+            "REGISTRY, OTHER, ... (orgStudyIdInfo.type, secondaryIdInfos[].type)",
+            "id_type_description": "The issuing organisation or registry (secondaryIdInfos[].domain)",
+            "id_link": "A link to the identifier's record, when given (secondaryIdInfos[].link)",
+        },
+    ),
+    "provided_documents": row_table(
         "Documents posted with the record: protocol, statistical analysis plan, consent form "
-        "(documentSection.largeDocumentModule.largeDocs; AACT: provided_documents).",
+        "(documentSection.largeDocumentModule.largeDocs); AACT's provided_documents. Before schema 6 this "
+        "table was named documents.",
         {
             "type_abbrev": "Prot, SAP, ICF or a combination such as Prot_SAP",
             "label": "Document title",
@@ -209,8 +289,10 @@ RECORD_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "size": "Size in bytes",
         },
     ),
-    "facility_contacts": row_table(
-        "Contacts and investigators of each site (contactsLocationsModule.locations[].contacts).",
+    "location_contacts": row_table(
+        "Contacts and investigators of each site, whatever their role (contactsLocationsModule.locations[].contacts);"
+        " AACT's facility_contacts and facility_investigators read it. Before schema 6 this table was named "
+        "facility_contacts.",
         {
             "location_position": "The site: joins locations.position of the same nct_id",
             "facility": "The site's facility name",
@@ -264,8 +346,10 @@ RECORD_OPTIONS: dict[str, dict[str, Any]] = {
     "browse_leaves": {"facets": ["browse", "relevance"]},
     "browse_branches": {"facets": ["browse", "name"]},
     "study_references": {"facets": ["reference_type"]},
-    "documents": {"facets": ["type_abbrev"]},
-    "facility_contacts": {"facets": ["contact_type"]},
+    "provided_documents": {"facets": ["type_abbrev"]},
+    "documents": {"facets": ["document_type"]},
+    "location_contacts": {"facets": ["contact_type"]},
+    "id_information": {"facets": ["id_source", "id_type"]},
     "ipd_information_types": {"facets": ["name"]},
     "pending_results": {"facets": ["event"]},
 }

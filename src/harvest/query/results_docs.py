@@ -29,7 +29,10 @@ _MEASUREMENT = {
     "dispersion_lower_limit": "Lower limit of the range or interval, where a plain number (measurements[].lowerLimit)",
     "dispersion_upper_limit": "Upper limit of the range or interval, where a plain number (measurements[].upperLimit)",
     "explanation_of_na": "Why a value is NA (measurements[].comment)",
+    "dispersion_lower_limit_raw": "Lower limit as written, NA included (measurements[].lowerLimit)",
+    "dispersion_upper_limit_raw": "Upper limit as written, NA included (measurements[].upperLimit)",
 }
+_RESULT_GROUP = "The group: result_groups.position of the same nct_id (NULL when the code names no group)"
 _PARAM_TYPE = "MEAN, MEDIAN, NUMBER, COUNT_OF_PARTICIPANTS, LEAST_SQUARES_MEAN, ..."
 _DISPERSION_TYPE = "STANDARD_DEVIATION, FULL_RANGE, INTER_QUARTILE_RANGE, ...; NULL for counts"
 _EVENT_COUNTS = {
@@ -59,8 +62,10 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "title": "Milestone: STARTED, COMPLETED, NOT COMPLETED or the registry's own words",
             "ctgov_group_code": _GROUP,
             "count": "Participants (numSubjects), where a whole number",
-            "count_units": "Units when not participants (numUnits)",
-            "description": "Comment",
+            "count_units": "Units counted when not participants, as text (numUnits)",
+            "description": "The group's comment (achievements[].comment)",
+            "milestone_description": "The milestone's comment, the same for every group (milestones[].comment)",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
     "drop_withdrawals": row_table(
@@ -70,7 +75,10 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "reason": "Reason, e.g. Withdrawal by Subject, Adverse Event, Lost to Follow-up",
             "ctgov_group_code": _GROUP,
             "count": "Participants (numSubjects), where a whole number",
-            "description": "Comment",
+            "description": "The group's comment (reasons[].comment; AACT: reason_comment)",
+            "drop_withdraw_comment": "The reason's comment, the same for every group (dropWithdraws[].comment)",
+            "count_units": "Units counted when not participants, where a whole number (reasons[].numUnits)",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
     "baseline_counts": row_table(
@@ -79,11 +87,13 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "units": "What is counted, usually Participants",
             "ctgov_group_code": _GROUP,
             "count": "Number, where a whole number",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
     "baseline_measurements": row_table(
         "Baseline characteristics: one row per value (measure, row, category, group) "
-        "(baselineCharacteristicsModule.measures[].classes[].categories[].measurements).",
+        "(baselineCharacteristicsModule.measures[].classes[].categories[].measurements); a measure, row or "
+        "category without values has one row, its value columns NULL, as in AACT.",
         {
             "measure_position": "The measure, from 0: rows with the same value belong to one measure",
             "title": "Measure title, e.g. Age, Categorical",
@@ -93,6 +103,11 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "dispersion_type": _DISPERSION_TYPE,
             "units": "Unit of measure",
             **_MEASUREMENT,
+            "calculate_percentage": "Yes or No: whether percentages are shown (measures[].calculatePct)",
+            "number_analyzed": "Participants (or units) the group's value is out of: the row's class denominator, "
+            "else the measure's, else the baseline's, in number_analyzed_units",
+            "number_analyzed_units": "What number_analyzed counts (measures[].denomUnitsSelected, else Participants)",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
     "outcomes": row_table(
@@ -119,15 +134,19 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "units": "What is counted, usually Participants",
             "ctgov_group_code": _GROUP + " (result_type Outcome, same outcome_position)",
             "count": "Number, where a whole number",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
-    "outcome_measurements": row_table(
+    "outcome_measurement_values": row_table(
         "Outcome values: one row per value (outcome, row, category, group) "
-        "(outcomeMeasures[].classes[].categories[].measurements).",
+        "(outcomeMeasures[].classes[].categories[].measurements); the view outcome_measurements adds the "
+        "outcome's title, units and types to each, as AACT's table has them. Before schema 6 this table was "
+        "named outcome_measurements.",
         {
             "outcome_position": _OUTCOME,
             **_MEASUREMENT,
             "ctgov_group_code": _GROUP + " (result_type Outcome, same outcome_position)",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
     "outcome_analyses": row_table(
@@ -139,27 +158,35 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "non_inferiority_type": "SUPERIORITY, NON_INFERIORITY, EQUIVALENCE, OTHER, ...",
             "non_inferiority_description": "Comment on the hypothesis",
             "param_type": "Estimate type, e.g. Hazard Ratio (HR), Mean Difference",
-            "param_value": "Estimate as written",
-            "param_value_num": f"param_value {_NUM}",
+            "param_value": f"The estimate, {_NUM} (AACT: numeric)",
+            "param_value_raw": "The estimate as written (paramValue)",
             "dispersion_type": "Dispersion type of the estimate, e.g. STANDARD_ERROR_OF_MEAN",
-            "dispersion_value": "Dispersion of the estimate, as written",
-            "p_value": "p-value as written, e.g. <0.001, 0.04",
-            "p_value_num": f"p_value {_NUM} (<0.001 is NULL)",
+            "dispersion_value": f"Dispersion of the estimate, {_NUM}",
+            "dispersion_value_raw": "Dispersion of the estimate as written (dispersionValue)",
+            "p_value": "The p-value's number without its sign: 0.001 for <0.001 (AACT's p_value); NULL where the "
+            "text holds no number (AACT stores 0)",
+            "p_value_modifier": "The sign before the number: <, <=, > or empty (AACT's p_value_modifier)",
+            "p_value_raw": "p-value as written, e.g. <0.001, 0.04 (pValue)",
+            "p_value_num": f"p_value_raw {_NUM} (<0.001 is NULL)",
             "p_value_description": "Comment on the p-value",
             "method": "Statistical method, e.g. ANCOVA, Log Rank",
             "method_description": "Comment on the method",
             "ci_percent": "Confidence level in percent, e.g. 95",
             "ci_n_sides": "ONE_SIDED or TWO_SIDED",
-            "ci_lower_limit": "Lower confidence limit, as written",
-            "ci_upper_limit": "Upper confidence limit, as written",
+            "ci_lower_limit": f"Lower confidence limit, {_NUM}",
+            "ci_lower_limit_raw": "Lower confidence limit as written, NA included (ciLowerLimit)",
+            "ci_upper_limit": f"Upper confidence limit, {_NUM}",
+            "ci_upper_limit_raw": "Upper confidence limit as written, NA included (ciUpperLimit)",
             "ci_upper_limit_na_comment": "Why the upper limit is NA",
             "estimate_description": "Comment on the estimate",
             "other_analysis_description": "Any other analysis, in words",
         },
     ),
-    "reported_events": row_table(
+    "reported_event_stats": row_table(
         "Adverse events: one row per event term and group, serious events then other events "
-        "(adverseEventsModule.seriousEvents and otherEvents, [].stats).",
+        "(adverseEventsModule.seriousEvents and otherEvents, [].stats); the view reported_events adds the "
+        "module's time frame, description and threshold to each, as AACT's table has them. Before schema 6 this "
+        "table was named reported_events.",
         {
             "event_type": "serious or other",
             "organ_system": "Organ system class, e.g. Infections and infestations",
@@ -169,6 +196,7 @@ RESULT_TABLES: dict[str, tuple[str, dict[str, str]]] = {
             "ctgov_group_code": _GROUP + " (result_type Reported Event)",
             **_EVENT_COUNTS,
             "event_count": "Number of events (one participant may have several), when given",
+            "result_group_position": _RESULT_GROUP,
         },
     ),
     "reported_event_totals": row_table(
@@ -208,6 +236,7 @@ RESULT_OPTIONS: dict[str, dict[str, Any]] = {
     "baseline_measurements": {"facets": ["title", "param_type"]},
     "outcomes": {"facets": ["outcome_type", "param_type", "reporting_status"]},
     "outcome_analyses": {"facets": ["method", "non_inferiority_type"]},
+    "reported_event_stats": {"facets": ["event_type", "organ_system", "assessment"]},
     "reported_events": {"facets": ["event_type", "organ_system", "assessment"]},
     "reported_event_totals": {"facets": ["event_type"]},
 }

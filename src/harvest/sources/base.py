@@ -58,6 +58,8 @@ class Batch:
     gone: list[str] = field(default_factory=list)  # pages that answered 404/410 again: gone, not failing
     # pages that answered 304 where their last visit failed: the failure kept in quarantine stands
     still_failing: list[str] = field(default_factory=list)
+    # pages read well again that give no record (a sitemap shard): what an earlier visit kept of them goes
+    recovered: list[str] = field(default_factory=list)
     cursor: dict[str, Any] | None = None  # where to resume once this batch is committed
     expected_total: int | None = None  # for progress, when the source knows
     # False for a part of a page that is not its last: committing it leaves the resume position where it was

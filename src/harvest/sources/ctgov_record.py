@@ -3,7 +3,9 @@
 Each entry reads one JSON path of the API v2 study object (``tests/test_ctgov_tables.py`` checks every path
 against the API's OpenAPI spec). A row table is one or more ``Rows`` parts: a root with ``[]`` at each array,
 and columns read from the row's element, an enclosing element (``outcomeMeasures[].title``) or its index
-(``outcomeMeasures[]#``). Table and column names are AACT's where a table matches.
+(``outcomeMeasures[]#``). Table and column names, and constant words (``mesh-list``, ``primary``), are AACT's
+where a table matches (AACT's app/models/*.rb declare the same paths); the results section is declared in
+``ctgov_results``.
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from harvest.core.ids import CTGOV_ID_TYPES, IdScheme, classify, clean_id
-from harvest.sources.reading.jsonrows import Rows, number, tables, value_at, whole
+from harvest.sources.ctgov_results import RESULT_TABLES, link_results
+from harvest.sources.reading.jsonrows import Rows, tables, value_at
 
 Json = dict[str, Any]
 P = "protocolSection."
@@ -31,6 +34,11 @@ SCALARS: dict[str, str] = {
     "results_waived": STATUS + "resultsWaived",
     "delayed_posting": STATUS + "delayedPosting",
     "has_expanded_access": STATUS + "expandedAccessInfo.hasExpandedAccess",
+    "expanded_access_nctid": STATUS + "expandedAccessInfo.nctId",
+    "expanded_access_status_for_nctid": STATUS + "expandedAccessInfo.statusForNctId",
+    "expanded_access_type_individual": DESIGN + "expandedAccessTypes.individual",
+    "expanded_access_type_intermediate": DESIGN + "expandedAccessTypes.intermediate",
+    "expanded_access_type_treatment": DESIGN + "expandedAccessTypes.treatment",
     "is_fda_regulated_drug": P + "oversightModule.isFdaRegulatedDrug",
     "is_fda_regulated_device": P + "oversightModule.isFdaRegulatedDevice",
     "is_unapproved_device": P + "oversightModule.isUnapprovedDevice",
@@ -44,6 +52,8 @@ SCALARS: dict[str, str] = {
     "responsible_party_name": P + "sponsorCollaboratorsModule.responsibleParty.investigatorFullName",
     "responsible_party_title": P + "sponsorCollaboratorsModule.responsibleParty.investigatorTitle",
     "responsible_party_affiliation": P + "sponsorCollaboratorsModule.responsibleParty.investigatorAffiliation",
+    "responsible_party_old_name_title": P + "sponsorCollaboratorsModule.responsibleParty.oldNameTitle",
+    "responsible_party_old_organization": P + "sponsorCollaboratorsModule.responsibleParty.oldOrganization",
     "intervention_model_description": DESIGN + "designInfo.interventionModelDescription",
     "observational_model": DESIGN + "designInfo.observationalModel",
     "time_perspective": DESIGN + "designInfo.timePerspective",
@@ -70,6 +80,8 @@ SCALARS: dict[str, str] = {
     "reported_events_time_frame": R + "adverseEventsModule.timeFrame",
     "reported_events_description": R + "adverseEventsModule.description",
     "reported_events_frequency_threshold": R + "adverseEventsModule.frequencyThreshold",
+    "baseline_type_units_analyzed": R + "baselineCharacteristicsModule.typeUnitsAnalyzed",
+    "participant_flow_units_analyzed": R + "participantFlowModule.typeUnitsAnalyzed",
 }
 
 # studies date column <- JSON path of a {date, type} struct
@@ -81,34 +93,8 @@ DATE_STRUCTS: dict[str, str] = {
 ARMS = P + "armsInterventionsModule."
 OUTCOMES = P + "outcomesModule."
 REFS = P + "referencesModule."
-FLOW = R + "participantFlowModule."
-BASELINE = R + "baselineCharacteristicsModule."
-MEASURES = R + "outcomeMeasuresModule.outcomeMeasures[]"
-EVENTS = R + "adverseEventsModule."
 
 _outcome = {"measure": "measure", "time_frame": "timeFrame", "description": "description"}
-_measurement = {
-    "ctgov_group_code": "groupId",
-    "param_value": "value",
-    "param_value_num": ("value", number),
-    "dispersion_value": "spread",
-    "dispersion_value_num": ("spread", number),
-    "dispersion_lower_limit": ("lowerLimit", number),
-    "dispersion_upper_limit": ("upperLimit", number),
-    "explanation_of_na": "comment",
-    "classification": "classes[].title",
-    "category": "categories[].title",
-}
-_event = {
-    "organ_system": "seriousEvents[].organSystem",
-    "term": "seriousEvents[].term",
-    "vocabulary": "seriousEvents[].sourceVocabulary",
-    "assessment": "seriousEvents[].assessmentType",
-    "ctgov_group_code": "groupId",
-    "subjects_affected": "numAffected",
-    "subjects_at_risk": "numAtRisk",
-    "event_count": "numEvents",
-}
 
 
 def _browse(kind: str, module: str) -> list[Rows]:
@@ -116,8 +102,8 @@ def _browse(kind: str, module: str) -> list[Rows]:
     term = {"mesh_id": "id", "term": "term"}
     table = f"browse_{kind}s"
     return [
-        Rows(table, root + "meshes[]", term, {"mesh_type": "mesh"}, sort_by=("mesh_id",)),
-        Rows(table, root + "ancestors[]", term, {"mesh_type": "ancestor"}, sort_by=("mesh_id",)),
+        Rows(table, root + "meshes[]", term, {"mesh_type": "mesh-list"}, sort_by=("mesh_id",)),
+        Rows(table, root + "ancestors[]", term, {"mesh_type": "mesh-ancestor"}, sort_by=("mesh_id",)),
         Rows(
             "browse_leaves",
             root + "browseLeaves[]",
@@ -135,26 +121,20 @@ def _browse(kind: str, module: str) -> list[Rows]:
     ]
 
 
-def _groups(root: str, result_type: str, outcome: bool = False) -> Rows:
-    columns: dict[str, Any] = {"ctgov_group_code": "id", "title": "title", "description": "description"}
-    if outcome:
-        columns["outcome_position"] = "outcomeMeasures[]#"
-    return Rows("result_groups", root, columns, {"result_type": result_type})
-
-
-def _events(kind: str) -> Rows:
-    key = f"{kind}Events"
-    columns = {c: p.replace("seriousEvents[]", f"{key}[]") for c, p in _event.items() if isinstance(p, str)}
-    return Rows("reported_events", EVENTS + f"{key}[].stats[]", columns, {"event_type": kind})
-
-
-def _totals(kind: str) -> Rows:
-    columns = {
-        "ctgov_group_code": "id",
-        "subjects_affected": f"{kind}NumAffected",
-        "subjects_at_risk": f"{kind}NumAtRisk",
-    }
-    return Rows("reported_event_totals", EVENTS + "eventGroups[]", columns, {"event_type": kind})
+def _id_information() -> list[Rows]:
+    """Every identifier as given, unvalidated (``identifiers`` keeps the ones that validate, by scheme)."""
+    ident = P + "identificationModule."
+    secondary = {"id_value": "id", "id_type": "type", "id_type_description": "domain", "id_link": "link"}
+    return [
+        Rows("id_information", ident + "nctIdAliases[]", {"id_value": "."}, {"id_source": "nct_alias"}),
+        Rows(
+            "id_information",
+            ident + "orgStudyIdInfo",
+            {"id_value": "id", "id_type": "type", "id_link": "link"},
+            {"id_source": "org_study_id"},
+        ),
+        Rows("id_information", ident + "secondaryIdInfos[]", secondary, {"id_source": "secondary_id"}),
+    ]
 
 
 TABLES: list[Rows] = [
@@ -166,6 +146,7 @@ TABLES: list[Rows] = [
             "design_group_label": ".",
             "intervention_type": "interventions[].type",
             "intervention_name": "interventions[].name",
+            "intervention_position": "interventions[]#",
         },
     ),
     Rows(
@@ -173,15 +154,25 @@ TABLES: list[Rows] = [
         ARMS + "interventions[].otherNames[]",
         {"intervention_position": "interventions[]#", "intervention_name": "interventions[].name", "name": "."},
     ),
-    Rows("design_outcomes", OUTCOMES + "primaryOutcomes[]", _outcome, {"outcome_type": "PRIMARY"}),
-    Rows("design_outcomes", OUTCOMES + "secondaryOutcomes[]", _outcome, {"outcome_type": "SECONDARY"}),
-    Rows("design_outcomes", OUTCOMES + "otherOutcomes[]", _outcome, {"outcome_type": "OTHER"}),
+    Rows("design_outcomes", OUTCOMES + "primaryOutcomes[]", _outcome, {"outcome_type": "primary"}),
+    Rows("design_outcomes", OUTCOMES + "secondaryOutcomes[]", _outcome, {"outcome_type": "secondary"}),
+    Rows("design_outcomes", OUTCOMES + "otherOutcomes[]", _outcome, {"outcome_type": "other"}),
     *_browse("condition", "conditionBrowseModule"),
     *_browse("intervention", "interventionBrowseModule"),
     Rows("study_references", REFS + "references[]", {"pmid": "pmid", "reference_type": "type", "citation": "citation"}),
+    Rows(
+        "retractions",
+        REFS + "references[].retractions[]",
+        {"reference_position": "references[]#", "pmid": "pmid", "source": "source"},
+    ),
     Rows("links", REFS + "seeAlsoLinks[]", {"url": "url", "description": "label"}),
     Rows(
         "documents",
+        REFS + "availIpds[]",
+        {"document_id": "id", "document_type": "type", "url": "url", "comment": "comment"},
+    ),
+    Rows(
+        "provided_documents",
         "documentSection.largeDocumentModule.largeDocs[]",
         {
             "type_abbrev": "typeAbbrev",
@@ -196,7 +187,7 @@ TABLES: list[Rows] = [
         },
     ),
     Rows(
-        "facility_contacts",
+        "location_contacts",
         P + "contactsLocationsModule.locations[].contacts[]",
         {
             "location_position": "locations[]#",
@@ -209,138 +200,9 @@ TABLES: list[Rows] = [
         },
     ),
     Rows("ipd_information_types", P + "ipdSharingStatementModule.infoTypes[]", {"name": "."}),
-    _groups(FLOW + "groups[]", "Participant Flow"),
-    _groups(BASELINE + "groups[]", "Baseline"),
-    _groups(MEASURES + ".groups[]", "Outcome", outcome=True),
-    _groups(EVENTS + "eventGroups[]", "Reported Event"),
-    Rows(
-        "milestones",
-        FLOW + "periods[].milestones[].achievements[]",
-        {
-            "period": "periods[].title",
-            "title": "milestones[].type",
-            "ctgov_group_code": "groupId",
-            "count": ("numSubjects", whole),
-            "count_units": "numUnits",
-            "description": "comment",
-        },
-    ),
-    Rows(
-        "drop_withdrawals",
-        FLOW + "periods[].dropWithdraws[].reasons[]",
-        {
-            "period": "periods[].title",
-            "reason": "dropWithdraws[].type",
-            "ctgov_group_code": "groupId",
-            "count": ("numSubjects", whole),
-            "description": "comment",
-        },
-    ),
-    Rows(
-        "baseline_counts",
-        BASELINE + "denoms[].counts[]",
-        {"units": "denoms[].units", "ctgov_group_code": "groupId", "count": ("value", whole)},
-    ),
-    Rows(
-        "baseline_measurements",
-        BASELINE + "measures[].classes[].categories[].measurements[]",
-        {
-            "measure_position": "measures[]#",
-            "title": "measures[].title",
-            "description": "measures[].description",
-            "population_description": "measures[].populationDescription",
-            "param_type": "measures[].paramType",
-            "dispersion_type": "measures[].dispersionType",
-            "units": "measures[].unitOfMeasure",
-            **_measurement,
-        },
-    ),
-    Rows(
-        "outcomes",
-        MEASURES,
-        {
-            "outcome_type": "type",
-            "title": "title",
-            "description": "description",
-            "time_frame": "timeFrame",
-            "population": "populationDescription",
-            "units": "unitOfMeasure",
-            "units_analyzed": "typeUnitsAnalyzed",
-            "param_type": "paramType",
-            "dispersion_type": "dispersionType",
-            "reporting_status": "reportingStatus",
-            "anticipated_posting_date": "anticipatedPostingDate",
-        },
-    ),
-    Rows(
-        "outcome_counts",
-        MEASURES + ".denoms[].counts[]",
-        {
-            "outcome_position": "outcomeMeasures[]#",
-            "units": "denoms[].units",
-            "ctgov_group_code": "groupId",
-            "count": ("value", whole),
-        },
-    ),
-    Rows(
-        "outcome_measurements",
-        MEASURES + ".classes[].categories[].measurements[]",
-        {"outcome_position": "outcomeMeasures[]#", **_measurement},
-    ),
-    Rows(
-        "outcome_analyses",
-        MEASURES + ".analyses[]",
-        {
-            "outcome_position": "outcomeMeasures[]#",
-            "group_codes": "groupIds",
-            "groups_description": "groupDescription",
-            "non_inferiority_type": "nonInferiorityType",
-            "non_inferiority_description": "nonInferiorityComment",
-            "param_type": "paramType",
-            "param_value": "paramValue",
-            "param_value_num": ("paramValue", number),
-            "dispersion_type": "dispersionType",
-            "dispersion_value": "dispersionValue",
-            "p_value": "pValue",
-            "p_value_num": ("pValue", number),
-            "p_value_description": "pValueComment",
-            "method": "statisticalMethod",
-            "method_description": "statisticalComment",
-            "ci_percent": "ciPctValue",
-            "ci_n_sides": "ciNumSides",
-            "ci_lower_limit": "ciLowerLimit",
-            "ci_upper_limit": "ciUpperLimit",
-            "ci_upper_limit_na_comment": "ciUpperLimitComment",
-            "estimate_description": "estimateComment",
-            "other_analysis_description": "otherAnalysisDescription",
-        },
-    ),
-    _events("serious"),
-    _events("other"),
-    _totals("deaths"),
-    _totals("serious"),
-    _totals("other"),
-    Rows(
-        "result_agreements",
-        R + "moreInfoModule.certainAgreement",
-        {
-            "pi_employee": "piSponsorEmployee",
-            "restriction_type": "restrictionType",
-            "restrictive_agreement": "restrictiveAgreement",
-            "other_details": "otherDetails",
-        },
-    ),
-    Rows(
-        "result_contacts",
-        R + "moreInfoModule.pointOfContact",
-        {
-            "name_or_title": "title",
-            "organization": "organization",
-            "email": "email",
-            "phone": "phone",
-            "extension": "phoneExt",
-        },
-    ),
+    Rows("removed_countries", "derivedSection.miscInfoModule.removedCountries[]", {"name": "."}),
+    *_id_information(),
+    *RESULT_TABLES,
     Rows(
         "submissions",
         "derivedSection.miscInfoModule.submissionTracking.submissionInfos[]",
@@ -392,8 +254,19 @@ def record_data(study: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict) and value.get("date"):
             kind = value.get("type")
             data[column] = {"value": value["date"], "type": kind if kind in ("ACTUAL", "ESTIMATED") else None}
-    data.update(tables(study, TABLES))
+    rows = tables(study, TABLES)
+    _link_arms(rows)
+    link_results(rows, study)
+    data.update(rows)
     return data
+
+
+def _link_arms(rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Each arm-intervention link's arm (AACT's ``design_group_id``): the arm with that label, the last one
+    where two share it, as AACT's index of arms by title keeps the last."""
+    arms = {arm["label"]: i for i, arm in enumerate(rows.get("design_groups") or ())}
+    for link in rows.get("design_group_interventions") or ():
+        link["design_group_position"] = arms.get(link["design_group_label"])
 
 
 def contacts(study: Json) -> list[Json]:
@@ -405,7 +278,9 @@ def contacts(study: Json) -> list[Json]:
                 "role": person.get("role") or "CENTRAL_CONTACT",
                 "name": person.get("name"),
                 "phone": person.get("phone"),
+                "phone_ext": person.get("phoneExt"),
                 "email": person.get("email"),
+                "kind": "central",
             }
         )
     for person in _at(study, P + "contactsLocationsModule.overallOfficials") or []:
@@ -414,6 +289,7 @@ def contacts(study: Json) -> list[Json]:
                 "role": person.get("role") or "OVERALL_OFFICIAL",
                 "name": person.get("name"),
                 "affiliation": person.get("affiliation"),
+                "kind": "official",
             }
         )
     return contacts

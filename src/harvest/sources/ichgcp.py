@@ -45,7 +45,7 @@ from harvest.sources.reading.labelled import (
     prose,
 )
 
-_STUDY_PATH = re.compile(r"^/clinical-trials-registry/(nct\d{8})/?$", re.I)
+_STUDY_PATH = re.compile(r"^/clinical-trials-registry/(nct[0-9]{8})/?$", re.I)
 _TRANSLATED_PATH = re.compile(r"^/(?P<lang>[a-z]{2,3}(?:[-_][a-z0-9]{2,8})?)/clinical-trials-registry(?:/|$)", re.I)
 _UPDATED = re.compile(r"^(?P<date>.*?)\s*\bupdated by:\s*(?P<sponsor>.*)$", re.I)
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")

@@ -48,7 +48,7 @@ from harvest.sources.reading.labelled import (
     prose,
 )
 
-_STUDY_PATH = re.compile(r"^/[^/]+/(nct\d{8})(?:/details)?/?$", re.I)
+_STUDY_PATH = re.compile(r"^/[^/]+/(nct[0-9]{8})(?:/details)?/?$", re.I)
 _OFFICIAL_TITLE = re.compile(r"^(?:[—–-]\s*(?P<acronym>.*?)\s*)?official title:?$", re.I)
 _CONDITIONS_HEADING = re.compile(r"^(?P<conditions>.+?)\s+clinical trial$", re.I)
 _TRIAL_SUFFIX = re.compile(r"\s*\bclinical trial$", re.I)

@@ -16,10 +16,12 @@ import logging
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from harvest.core.errors import (
+    BadSitemap,
     FetchError,
     InvalidRecord,
     NotFound,
@@ -30,10 +32,21 @@ from harvest.core.errors import (
 from harvest.core.ids import normalize_nct
 from harvest.core.records import Failure, PageHistory, PageVisit, SourceRecord, Unresolved, Validators
 from harvest.core.schema import Study, build_study
+from harvest.core.text import without_controls
+from harvest.net.limits import host_of
 from harvest.sources.base import Batch, HarvestPlan, Page, Source
 from harvest.sources.reading.sitemap import SitemapEntry, parse_sitemap
 
 log = logging.getLogger("harvest.mirror")
+
+
+@dataclass
+class Discovery:
+    """What a sitemap gave: its study pages, the shards that failed (each a failed page), the shards read."""
+
+    entries: list[SitemapEntry] = field(default_factory=list)
+    failed: list[Failure] = field(default_factory=list)
+    read: list[str] = field(default_factory=list)
 
 
 class _NotModified:
@@ -50,7 +63,7 @@ MAX_SITEMAPS = 1000  # an index pointing at more shards than this is not a sitem
 GONE_REVISIT_DAYS = 30  # a gone page whose sitemap lastmod did not move is asked for again after this long
 # Pages asked for conditionally: those whose last answer we hold (a stored record, a quarantined body).
 CONDITIONAL_OUTCOMES = frozenset({"ok", "failed"})
-_NCT = re.compile(r"^nct\d{8}$", re.I)
+_NCT = re.compile(r"^nct[0-9]{8}$", re.I)
 
 
 def page_nct(from_url: str | None, shown: str | None, data: dict[str, Any], url: str) -> tuple[str | None, str]:
@@ -89,7 +102,9 @@ class MirrorSource(Source):
         return path[len(base_path) :] if base_path and path.startswith(base_path) else path
 
     def study(self, data: dict[str, Any], page: Page, resolution: str) -> Study:
-        """A page's parsed fields as a validated Study, with where and when it was read and how its NCT was."""
+        """A page's parsed fields as a validated Study, with where and when it was read and how its NCT was;
+        control characters, read from anywhere on the page, are left out (``core.text``)."""
+        data = without_controls(data)
         data["provenance"] = {
             "source": self.name,
             "url": page.url,
@@ -100,28 +115,48 @@ class MirrorSource(Source):
 
     # -- discovery ------------------------------------------------------------------------------
 
-    def discover(self) -> Iterator[SitemapEntry]:
-        """Study page URLs from the sitemap index and its shards, robots.txt permitting."""
-        pending = [self.base_url + self.sitemap_path]
+    def discover(self) -> Discovery:
+        """Study page URLs from the sitemap index and its shards, robots.txt permitting.
+
+        The index itself must be read (else the run cannot know what the site holds, and fails). A shard is a
+        page like any other: one that fails (an error status, a body that is not a sitemap) or that the index
+        places on another host (never requested: shards stay on the source's host) is a failed page, and the
+        run goes on with the others."""
+        found = Discovery()
+        root = self.base_url + self.sitemap_path
+        pending = [root]
         seen: set[str] = set()
+        own_host = host_of(self.base_url)
         while pending and len(seen) < MAX_SITEMAPS:
             url = self._on_base(pending.pop(0))
             if url in seen:
                 continue
             seen.add(url)
+            if host_of(url) != own_host:
+                found.failed.append(Failure(url, BadSitemap("sitemap shard on another host; not requested", url=url)))
+                continue
             try:
-                response = self.client.get(url)
+                sitemap = parse_sitemap(self.client.get(url).content, url)
             except RobotsDisallowed:
                 log.warning("robots.txt forbids sitemap %s; skipped", url)
                 continue
-            sitemap = parse_sitemap(response.content, url)
+            except FetchError as exc:
+                if url == root:
+                    raise
+                reason = " ".join(str(exc).split())
+                found.failed.append(Failure(url, BadSitemap(f"sitemap shard unreadable: {reason}", url=url)))
+                continue
+            if url != root:
+                found.read.append(url)
             if sitemap.is_index:
                 pending.extend(entry.url for entry in sitemap.entries)
                 continue
             for entry in sitemap.entries:
                 page_url = self._on_base(entry.url)
                 if self.owns(page_url) and self.is_study_url(page_url):
-                    yield SitemapEntry(page_url, entry.lastmod)
+                    found.entries.append(SitemapEntry(page_url, entry.lastmod))
+        found.entries = list(dict.fromkeys(found.entries))
+        return found
 
     def _on_base(self, url: str) -> str:
         """Sitemaps list absolute URLs of the real site; keep them on the configured base URL."""
@@ -163,7 +198,12 @@ class MirrorSource(Source):
     # -- harvesting -----------------------------------------------------------------------------
 
     def harvest(self, plan: HarvestPlan) -> Iterator[Batch]:
-        entries = list(dict.fromkeys(self.discover()))
+        found = self.discover()
+        entries = found.entries
+        if not entries and found.failed:
+            raise SanityCheckFailed(
+                f"{self.name}: every sitemap shard failed (first: {found.failed[0].error.one_line()}); nothing applied"
+            )
         if not entries:
             # A mirror of CT.gov lists thousands of studies; a sitemap with none is a broken or moved site.
             raise SanityCheckFailed(
@@ -176,8 +216,9 @@ class MirrorSource(Source):
         unplanned = {e.url for e in entries} - {e.url for e in planned}
         # Remember every discovered page (and its lastmod) even when it is not fetched tonight.
         discovered = [PageVisit(e.url, e.lastmod) for e in entries if e.url in unplanned]
-        if discovered:
-            yield Batch(visits=discovered, expected_total=len(planned))
+        if discovered or found.failed or found.read:
+            # The shards that failed, each once; those read well leave quarantine if an earlier run kept them.
+            yield Batch(visits=discovered, failures=found.failed, recovered=found.read, expected_total=len(planned))
         workers = self.concurrency
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=self.name) as pool:
             for start in range(0, len(planned), self.batch_size):

@@ -5,12 +5,14 @@ what a merge gives, what is worse than what is stored) is the pipeline's. Its ve
 keep: ``records`` (what each source said), ``aliases``, ``studies`` (merged rows, their children, conflicts and
 changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages),
 ``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due),
-``organisations`` (sponsor names as organisations, automatic and curated) and ``removals`` (trials the
-registry no longer shows, and what a full listing of it has listed).
+``organisations`` (sponsor names as organisations, automatic and curated), ``removals`` (trials the
+registry no longer shows, and what a full listing of it has listed) and ``watches`` (saved searches and what
+their reports have said).
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from pathlib import Path
 
@@ -26,6 +28,9 @@ from harvest.store.removals import Removals
 from harvest.store.runs import Runs
 from harvest.store.studies import Studies
 from harvest.store.versions import StudyVersions
+from harvest.store.watches import Watches
+
+log = logging.getLogger("harvest.store")
 
 
 class Store:
@@ -34,9 +39,13 @@ class Store:
     def __init__(self, path: str | Path, *, readonly: bool = False) -> None:
         self.path = str(path)
         self.readonly = readonly
+        self.immutable = False  # read as a snapshot: its folder will not take WAL mode's -shm file
         refuse_directory(self.path)
         try:
-            self.db = _open_readonly(self.path) if readonly else _open_for_writing(self.path)
+            if readonly:
+                self.db, self.immutable = _open_readonly(self.path)
+            else:
+                self.db = _open_for_writing(self.path)
         except sqlite3.DatabaseError as exc:
             if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
                 raise DatabaseUnavailable(f"{self.path} is not a harvest database") from None
@@ -52,6 +61,7 @@ class Store:
         self.versions = StudyVersions(handle)
         self.organisations = SponsorOrganisations(handle)
         self.removals = Removals(handle)
+        self.watches = Watches(handle)
 
     def close(self) -> None:
         self.db.close()
@@ -63,22 +73,76 @@ def refuse_directory(path: str) -> None:
         raise DatabaseUnavailable(f"{path} is a directory")
 
 
-def _open_readonly(path: str) -> Database:
+def refuse_foreign(path: str) -> None:
+    """``--db`` naming another program's SQLite file (tables, none of them ``studies``), or a file that is not
+    SQLite: refused before anything is written to it or beside it. A run would otherwise add harvest's tables
+    to it and switch it to WAL. An empty file, or SQLite with no tables yet, is a new harvest file."""
+    file = Path(path)
+    if not file.is_file() or file.stat().st_size == 0:
+        return
+    try:
+        conn = sqlite3.connect(file.resolve().as_uri() + "?mode=ro", uri=True)
+    except sqlite3.Error:
+        return  # cannot look: opening it for writing says why
+    try:
+        tables = {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode == sqlite3.SQLITE_NOTADB:
+            raise DatabaseUnavailable(f"{path} is not a harvest database") from None
+        return
+    finally:
+        conn.close()
+    if tables and "studies" not in tables:
+        raise DatabaseUnavailable(f"{path} is not a harvest database")
+
+
+# What SQLite says when a WAL file's readers cannot create or open its -shm index: the folder is not writable
+# (READONLY_DIRECTORY), or the file system is read-only (CANTOPEN).
+_NO_WAL_INDEX = frozenset(
+    {sqlite3.SQLITE_READONLY_DIRECTORY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY_CANTINIT}
+)
+_STUDIES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'"
+
+
+def _open_readonly(path: str) -> tuple[Database, bool]:
+    """The file opened read-only, and whether as an immutable snapshot.
+
+    In WAL mode even a reader needs the ``-shm`` file beside the database, and creates it when it is missing.
+    A reader who may read the file but not write its folder (or a read-only file system) would get "attempt
+    to write a readonly database" from every read; such a file is opened ``immutable`` instead, saying so:
+    SQLite then reads the file alone, without locks, so what a run writes meanwhile is not seen."""
     if not Path(path).exists():
         raise DatabaseUnavailable(f"{path} does not exist (run `harvest run` or `harvest fetch` first)")
     # as_uri() escapes what a URI would read as a query or fragment ("trials?v=1.db", "#", "%").
     uri = Path(path).resolve().as_uri() + "?mode=ro"
     conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+    immutable = False
+    try:
+        # A file that is not SQLite fails here (SQLITE_NOTADB); one that is SQLite but not ours has no studies.
+        ours = conn.execute(_STUDIES).fetchone() is not None
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if exc.sqlite_errorcode not in _NO_WAL_INDEX:
+            raise
+        log.warning(
+            "%s: its WAL index (%s-shm) cannot be created or opened (%s): read as an immutable snapshot, "
+            "so what a run is writing now is not seen",
+            path,
+            Path(path).name,
+            exc,
+        )
+        conn = sqlite3.connect(uri + "&immutable=1", uri=True, check_same_thread=False)
+        immutable = True
+        ours = conn.execute(_STUDIES).fetchone() is not None
+    if not ours:
+        conn.close()
+        raise DatabaseUnavailable(f"{path} is not a harvest database")
     # Read-only means read-only: no ATTACH (which would create files) and no writes at all.
     conn.setlimit(sqlite3.SQLITE_LIMIT_ATTACHED, 0)
     conn.execute("PRAGMA query_only = ON")
-    # A file that is not SQLite fails here (SQLITE_NOTADB); one that is SQLite but not ours has no studies.
-    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'").fetchone() is None:
-        conn.close()
-        raise DatabaseUnavailable(f"{path} is not a harvest database")
     db = Database(conn)  # before the authorizer: sqlite-utils sets a PRAGMA of its own
     conn.set_authorizer(_reads_only)
-    return db
+    return db, immutable
 
 
 # PRAGMAs whose argument only says what to read; any other PRAGMA given a value would set something.
@@ -113,6 +177,7 @@ def _open_for_writing(path: str) -> Database:
     parent = Path(path).resolve().parent
     if not parent.is_dir():
         raise DatabaseUnavailable(f"cannot create {path}: directory {parent} does not exist")
+    refuse_foreign(path)
     db = Database(path)
     db.conn.execute("PRAGMA busy_timeout = 10000")
     if db.journal_mode != "wal":

@@ -8,9 +8,16 @@ no configuration (search box, ``?_search=``, ``sqlite-utils search``). Its rowid
 Every column of the index is a column of ``studies``, so ``SELECT *``, ``count(*)``, ``highlight()`` and
 ``sqlite-utils tables --counts`` work on it. Conditions, intervention names and keywords live in child
 tables, so they are indexed under ``official_title``: searching "septic" finds a trial whose condition is
-septic shock, and the words count like those of the official title. (Columns named ``conditions`` etc.
-would not exist in ``studies``, and every tool that reads the index through its content table would fail.)
-FTS5's own ``'rebuild'`` would drop that extra text: use ``harvest reindex``.
+septic shock, and the words count like those of the official title. Likewise ``nct_id`` indexes the NCT
+number with the trial's former NCT numbers (aliases) and secondary IDs (``identifiers``). (Columns named
+``conditions`` etc. would not exist in ``studies``, and every tool that reads the index through its content
+table would fail.) FTS5's own ``'rebuild'`` would drop that extra text: use ``harvest reindex``.
+
+What the registry derived for search, the MeSH terms of the conditions and interventions (with the words of
+the record it found them as) and the broader MeSH terms above them, is in columns of its own
+(``mesh_terms``, ``mesh_ancestors``, kept on the studies row by ``store.columns``), weighted below the
+record's own words: "neoplasms" finds every trial under Neoplasms, as ClinicalTrials.gov's condition search
+does, and ranks those that say it themselves first.
 
 The store keeps the index in step explicitly, in the same transaction as the study rows: it takes
 ``indexed_documents`` before a batch changes them (FTS5 removes a document by being given its old text) and
@@ -29,7 +36,8 @@ from typing import Any
 FTS_TABLE = "studies_fts"
 
 # Indexed columns and their bm25 weights: a word in the title says more about a trial than one in its
-# 5,000-word description. official_title also carries conditions, interventions and keywords.
+# 5,000-word description. official_title also carries conditions, interventions and keywords; nct_id the
+# aliases and secondary IDs. The registry's MeSH terms weigh less than any of the record's own words.
 FTS_WEIGHTS: dict[str, float] = {
     "brief_title": 10.0,
     "official_title": 5.0,
@@ -37,6 +45,9 @@ FTS_WEIGHTS: dict[str, float] = {
     "brief_summary": 2.0,
     "detailed_description": 1.0,
     "lead_sponsor": 2.0,
+    "nct_id": 10.0,
+    "mesh_terms": 0.25,
+    "mesh_ancestors": 0.1,
 }
 FTS_COLUMNS = tuple(FTS_WEIGHTS)
 
@@ -71,6 +82,15 @@ _DOCUMENT = ", ".join(
         "s.brief_summary",
         "s.detailed_description",
         "s.lead_sponsor",
+        " || char(10) || ".join(
+            [
+                "s.nct_id",
+                "coalesce((SELECT group_concat(value, char(10)) FROM json_each(s.nct_aliases)), '')",
+                _joined("identifiers", "value"),
+            ]
+        ),
+        "s.mesh_terms",
+        "s.mesh_ancestors",
     ]
 )
 _COLUMNS = ", ".join(FTS_COLUMNS)
@@ -89,15 +109,18 @@ _CHUNK = 500
 Document = tuple[Any, ...]  # (rowid, *indexed columns)
 
 
+def index_is_current(conn: sqlite3.Connection) -> bool:
+    """Whether the file's index has this harvest's columns (a file upgraded read-only still has an older one)."""
+    return tuple(row[1] for row in conn.execute(f"PRAGMA table_info({FTS_TABLE})")) == FTS_COLUMNS
+
+
 def install_index(conn: sqlite3.Connection) -> None:
-    """Create the search index if it is missing, and fill it from the studies already in the file."""
-    exists = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()
-    if exists:
+    """Create the search index if it is missing or has other columns (an older harvest's), and fill it from
+    the studies already in the file."""
+    if index_is_current(conn):
         return
+    conn.execute(f"DROP TABLE IF EXISTS {FTS_TABLE}")
     conn.execute(CREATE_FTS)
-    # The weights become the table's default ranking, so ORDER BY rank (sqlite-utils' search) uses them too.
-    weights = ", ".join(str(w) for w in FTS_WEIGHTS.values())
-    conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('rank', 'bm25({weights})')")
     rebuild(conn)
 
 
@@ -137,6 +160,9 @@ def unindex_studies(conn: sqlite3.Connection, nct_ids: Sequence[str]) -> None:
 
 def rebuild(conn: sqlite3.Connection) -> int:
     """Rebuild the whole index from ``studies`` and its children; returns the number of studies indexed."""
+    # The weights become the table's default ranking, so ORDER BY rank (sqlite-utils' search) uses them too.
+    weights = ", ".join(str(w) for w in FTS_WEIGHTS.values())
+    conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rank) VALUES ('rank', 'bm25({weights})')")
     conn.execute(f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}) VALUES ('delete-all')")
     conn.execute(f"INSERT INTO {FTS_TABLE} (rowid, {_COLUMNS}) SELECT s.rowid, {_DOCUMENT} FROM studies s")
     return indexed_count(conn)

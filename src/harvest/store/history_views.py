@@ -29,7 +29,7 @@ _OUTCOME_CHANGES = f"""
     pairs AS (SELECT * FROM v WHERE previous IS NOT NULL),
     declared AS (
         SELECT sv.nct_id, sv.version, CAST(e.key AS INTEGER) AS position,
-               json_extract(e.value, '$.outcome_type') AS outcome_type,
+               upper(json_extract(e.value, '$.outcome_type')) AS outcome_type,
                json_extract(e.value, '$.measure') AS measure,
                json_extract(e.value, '$.time_frame') AS time_frame
         FROM study_versions sv, json_each(sv.record, '$.design_outcomes') e),

@@ -18,7 +18,7 @@ from types import TracebackType
 
 from harvest.core.dates import utcnow
 from harvest.core.errors import DatabaseUnavailable, LockHeld
-from harvest.store.database import refuse_directory
+from harvest.store.database import refuse_directory, refuse_foreign
 
 log = logging.getLogger("harvest.lock")
 
@@ -35,6 +35,7 @@ class RunLock:
         parent = self.path.resolve().parent
         if not parent.is_dir():
             raise DatabaseUnavailable(f"cannot use {self.path.name[:-5]}: directory {parent} does not exist")
+        refuse_foreign(self.db_path)  # before the lock file: nothing is left beside another program's file
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -61,9 +62,13 @@ class RunLock:
             "command": self.command,
             "since": utcnow(),
         }
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, json.dumps(info).encode(), 0)
-        os.fsync(fd)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(info).encode(), 0)
+            os.fsync(fd)
+        except OSError as exc:  # a full disk, most likely: say which file could not be written
+            os.close(fd)
+            raise DatabaseUnavailable(f"cannot write lock file {self.path}: {exc.strerror}") from None
         self._fd = fd
         return self
 

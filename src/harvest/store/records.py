@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from harvest.core.records import StoredRecord
-from harvest.core.schema import Study
+from harvest.core.stored import load_record
 from harvest.store.sql import chunks, select_in
 
 if TYPE_CHECKING:
@@ -94,7 +94,7 @@ class SourceRecords:
         rows = self._conn.execute(
             f"SELECT source, record_key, url, fetched_at, record FROM source_records WHERE {where}", params
         ).fetchall()
-        return [StoredRecord(s, k, u, f, Study.model_validate_json(r)) for s, k, u, f, r in rows]
+        return [StoredRecord(s, k, u, f, load_record(r)) for s, k, u, f, r in rows]
 
     def of_study(self, nct_id: str) -> list[StoredRecord]:
         return self._load("nct_id = ?", [nct_id])

@@ -98,7 +98,10 @@ def _child_rows(study: Study) -> dict[str, list[tuple[Any, ...]]]:
                 for i, item in enumerate(study.collaborators)
             ]
         ),
-        "contacts": [(nct, i, c.role, c.name, c.affiliation, c.phone, c.email) for i, c in enumerate(study.contacts)],
+        "contacts": [
+            (nct, i, c.role, c.name, c.affiliation, c.phone, c.email, c.phone_ext, c.kind)
+            for i, c in enumerate(study.contacts)
+        ],
         "identifiers": [(nct, i, s.scheme, s.value, s.domain) for i, s in enumerate(study.identifiers)],
         **row_table_rows(study),
     }
@@ -111,8 +114,8 @@ CHILD_INSERTS = {
     "locations": "INSERT INTO locations (nct_id, position, facility, city, state, zip, country, status, "
     "latitude, longitude) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "sponsors": "INSERT INTO sponsors (nct_id, position, role, name, class) VALUES (?, ?, ?, ?, ?)",
-    "contacts": "INSERT INTO contacts (nct_id, position, role, name, affiliation, phone, email) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+    "contacts": "INSERT INTO contacts (nct_id, position, role, name, affiliation, phone, email, phone_ext, kind) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
     "identifiers": "INSERT INTO identifiers (nct_id, position, scheme, value, domain) VALUES (?, ?, ?, ?, ?)",
     **ROW_INSERTS,
 }

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from harvest.core.schema import ROW_TABLES
 from harvest.store import views
-from harvest.store.columns import LOCATION_COLUMNS, STUDY_COLUMNS, row_tables_sql
+from harvest.store.aact import GENERATED
+from harvest.store.columns import FILL_SEARCH_COLUMNS, LOCATION_COLUMNS, SEARCH_COLUMNS, STUDY_COLUMNS, row_tables_sql
 from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
+from harvest.store.watches import WATCHES_SQL
 
 # 2: search index, views and indexes (harvest.store.views); child tables reference studies
 # 3: source_records.raw_fingerprint
@@ -21,12 +24,21 @@ from harvest.store.removals import LISTED_STUDIES_SQL, REMOVED_INDEX_SQL
 # 6: row tables submissions and pending_results (results in the registry's QC, filled from the stored payloads);
 #    sponsor_organisations (sponsor names as organisations, curated rows kept through every rebuild);
 #    studies the registry no longer shows: studies.removed_on, listed_studies (a full listing under way);
-#    runs.listed, registry_total, removed, restored, merged
-SCHEMA_VERSION = 6
-# Files made before schema 6 lack row tables (4: the whole record; 6: the QC submissions) that only a re-parse of
-# their stored payloads can fill, so an upgrade from them is followed by one (schema 5 added only tables the
-# history fetch fills).
+#    runs.listed, registry_total, removed, restored, merged;
+#    AACT's schema (store.aact, store.aact_views): generated columns, ids, AACT-named views; new row tables
+#    (documents from availIpds, retractions, removed_countries, id_information) and columns; renamed row tables
+#    (documents -> provided_documents, facility_contacts -> location_contacts, outcome_measurements ->
+#    outcome_measurement_values, reported_events -> reported_event_stats: AACT's names are views now); numbers
+#    of outcome_analyses as numbers, the text beside them; contacts.phone_ext and contacts.kind;
+#    search: studies.mesh_terms and studies.mesh_ancestors (filled from the MeSH row tables on upgrade); the
+#    search index gains nct_id (with aliases and secondary IDs), mesh_terms and mesh_ancestors (rebuilt)
+# 7: watches, watch_matches, watch_entries (harvest watch; new tables only, nothing rebuilt)
+SCHEMA_VERSION = 7
+# Files made before schema 6 hold row tables in an older shape, which only a re-parse of their stored payloads
+# can fill anew: their row tables are dropped and created again, and the file is marked for that re-parse.
 REBUILD_BELOW = 6
+# Row tables of earlier schemas whose names are now AACT's views (or another table): dropped on upgrade.
+FORMER_ROW_TABLES = ("facility_contacts", "outcome_measurements", "reported_events")
 
 # A file upgraded from an older schema holds studies whose new tables are empty until their stored payloads
 # are parsed again: this key in harvest_meta says so, and the next run (or `harvest reparse`) does it.
@@ -38,6 +50,7 @@ ADDED_COLUMNS: dict[str, dict[str, str]] = {
     "source_records": {"raw_fingerprint": "TEXT"},
     "studies": {**STUDY_COLUMNS, "removed_on": "TEXT"},
     "locations": LOCATION_COLUMNS,
+    "contacts": {"phone_ext": "TEXT", "kind": "TEXT"},
     "pages": {"etag": "TEXT", "last_modified": "TEXT", "gone_since": "TEXT"},
     "runs": {
         "not_modified": "INTEGER DEFAULT 0",
@@ -60,19 +73,38 @@ def install(db: Database) -> None:
         return
     with db.atomic():
         had_studies = found > 0 and db.execute("SELECT 1 FROM sqlite_master WHERE name = 'studies'").fetchone()
+        if found and found < REBUILD_BELOW:
+            _drop_row_tables(db)
         db.executescript(SCHEMA_SQL)
         db.executescript(row_tables_sql())
         db.executescript(LISTED_STUDIES_SQL)
-        for table, wanted in ADDED_COLUMNS.items():
-            present = {row[1] for row in db.execute(f"PRAGMA table_info({table})")}
+        db.executescript(WATCHES_SQL)
+        added = set()
+        for table, wanted in [*ADDED_COLUMNS.items(), *GENERATED.items()]:
+            present = {row[1] for row in db.execute(f"PRAGMA table_xinfo({table})")}
             for name, kind in wanted.items():
                 if name not in present:
                     db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+                    added.add(name)
         db.executescript(REMOVED_INDEX_SQL)  # on a column an older file has only now
+        if had_studies and added & set(SEARCH_COLUMNS):
+            db.execute(FILL_SEARCH_COLUMNS)  # before the search index is rebuilt from them (views.install)
         if had_studies and found < REBUILD_BELOW and db.execute("SELECT 1 FROM studies LIMIT 1").fetchone():
             db.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [REBUILD_KEY, str(found)])
         views.install(db.conn)
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+
+def _drop_row_tables(db: Database) -> None:
+    """An older file's row tables and the views over them: they are made anew, in today's shape, and filled
+    again from the stored payloads (``REBUILD_KEY``)."""
+    found = dict(db.execute("SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')").fetchall())
+    for name, kind in found.items():
+        if kind == "view":
+            db.execute(f"DROP VIEW {name}")
+    for name in (*ROW_TABLES, *FORMER_ROW_TABLES):
+        if found.get(name) == "table":
+            db.execute(f"DROP TABLE {name}")
 
 
 SCHEMA_SQL = """

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from harvest.core.dates import utcnow
 from harvest.core.schema import Study
+from harvest.core.stored import load_record
 from harvest.store.records import RAW_COMPRESSION
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ class StudyVersions:
         row = self._conn.execute(
             "SELECT record FROM study_versions WHERE nct_id = ? AND version = ?", [nct_id, version]
         ).fetchone()
-        return Study.model_validate_json(row[0]) if row else None
+        return load_record(row[0]) if row else None
 
     def listing(self, nct_id: str) -> list[tuple[int, str, str | None]]:
         """(version, version_date, overall_status) of a trial's stored versions, oldest first."""

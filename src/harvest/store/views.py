@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlite3
 
 from harvest.store import compliance, fts
+from harvest.store.aact import ID_INDEXES
+from harvest.store.aact_views import AACT_VIEWS
 from harvest.store.compliance_sponsors import sponsor_sql
 from harvest.store.history_views import HISTORY_VIEWS
 
@@ -50,11 +52,11 @@ VIEWS: dict[str, str] = {
         SELECT s.nct_id, s.brief_title, s.overall_status, s.primary_completion_date,
                (SELECT group_concat(measure || coalesce(' [' || time_frame || ']', ''), '; ') FROM
                   (SELECT measure, time_frame FROM design_outcomes o
-                   WHERE o.nct_id = s.nct_id AND o.outcome_type = 'PRIMARY' ORDER BY position)) AS primary_outcomes,
+                   WHERE o.nct_id = s.nct_id AND o.outcome_type = 'primary' ORDER BY position)) AS primary_outcomes,
                (SELECT count(*) FROM design_outcomes o
-                WHERE o.nct_id = s.nct_id AND o.outcome_type = 'SECONDARY') AS secondary_outcomes,
+                WHERE o.nct_id = s.nct_id AND o.outcome_type = 'secondary') AS secondary_outcomes,
                (SELECT count(*) FROM design_outcomes o
-                WHERE o.nct_id = s.nct_id AND o.outcome_type = 'OTHER') AS other_outcomes
+                WHERE o.nct_id = s.nct_id AND o.outcome_type = 'other') AS other_outcomes
         FROM studies s
         WHERE EXISTS (SELECT 1 FROM design_outcomes o WHERE o.nct_id = s.nct_id)""",
     # One line per trial with results: its arms, the first primary outcome's values, serious-event totals.
@@ -70,7 +72,7 @@ VIEWS: dict[str, str] = {
                                     || coalesce(' ' || o.units, ''), '; ')
                 FROM (SELECT * FROM outcomes WHERE nct_id = s.nct_id AND outcome_type = 'PRIMARY'
                       ORDER BY position LIMIT 1) o
-                JOIN outcome_measurements m ON m.nct_id = o.nct_id AND m.outcome_position = o.position
+                JOIN outcome_measurement_values m ON m.nct_id = o.nct_id AND m.outcome_position = o.position
                 LEFT JOIN result_groups g ON g.nct_id = m.nct_id AND g.result_type = 'Outcome'
                      AND g.outcome_position = o.position AND g.ctgov_group_code = m.ctgov_group_code
                ) AS primary_outcome_values,
@@ -87,6 +89,8 @@ VIEWS: dict[str, str] = {
     "sponsor_compliance": sponsor_sql("results_compliance"),
     # Record history: outcome switching, enrollment, completion slips, time in each status (store.history_views).
     **HISTORY_VIEWS,
+    # AACT's tables that harvest holds in other shapes (store.aact_views).
+    **AACT_VIEWS,
 }
 
 INDEXES: dict[str, str] = {
@@ -107,6 +111,7 @@ INDEXES: dict[str, str] = {
     "browse_interventions_term": "browse_interventions (term, nct_id)",
     "study_references_pmid": "study_references (pmid, nct_id)",
     "design_outcomes_type": "design_outcomes (outcome_type, nct_id)",
+    **ID_INDEXES,
 }
 INDEX_NAMES = tuple(INDEXES)
 

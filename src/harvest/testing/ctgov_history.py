@@ -19,10 +19,10 @@ from typing import Any
 
 from harvest.testing.server import Reply, json_reply, text_reply
 
-_ONE = re.compile(r"^/studies/(NCT\d{8})$")
-_VERSION = re.compile(r"^/studies/(NCT\d{8})/history/(\d+)$")
+_ONE = re.compile(r"^/studies/(NCT[0-9]{8})$")
+_VERSION = re.compile(r"^/studies/(NCT[0-9]{8})/history/([0-9]+)$")
 
-_BODY_FILE = re.compile(r"^v(\d+)\.reconstructed\.json$")
+_BODY_FILE = re.compile(r"^v([0-9]+)\.reconstructed\.json$")
 
 Json = dict[str, Any]
 

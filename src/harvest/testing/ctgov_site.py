@@ -28,7 +28,7 @@ from harvest.testing.server import Reply, Site, json_reply, text_reply
 
 FIXTURES = Path(__file__).resolve().parents[3] / "fixtures"
 
-_NCT = re.compile(r"^NCT\d{8}$")
+_NCT = re.compile(r"^NCT[0-9]{8}$")
 _RANGE = re.compile(r"AREA\[LastUpdatePostDate\]RANGE\[([^,\]]*),([^\]]*)\]")
 _IDENT = ("protocolSection", "identificationModule")
 # The ``fields`` names served (the API knows hundreds: see its /studies/metadata), and where each is.

@@ -1,7 +1,9 @@
 """A local HTTP server for tests: one Site answered on 127.0.0.1 in a background thread, with faults on demand.
 
 Faults (``server.add_fault``): HTTP status (429 with Retry-After, 503, ...), connection reset, delay (read
-timeout), truncated body, garbage body, mangled gzip, oversize body.
+timeout), truncated body, garbage body, mangled gzip, oversize body, and a dribble: the whole reply, status line
+and headers included, sent ``size`` bytes at a time every ``seconds`` (no read ever times out, the response
+never seems to end). Hostile pages and sitemaps to serve with them are in ``harvest.testing.hostile``.
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ class Site:
 class Fault:
     """One injected misbehaviour for requests whose path (and query) matches ``pattern``."""
 
-    kind: str  # status | reset | delay | truncate | garbage | bad-encoding | oversize
+    kind: str  # status | reset | delay | truncate | garbage | bad-encoding | oversize | dribble
     pattern: str = ".*"
     times: int = 1  # how many matching requests it affects; -1 = all
     status: int = 503
@@ -221,6 +223,9 @@ class ReplayServer:
             body = b"\x1f\x8b\x08\x00" + body[:64]
             reply = Reply(reply.status, body, {**reply.headers, "Content-Encoding": "gzip"})
         declared = len(body)
+        if fault is not None and fault.kind == "dribble":
+            _dribble(handler, reply, body, fault)
+            return
         try:
             handler.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -240,3 +245,21 @@ class ReplayServer:
             handler.wfile.write(body)
         except (BrokenPipeError, ConnectionResetError, OSError):
             handler.close_connection = True
+
+
+def _dribble(handler: BaseHTTPRequestHandler, reply: Reply, body: bytes, fault: Fault) -> None:
+    """Send the reply ``fault.size`` bytes (default 1) at a time, ``fault.seconds`` apart, headers too: each read
+    gets a byte well within any read timeout, and the response takes as long as the server likes."""
+    head = [f"HTTP/1.1 {reply.status} {handler.responses.get(reply.status, ('',))[0]}"]
+    head += [f"{name}: {value}" for name, value in reply.headers.items()]
+    head += [f"Content-Length: {len(body)}", "Connection: close"]
+    raw = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
+    step = max(1, fault.size)
+    handler.close_connection = True
+    try:
+        for start in range(0, len(raw), step):
+            handler.wfile.write(raw[start : start + step])
+            handler.wfile.flush()
+            time.sleep(fault.seconds)
+    except OSError:  # the client gave up (its deadline): the end of a dribble
+        pass

@@ -40,7 +40,9 @@ class StaticSite(Site):
         headers = {}
         if "location" in route:
             headers["Location"] = route["location"]
-        body = b""
+        body = route.get("body", b"")
+        if "body" in route:
+            headers["Content-Type"] = route.get("content_type", "text/html; charset=utf-8")
         if "file" in route:
             path = self.folder / route["file"]
             body = path.read_bytes()
@@ -56,3 +58,7 @@ class StaticSite(Site):
     def answer(self, path: str, status: int) -> None:
         """From now on ``path`` answers ``status`` with no page (404 or 410: a page taken down)."""
         self.routes[path] = {"status": status}
+
+    def put(self, path: str, body: bytes, content_type: str = "text/html; charset=utf-8", status: int = 200) -> None:
+        """From now on ``path`` answers ``body`` (a page or sitemap a test built, ``harvest.testing.hostile``)."""
+        self.routes[path] = {"body": body, "content_type": content_type, "status": status}

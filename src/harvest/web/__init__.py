@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from harvest.query.datasette import metadata
+from harvest.query.synonyms import Synonyms
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -29,6 +30,7 @@ HIDDEN = (
     "quarantine",
     "runs",
     "unresolved",
+    "watch_matches",
     "studies_fts",
     "studies_fts_config",
     "studies_fts_data",
@@ -44,8 +46,8 @@ HOME: list[tuple[str, list[tuple[str, str]]]] = [
     ("Results", [("results_overview", "table"), ("result_groups", "table"), ("outcomes", "table"),
                  ("reported_event_totals", "table"), ("results_compliance", "table"),
                  ("sponsor_compliance", "table")]),
-    ("History and sources", [("changes", "table"), ("source_records", "table"), ("conflicts", "table"),
-                             ("field_provenance", "table")]),
+    ("History and sources", [("changes", "table"), ("watches", "table"), ("watch_entries", "table"),
+                             ("source_records", "table"), ("conflicts", "table"), ("field_provenance", "table")]),
 ]  # fmt: skip
 
 SETTINGS = {
@@ -61,9 +63,16 @@ SEARCH_HITS = 100  # the search page's hits, best first
 STUDY_FACETS: list[Any] = ["overall_status", {"array": "phases"}, "study_type", "has_results"]
 
 
-def site_metadata(database: str, sources: Sequence[str] = (), search_hits: int = SEARCH_HITS) -> dict[str, Any]:
+def site_metadata(
+    database: str,
+    sources: Sequence[str] = (),
+    search_hits: int = SEARCH_HITS,
+    *,
+    registry: str | None = None,
+    synonyms: Synonyms | None = None,
+) -> dict[str, Any]:
     """The metadata `harvest serve` gives Datasette: ``metadata()`` plus hidden bookkeeping and the stylesheet."""
-    document = metadata(database, sources)
+    document = metadata(database, sources, registry=registry, synonyms=synonyms)
     document["extra_css_urls"] = [f"/{STATIC_MOUNT}/site.css"]
     tables = document["databases"][database]["tables"]
     for name in HIDDEN:

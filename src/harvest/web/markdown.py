@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 import re
 
-_ITEM = re.compile(r"^( *)(?:[*+-]|\d+[.)])\s+(.*)$")
+_ITEM = re.compile(r"^( *)(?:[*+-]|[0-9]+[.)])\s+(.*)$")
 _ESCAPED = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>&|~])")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 

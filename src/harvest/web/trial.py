@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
+from harvest.core.records import MIRROR_ONLY
 from harvest.core.schema import RESULTS_FIELDS
 from harvest.query.history import ONE_TRIAL
 from harvest.web import markdown
@@ -54,7 +55,7 @@ SECTIONS: dict[str, tuple[str, str]] = {
     "outcomes": (
         "design_outcomes",
         "SELECT outcome_type, measure, time_frame, description FROM design_outcomes WHERE nct_id = :id"
-        " ORDER BY CASE outcome_type WHEN 'PRIMARY' THEN 0 WHEN 'SECONDARY' THEN 1 ELSE 2 END, position",
+        " ORDER BY CASE outcome_type WHEN 'primary' THEN 0 WHEN 'secondary' THEN 1 ELSE 2 END, position",
     ),
     "countries": (
         "locations",
@@ -144,8 +145,11 @@ def _value(text: Any) -> Any:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-async def trial(execute: Execute, nct_id: str, names: Collection[str]) -> dict[str, Any] | None:
-    """The trial page's data for ``nct_id``, or None when the file has no such study."""
+async def trial(
+    execute: Execute, nct_id: str, names: Collection[str], registry: str | None = None
+) -> dict[str, Any] | None:
+    """The trial page's data for ``nct_id``, or None when the file has no such study. ``registry`` names the
+    source whose records are the registry's: a trial none of them backs is marked (``mirror_only``)."""
     if "studies" not in names:
         return None
     found = _dicts(await execute(STUDY, {"id": nct_id}))
@@ -157,13 +161,15 @@ async def trial(execute: Execute, nct_id: str, names: Collection[str]) -> dict[s
     study["criteria_html"] = markdown.render(study["eligibility_criteria"])
     study["summary_html"] = markdown.render(study["brief_summary"])
     page: dict[str, Any] = {"study": study, "url": f"https://clinicaltrials.gov/study/{nct_id}"}
+    if registry and registry not in study["sources"]:
+        page["mirror_only"] = MIRROR_ONLY
     for section, (table, sql) in SECTIONS.items():
         if table in names:
             rows = _dicts(await execute(sql, {"id": nct_id}))
             if rows:
                 page[section] = rows
-    page["primary_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] == "PRIMARY"]
-    page["other_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] != "PRIMARY"]
+    page["primary_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] == "primary"]
+    page["other_outcomes"] = [o for o in page.get("outcomes", []) if o["outcome_type"] != "primary"]
     page["site_count"] = sum(c["sites"] for c in page.get("countries", []))
     page["sites_cut"] = page["site_count"] > SITES_LISTED
     for conflict in page.get("conflicts", []):

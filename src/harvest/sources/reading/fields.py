@@ -17,7 +17,7 @@ from harvest.core.schema import MAX_ENROLLMENT
 from harvest.core.vocab import ages_from_text, clean_text, lookup, phases_from_text, yes_no
 
 _ACRONYM = re.compile(r"^(?P<base>.*\S)\s*\((?P<acronym>[^()]{1,40})\)$")
-_COUNT = re.compile(r"^(\d{1,3}(?:,\d{3})+|\d+)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)
+_COUNT = re.compile(r"^([0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\s+(?:participants?|patients?|subjects?))?$", re.I)
 
 
 class RecordBuilder:

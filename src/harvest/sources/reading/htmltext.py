@@ -16,6 +16,9 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from harvest.core.errors import TooDeeplyNested
+from harvest.core.text import strip_controls
+
 BLOCK_TAGS = frozenset(
     {
         "address",
@@ -68,8 +71,92 @@ BLOCK_TAGS = frozenset(
 SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "svg", "head", "title", "meta", "link", "-comment"})
 
 
+# Deeper than any page a browser builds (Chromium's parser stops nesting at 512 levels); real study pages nest
+# some 20 to 40. Building a tree costs lexbor time in proportion to the square of its depth (128,000 nested
+# <div>s, a 1.4 MB page: 27 s), so a page nested deeper is refused before it is parsed.
+MAX_NESTING = 512
+
+
 def parse_html(content: bytes | str) -> LexborHTMLParser:
-    return LexborHTMLParser(content if isinstance(content, str) else content.decode("utf-8", errors="replace"))
+    """The page's tree, or ``TooDeeplyNested`` for a page no real site serves (see ``MAX_NESTING``)."""
+    text = content if isinstance(content, str) else content.decode("utf-8", errors="replace")
+    # A page with fewer tags than the limit cannot nest deeper than it: most pages need no scan.
+    if text.count("<") > MAX_NESTING and (depth := nesting_depth(text, MAX_NESTING)) > MAX_NESTING:
+        raise TooDeeplyNested(
+            f"page nests elements more than {depth - 1} levels deep (real pages: some 30; a browser stops at "
+            f"{MAX_NESTING}); not parsed"
+        )
+    return LexborHTMLParser(text)
+
+
+# Elements that never hold others, and those the parser closes when a sibling of their kind opens (<li><li>)
+# or that only sit inside one that is counted (<tr> in <table>): neither kind deepens a tree on its own.
+_EMPTY = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link", "meta", "param",
+                    "source", "track", "wbr"})  # fmt: skip
+_SIBLINGS = frozenset({"p", "li", "dt", "dd", "option", "optgroup", "tr", "td", "th", "thead", "tbody", "tfoot",
+                       "rb", "rt", "rp", "rtc", "colgroup"})  # fmt: skip
+# Formatting left open inside one of those (<p><b>text</p>) ends with it: the parser does not nest it further.
+_FORMATTING = frozenset({"a", "b", "big", "code", "em", "font", "i", "nobr", "s", "small", "strike", "strong", "tt",
+                         "u"})  # fmt: skip
+# An <a> (<nobr>, <button>) opened inside another closes that one first: they do not nest either.
+_NOT_NESTED = frozenset({"a", "nobr", "button"})
+_RAW_TEXT = {name: re.compile(f"</{name}", re.I) for name in ("script", "style", "textarea", "title", "xmp", "iframe")}
+_TAG = re.compile(r"<(/?)([A-Za-z][^\s/>]*)|<!--")
+
+
+def nesting_depth(html: str, stop_at: int) -> int:
+    """How deep the page's elements nest, read from its tags in one pass and without building a tree: a close
+    tag closes up to the nearest open element of its name (and is ignored when there is none), as the HTML
+    parser does; comments and the text of scripts and styles are skipped. The scan stops as soon as the depth
+    passes ``stop_at``, so its work is bounded by the page's size whatever the nesting."""
+    stack: list[str] = []
+    open_by_name: dict[str, int] = {}
+
+    def close(name: str) -> None:  # up to and including the nearest open element of that name
+        while (top := stack.pop()) != name:
+            open_by_name[top] -= 1
+        open_by_name[name] -= 1
+
+    deepest = 0
+    position = 0
+    while (found := _TAG.search(html, position)) is not None:
+        if found.group(2) is None:  # a comment: to its end, or to the end of the page
+            end = html.find("-->", found.end())
+            if end < 0:
+                break
+            position = end + 3
+            continue
+        name = found.group(2).lower()
+        end = html.find(">", found.end())
+        if end < 0:
+            break
+        position = end + 1
+        if name in _SIBLINGS:
+            while stack and stack[-1] in _FORMATTING:
+                close(stack[-1])
+            continue
+        if found.group(1):  # a close tag
+            if open_by_name.get(name):
+                close(name)
+            continue
+        if name in _RAW_TEXT:
+            closing = _RAW_TEXT[name].search(html, position)
+            if closing is None:
+                break
+            position = closing.end()
+            continue
+        foreign = open_by_name.get("svg") or open_by_name.get("math")
+        if name in _EMPTY or (foreign and html[end - 1] == "/"):  # <path/> closes itself inside SVG, not <div/>
+            continue
+        if name in _NOT_NESTED and open_by_name.get(name):
+            close(name)
+        stack.append(name)
+        open_by_name[name] = open_by_name.get(name, 0) + 1
+        if len(stack) > deepest:
+            deepest = len(stack)
+            if deepest > stop_at:
+                break
+    return deepest
 
 
 _PRESERVE = re.compile(r"white-space\s*:\s*(pre|pre-wrap|pre-line|break-spaces)\b", re.I)
@@ -246,9 +333,10 @@ def text_lines(node: LexborNode | None) -> list[str]:
         out.append(node.text_content or "")
     elif not tag.startswith("-") and _one_line(node):
         # Nothing inside breaks a line: lexbor's own text() renders it without a walk from Python.
-        line = " ".join((node.text(deep=True) or "").split())
+        line = " ".join(strip_controls(node.text(deep=True) or "").split())
         return [line] if line else []
     else:
         _walk(node, out)
-    lines = (" ".join(line.split()) for line in "".join(out).split("\n"))
+    # Control characters (raw, or from &#x1b;) are no part of what a page shows: a label or value never has one.
+    lines = (" ".join(line.split()) for line in strip_controls("".join(out)).split("\n"))
     return [line for line in lines if line]

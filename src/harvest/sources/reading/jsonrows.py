@@ -4,36 +4,21 @@ A root such as ``outcomeMeasures[].classes[].categories[].measurements[]`` gives
 column reads the measurement (``value``), or an enclosing element by its array's name
 (``outcomeMeasures[].title``), or that element's index (``outcomeMeasures[]#``); ``.`` is the element itself
 (arrays of strings). A root without a trailing ``[]`` gives one row when the object is there. Missing keys give
-None, never an error: every module of the record is optional.
+None, never an error: every module of the record is optional. With ``keep_empty``, an element whose inner array
+is missing or empty still gives one row, its inner columns None (a baseline measure with no values yet).
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from harvest.core.aact import number, whole
+
+__all__ = ["Rows", "extract", "number", "tables", "value_at", "whole"]
+
 Convert = Callable[[Any], Any]
-
-
-_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
-
-
-def number(value: Any) -> float | None:
-    """A number written as text ("12.5", "-3", "1e-3"), else None ("NA", "<0.001", "5%")."""
-    if isinstance(value, bool) or value is None:
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip().replace(",", "")
-    return float(text) if _NUMBER.match(text) else None
-
-
-def whole(value: Any) -> int | None:
-    """A count written as text ("120"), else None."""
-    parsed = number(value)
-    return int(parsed) if parsed is not None and parsed.is_integer() else None
 
 
 @dataclass(frozen=True)
@@ -46,6 +31,8 @@ class Rows:
     constants: dict[str, Any] = field(default_factory=dict)
     # Sort the rows by these columns: for lists the registry re-orders between releases (derived MeSH terms).
     sort_by: tuple[str, ...] = ()
+    # An element whose inner arrays are empty gives one row (the outermost array must still have elements).
+    keep_empty: bool = False
 
     def levels(self) -> list[tuple[tuple[str, ...], str | None]]:
         """(path to the array or object, the array's name or None for an object) for each level of the root."""
@@ -102,7 +89,7 @@ def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
     cached = _PLANS.get(id(part))
     if cached is not None and cached[0] is part:
         return cached[1]
-    namespace: dict[str, Any] = {"value_at": value_at}
+    namespace: dict[str, Any] = {"value_at": value_at, "_EMPTY": ((None, None),)}
     levels = part.levels()
     variable = {name: (f"e{depth}", f"i{depth}") for depth, (_, name) in enumerate(levels) if name}
     innermost = f"e{len(levels) - 1}"
@@ -118,15 +105,24 @@ def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
             expression = f"(_convert{n}(_v) if (_v := {expression}) is not None else None)"
         entries.append(f"{column!r}: {expression}")
     lines = ["def rows_of(document):", "    out = []"]
-    parent, indent = "document", "    "
+    parent, indent, outer_array = "document", "    ", True
     for depth, (path, name) in enumerate(levels):
         lines.append(f"{indent}x{depth} = {_getter(parent, path)}")
         if name is None:
             lines.append(f"{indent}if x{depth}.__class__ is dict:")
             lines.append(f"{indent}    e{depth} = x{depth}")
+        elif part.keep_empty and not outer_array:
+            # an inner array that is missing or empty: one pass with the element (and its index) None
+            lines.append(f"{indent}if True:")
+            lines.append(
+                f"{indent}  for i{depth}, e{depth} in (enumerate(x{depth}) if x{depth}.__class__ is list and x{depth} "
+                "else _EMPTY):"
+            )
         else:
             lines.append(f"{indent}if x{depth}.__class__ is list:")
             lines.append(f"{indent}  for i{depth}, e{depth} in enumerate(x{depth}):")
+        if name is not None:
+            outer_array = False
         indent += "    "
         parent = f"e{depth}"
     lines.append(f"{indent}out.append({{{', '.join(entries)}}})")

@@ -22,7 +22,7 @@ from harvest.sources.reading.htmltext import BLOCK_TAGS, SKIP_TAGS, text_lines
 MAX_LABEL_CHARS = 120
 _LONGEST_RAW_LABEL = MAX_LABEL_CHARS * 4  # a label's text() with hidden text inside it
 _HEADINGS = ("h1", "h2", "h3", "h4", "h5", "h6")
-_LIST_ITEM = re.compile(r"^(?:\d{1,3}[.)]|[-*•·])\s+\S")
+_LIST_ITEM = re.compile(r"^(?:[0-9]{1,3}[.)]|[-*•·])\s+\S")
 
 
 @functools.lru_cache(maxsize=4096)

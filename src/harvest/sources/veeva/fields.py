@@ -66,10 +66,10 @@ VOLUNTEER_WORDS = word_table(
 )
 
 _ENROLLMENT = re.compile(
-    r"(\d[\d,]*)\s*(estimated|actual|anticipated)?\s*(?:patients?|participants?|subjects?|people)?", re.I
+    r"([0-9][0-9,]*)\s*(estimated|actual|anticipated)?\s*(?:patients?|participants?|subjects?|people)?", re.I
 )
 _EMAIL = re.compile(r"\S+@\S+\.\w+")
-_PHONE = re.compile(r"\+?[\d][\d\s().\-/]{5,}(?:\s*(?:ext\.?|x)\s*\d+)?", re.I)
+_PHONE = re.compile(r"\+?[0-9][0-9\s().\-/]{5,}(?:\s*(?:ext\.?|x)\s*[0-9]+)?", re.I)
 
 
 def _lookup_or_keep(table: dict[str, Any], word: str | None, unmapped: dict[str, str], field: str) -> Any:
@@ -110,7 +110,7 @@ def _interventions(lines: list[str], unmapped: dict[str, str]) -> list[dict[str,
     return interventions
 
 
-_GROUPS_LINE = re.compile(r"^\d[\d,]* participants? in \d+ patient groups?\b", re.I)
+_GROUPS_LINE = re.compile(r"^[0-9][0-9,]* participants? in [0-9]+ patient groups?\b", re.I)
 _TREATMENT_LINE = re.compile(r"^treatments?:$", re.I)
 DESIGN_HEADINGS = ("Trial design", "Primary purpose", "Allocation", "Interventional model", "Masking")
 
@@ -253,7 +253,7 @@ def _contacts(lines: list[str]) -> list[dict[str, Any]]:
         elif _PHONE.fullmatch(line) and contacts:
             contacts[-1].setdefault("phone", line)
         else:
-            contacts.append({"role": "CENTRAL_CONTACT", "name": line})
+            contacts.append({"role": "CENTRAL_CONTACT", "name": line, "kind": "central"})
     return contacts
 
 

@@ -1,5 +1,6 @@
 // harvest: the trial page's map of its sites. Leaflet is served by this site (datasette-leaflet); the only
 // request to another host is for the map tiles. Its build is an ES module, hence import(). The points come in the page (#trial-points), drawn as circles.
+// Nothing from the record reaches Leaflet as a string: strings given to tooltips and popups are read as HTML.
 (function () {
   const box = document.getElementById("trial-map");
   const data = document.getElementById("trial-points");
@@ -18,7 +19,11 @@
     const bounds = [];
     for (const p of points) {
       const marker = L.circleMarker([p.lat, p.lon], { radius: 5, weight: 1, color: "#1d4379", fillOpacity: 0.6 });
-      marker.bindTooltip(p.name || "site");
+      // A facility name is the record's text, typed by anyone: Leaflet renders a string it is given as HTML,
+      // so it gets an element whose text is the name, never markup.
+      const label = document.createElement("span");
+      label.textContent = p.name || "site";
+      marker.bindTooltip(label);
       marker.addTo(map);
       bounds.push([p.lat, p.lon]);
     }
