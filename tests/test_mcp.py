@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT
-from tests.query_helpers import fingerprint, query
+from tests.query_helpers import cli, fingerprint, query
 
 mcp = pytest.importorskip("mcp", reason="the MCP SDK is not installed (pip install 'harvest[mcp]')")
 from mcp import Client  # noqa: E402
@@ -58,8 +58,12 @@ async def refused(client: Any, tool: str, **arguments: Any) -> str:
 
 
 def test_every_tool_is_listed_and_answers_what_the_file_says(demo_file: Path, tmp_path: Path) -> None:
-    fts = "SELECT s.nct_id FROM studies_fts f JOIN studies s ON s.rowid = f.rowid WHERE studies_fts MATCH ?"
-    covid = {row[0] for row in query(demo_file, fts, ['"covid"'])}
+    def searched(*args: str) -> list[dict[str, Any]]:  # what `harvest search ARGS --all --json` finds
+        result = cli(demo_file, "search", *args, "--all", "--json")
+        return [json.loads(line) for line in result.stdout.splitlines()]
+
+    covid = [row["nct_id"] for row in searched("covid")]
+    us_with_results = [row["nct_id"] for row in searched("cancer", "--country", "United States", "--results", "yes")]
 
     async def scenario(client: Any) -> None:
         listed = {tool.name: tool for tool in (await client.list_tools()).tools}
@@ -69,7 +73,17 @@ def test_every_tool_is_listed_and_answers_what_the_file_says(demo_file: Path, tm
         assert "RECRUITING" in status
 
         found = await call(client, "search_trials", query="covid", limit=100)
-        assert {t["nct_id"] for t in found["trials"]} == covid and covid
+        assert [t["nct_id"] for t in found["trials"]] == covid and covid  # synonyms and ranking as harvest search
+        assert found["total"] == len(covid)
+        filtered = await call(
+            client, "search_trials", query="cancer", country=["United States"], has_results=True, limit=100
+        )
+        assert [t["nct_id"] for t in filtered["trials"]] == us_with_results and us_with_results
+        first = await call(client, "search_trials", query="covid", limit=1)
+        assert len(first["trials"]) == 1 and first["total"] == len(covid)
+        dated = await call(client, "search_trials", query="covid", start_from="2020", start_to="2020-12", limit=100)
+        assert {t["nct_id"] for t in dated["trials"]} == {row["nct_id"] for row in searched(
+            "covid", "--start-from", "2020", "--start-to", "2020-12")}  # fmt: skip
         recruiting = await call(client, "search_trials", query="covid", status=["RECRUITING"], limit=100)
         assert recruiting["trials"] and {t["overall_status"] for t in recruiting["trials"]} == {"RECRUITING"}
 
@@ -158,18 +172,24 @@ def test_writes_bad_input_and_runaway_queries_are_refused_and_the_file_is_untouc
 def test_every_answer_is_capped_in_size(demo_file: Path, tmp_path: Path) -> None:
     from harvest.mcp.tools import MAX_ANSWER, MAX_TEXT
 
+    # every site with its trial's eligibility criteria: far over the cap, each criteria far over a value's cap
+    sql = (
+        "SELECT l.nct_id, s.eligibility_criteria FROM locations l JOIN studies s USING (nct_id) "
+        "ORDER BY length(s.eligibility_criteria) DESC"
+    )
     conn = sqlite3.connect(f"file:{demo_file}?mode=ro", uri=True)
-    whole = sum(len(row[0]) for row in conn.execute("SELECT record FROM source_records"))
+    whole = sum(len(row[1] or "") for row in conn.execute(sql))
     conn.close()
-    assert whole > 10 * MAX_ANSWER  # the records together are far over the cap
+    assert whole > 10 * MAX_ANSWER
 
     async def scenario(client: Any) -> None:
-        result = await client.call_tool("run_sql", {"sql": "SELECT source, record FROM source_records", "limit": 500})
+        result = await client.call_tool("run_sql", {"sql": sql, "limit": 500})
         text = result.content[0].text
         answer = json.loads(text)
         assert answer["truncated"] is True and 0 < len(answer["rows"]) < 50
         assert len(json.dumps(answer, ensure_ascii=False)) <= MAX_ANSWER
-        assert all(len(row[1]) <= MAX_TEXT + 40 for row in answer["rows"])  # each record cut, saying so
+        assert all(len(row[1]) <= MAX_TEXT + 40 for row in answer["rows"])  # each value cut, saying so
+        assert any(row[1].endswith("more characters]") for row in answer["rows"])
 
         whole = await call(client, "show_trial", nct_id=LONG_CRITERIA, sections=["all"], limit=500)
         assert whole["truncated"] is True and len(json.dumps(whole, ensure_ascii=False)) <= MAX_ANSWER

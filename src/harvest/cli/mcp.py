@@ -6,6 +6,7 @@ import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
 from harvest.cli.publishing import optional
+from harvest.sources.base import registry_name
 
 
 @click.command(epilog=EXIT_CODES)
@@ -21,7 +22,7 @@ from harvest.cli.publishing import optional
 def mcp(obj: Context, sql_seconds: float) -> None:
     """Serve the file to an LLM agent over MCP (stdio), read-only, until the client disconnects.
 
-    Tools: search_trials (full-text, with status, phase and type filters),
+    Tools: search_trials (full-text, with harvest search's filters),
     show_trial (one trial, its sections on request), trial_changes (what
     changed, night by night and in the registry's history), run_sql (one
     read-only SQLite statement, at most 500 rows, --sql-seconds), list_tables,
@@ -33,4 +34,4 @@ def mcp(obj: Context, sql_seconds: float) -> None:
     harvest --db /data/trials/harvest.db mcp
     """
     server = optional("harvest.mcp.server", "mcp", "mcp")
-    server.serve(obj.db, sql_seconds=sql_seconds, verbose=obj.verbose > 0)
+    server.serve(obj.db, sql_seconds=sql_seconds, verbose=obj.verbose > 0, registry=registry_name())

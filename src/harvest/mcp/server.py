@@ -18,9 +18,10 @@ from pydantic import Field
 
 from harvest import __version__
 from harvest.core.errors import HarvestError
-from harvest.core.vocab import OverallStatus, Phase, StudyType
+from harvest.core.vocab import OverallStatus, Phase, Sex, StudyType
 from harvest.mcp.tools import MAX_ROWS, SQL_SECONDS, Tools
 from harvest.query.compliance import OUTCOMES
+from harvest.query.search_filters import AGE_GROUPS, SPONSOR_CLASSES, SearchFilters
 
 T = TypeVar("T")
 
@@ -33,6 +34,7 @@ search_trials, then show_trial; list_tables and run_sql (read-only SQLite SQL) a
 NctId = Annotated[str, Field(description="An NCT number, e.g. NCT04268537", min_length=3, max_length=20)]
 Limit = Annotated[int, Field(ge=1, le=MAX_ROWS, description=f"At most this many rows (1 to {MAX_ROWS})")]
 Day = Annotated[str | None, Field(description="A date, YYYY-MM-DD", max_length=10)]
+Period = Annotated[str | None, Field(description="A year, month or day: YYYY, YYYY-MM or YYYY-MM-DD", max_length=10)]
 
 
 def _call(function: Callable[..., T], *args: Any) -> T:
@@ -42,9 +44,12 @@ def _call(function: Callable[..., T], *args: Any) -> T:
         raise ToolError(exc.one_line()) from None
 
 
-def build(db: str, *, sql_seconds: float = SQL_SECONDS, verbose: bool = False) -> MCPServer:
-    """The server, its tools reading the file at ``db``; ``verbose`` logs each refused call on stderr."""
-    tools = Tools(db, sql_seconds=sql_seconds)
+def build(
+    db: str, *, sql_seconds: float = SQL_SECONDS, verbose: bool = False, registry: str | None = None
+) -> MCPServer:
+    """The server, its tools reading the file at ``db``; ``verbose`` logs each refused call on stderr;
+    ``registry`` is the registry's source name (a hit no record of it backs is noted)."""
+    tools = Tools(db, sql_seconds=sql_seconds, registry=registry)
     server = MCPServer(
         "harvest", instructions=INSTRUCTIONS, version=__version__, log_level="INFO" if verbose else "WARNING"
     )
@@ -55,12 +60,41 @@ def build(db: str, *, sql_seconds: float = SQL_SECONDS, verbose: bool = False) -
         status: list[OverallStatus] | None = None,
         phase: list[Phase] | None = None,
         study_type: list[StudyType] | None = None,
+        country: Annotated[
+            list[Annotated[str, Field(min_length=1, max_length=100)]] | None,
+            Field(description="A site's country, as the registry names it (United States, France, ...)"),
+        ] = None,
+        has_results: Annotated[bool | None, Field(description="Only trials with (true) or without results")] = None,
+        sponsor_class: list[Literal[SPONSOR_CLASSES]] | None = None,  # type: ignore[valid-type]
+        age_group: list[Literal[AGE_GROUPS]] | None = None,  # type: ignore[valid-type]
+        sex: list[Sex] | None = None,
+        start_from: Period = None,
+        start_to: Period = None,
+        completion_from: Period = None,
+        completion_to: Period = None,
         limit: Limit = 20,
         fts: Annotated[bool, Field(description="query is SQLite FTS5 syntax (OR, NOT, NEAR, prefix*)")] = False,
     ) -> dict[str, Any]:
-        """Full-text search of titles, summaries, conditions, interventions, keywords and sponsor; best first.
-        Every word must match (stemmed: trial finds trials); "double quotes" make a phrase."""
-        return _call(tools.search, query, status or [], phase or [], study_type or [], limit, fts)
+        """Full-text search of titles, summaries, conditions, interventions, keywords, sponsor, MeSH terms and
+        IDs, best first, with the registry's filters (values of one filter are alternatives; filters combine).
+        Every word must match (stemmed: trial finds trials; British and American spellings and the names of
+        COVID-19 find each other); "double quotes" make a phrase; an NCT number alone finds that trial.
+        total says how many matched in all."""
+        filters = SearchFilters(
+            statuses=status or (),
+            phases=phase or (),
+            study_types=study_type or (),
+            countries=country or (),
+            results=() if has_results is None else ("yes" if has_results else "no",),
+            sponsor_classes=sponsor_class or (),
+            age_groups=age_group or (),
+            sexes=sex or (),
+            start_from=start_from or "",
+            start_to=start_to or "",
+            completion_from=completion_from or "",
+            completion_to=completion_to or "",
+        )
+        return _call(tools.search, query, filters, limit, fts)
 
     @server.tool()
     def show_trial(
@@ -117,7 +151,7 @@ def build(db: str, *, sql_seconds: float = SQL_SECONDS, verbose: bool = False) -
     return server
 
 
-def serve(db: str, *, sql_seconds: float = SQL_SECONDS, verbose: bool = False) -> None:
+def serve(db: str, *, sql_seconds: float = SQL_SECONDS, verbose: bool = False, registry: str | None = None) -> None:
     """Check the file, then serve it over stdio until the client closes the connection."""
     Tools(db).check()
-    build(db, sql_seconds=sql_seconds, verbose=verbose).run("stdio")
+    build(db, sql_seconds=sql_seconds, verbose=verbose, registry=registry).run("stdio")

@@ -20,6 +20,7 @@ from harvest.core.ids import normalize_nct
 from harvest.query import compliance as compliance_mod
 from harvest.query import sandbox, trial
 from harvest.query import search as search_mod
+from harvest.query import synonyms as synonyms_mod
 from harvest.query.datasette import metadata
 from harvest.store.database import Store
 from harvest.store.tables import SCHEMA_VERSION
@@ -68,9 +69,10 @@ def fit(answer: dict[str, Any], *paths: tuple[str, ...]) -> dict[str, Any]:
 class Tools:
     """The tools, over one file."""
 
-    def __init__(self, db: str, *, sql_seconds: float = SQL_SECONDS) -> None:
+    def __init__(self, db: str, *, sql_seconds: float = SQL_SECONDS, registry: str | None = None) -> None:
         self.db = db
         self.sql_seconds = sql_seconds
+        self.registry = registry  # the registry's source name: a hit no record of it backs is noted
 
     @contextmanager
     def _reading(self) -> Iterator[Store]:
@@ -87,20 +89,22 @@ class Tools:
 
     # -- search -------------------------------------------------------------------------------------
 
-    def search(
-        self,
-        words: str,
-        statuses: Sequence[str],
-        phases: Sequence[str],
-        study_types: Sequence[str],
-        limit: int,
-        fts: bool,
-    ) -> dict[str, Any]:
-        filters = search_mod.SearchFilters(statuses=statuses, phases=phases, study_types=study_types)
+    def search(self, words: str, filters: search_mod.SearchFilters, limit: int, fts: bool) -> dict[str, Any]:
+        synonyms = synonyms_mod.NONE if fts else synonyms_mod.load()
         with self._reading() as store:
-            found = search_mod.search(store.conn, words, raw=fts, filters=filters, limit=_capped(limit))
-        rows = [dict(zip(search_mod.RESULT_COLUMNS, row, strict=True)) for row in found]
-        return fit({"trials": rows, "count": len(rows), "truncated": False}, ("trials",))
+            found = search_mod.search(
+                store.conn,
+                words,
+                raw=fts,
+                filters=filters,
+                limit=_capped(limit),
+                synonyms=synonyms,
+                registry=self.registry,
+            )
+        columns = search_mod.RESULT_COLUMNS[:-1]  # the total once, not on every row
+        rows = [dict(zip(columns, row[:-1], strict=True)) for row in found.rows]
+        answer = {"trials": rows, "count": len(rows), "total": found.total, "truncated": False}
+        return fit(answer, ("trials",))
 
     # -- one trial ----------------------------------------------------------------------------------
 
