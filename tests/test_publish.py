@@ -67,6 +67,21 @@ def test_the_first_publish_copies_every_table_and_view_with_postgresql_types(
     assert "raw" not in published_columns(pg, "ctgov", "source_records")  # payloads stay in the file
     assert published_columns(pg, "ctgov", "locations")["latitude"] == "double precision"
     assert published_columns(pg, "ctgov", "results_compliance")["due_date"] == "date"
+    # the tables of AACT's shape, sponsors and watches (an empty table is published with its types too)
+    typed = {
+        ("pending_results", "event_date"): "date",  # the API's format "date"
+        ("submissions", "release_date"): "date",
+        ("submissions", "unrelease_date_unknown"): "boolean",
+        ("calculated_values", "nlm_download_date"): "date",  # NULL in the file: typed as AACT types it
+        ("reported_events", "default_vocab"): "text",
+        ("sponsor_organisations", "curated"): "boolean",
+        ("watches", "created_at"): "timestamp with time zone",
+        ("watches", "nct_ids"): "ARRAY",
+        ("watches", "filters"): "jsonb",
+        ("watch_entries", "detail"): "jsonb",
+        ("watch_matches", "state"): "jsonb",
+    }
+    assert {key: published_columns(pg, "ctgov", key[0])[key[1]] for key in typed} == typed
 
 
 def test_the_copy_answers_sql_as_the_file_does(published_demo: Any, demo_file: Path) -> None:
@@ -96,6 +111,8 @@ def test_a_second_night_sends_only_what_changed_and_the_copy_equals_the_file(
     assert cli("run").exit_code == 0
     first = publish(db_path, url)
     assert "(full," in first and sent(first) == (24, 0)
+    # a watch added after the publish: its rows name trials no night touches, and a report later writes more
+    assert cli("watch", "add", "big", "--where", "enrollment >= 100").exit_code == 0
     (db_path.parent / "night1").mkdir()
     night_one = writable_copy(db_path, db_path.parent / "night1")
 
@@ -106,6 +123,7 @@ def test_a_second_night_sends_only_what_changed_and_the_copy_equals_the_file(
     ctgov_site.remove(REMOVED)
     ctgov_site.merge(MERGED, INTO)
     assert cli("run", "--full").exit_code == 0
+    assert cli("watch", "report").exit_code == 0
 
     second = publish(db_path, url)
     assert "(incremental," in second
@@ -120,6 +138,13 @@ def test_a_second_night_sends_only_what_changed_and_the_copy_equals_the_file(
     )
     assert pg.execute("SELECT count(*) FROM studies WHERE nct_id = %s", [MERGED]).fetchone() == (0,)
     assert pg.execute("SELECT nct_id FROM nct_aliases WHERE alias = %s", [MERGED]).fetchone() == (INTO,)
+    # the watch's tables are copied whole: rows of trials no night touched, and the report's entries
+    watched = rows(db_path, "SELECT count(*), count(DISTINCT nct_id) FROM watch_matches")[0]
+    assert (
+        watched[1] > 4
+        and pg.execute("SELECT count(*), count(DISTINCT nct_id) FROM watch_matches").fetchone() == watched
+    )
+    assert pg.execute("SELECT count(*) FROM watch_entries").fetchone()[0] > 0
 
     third = publish(db_path, url)  # nothing happened since: nothing sent, the copy still equal
     assert sent(third) == (0, 0) and differences(db_path, pg) == {}

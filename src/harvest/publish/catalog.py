@@ -1,16 +1,17 @@
 """What the file holds, as a copy elsewhere sees it: every table and view, where it goes, and how it is refreshed.
 
-Nothing here names a table of the file but ``store.kinds.BOOKKEEPING``: whatever tables and views the file has
-(harvest's own, and AACT's under AACT's names) are published, so a table or view added to the schema is
-published without a line changed here.
+Nothing here names a table of the file but ``store.kinds.BOOKKEEPING`` and ``NOT_BY_TRIAL``: whatever tables and
+views the file has (harvest's own, and AACT's under AACT's names) are published, so a table or view added to the
+schema is published without a line changed here.
 
 - **Schema.** Bookkeeping (runs, pages, quarantine, ...) goes to the ``harvest`` schema; every other table and
   view, the trials' data under harvest's names and AACT's, goes to ``ctgov`` (AACT's schema name).
-- **By study.** A table with an ``nct_id`` column, not bookkeeping, holds rows that belong to one trial: a later
-  publish replaces just the rows of the trials that changed. A view is published as a table of its rows (SQLite's
-  SQL is not PostgreSQL's); it is refreshed by study too when it has ``nct_id``, reads only such tables (and
-  such views), and never the clock (``'now'``, ``current_date``, ``date()``): its rows for a trial then follow
-  from that trial's rows alone. Every other table and view is copied whole at every publish.
+- **By study.** A table with an ``nct_id`` column, not bookkeeping nor a watch's (``NOT_BY_TRIAL``), holds rows
+  that belong to one trial: a later publish replaces just the rows of the trials that changed. A view is
+  published as a table of its rows (SQLite's SQL is not PostgreSQL's); it is refreshed by study too when it has
+  ``nct_id``, reads only such tables (and such views), and never the clock (``'now'``, ``current_date``,
+  ``date()``): its rows for a trial then follow from that trial's rows alone. Every other table and view is
+  copied whole at every publish.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from harvest.store.fts import FTS_TABLE
-from harvest.store.kinds import BOOKKEEPING
+from harvest.store.kinds import BOOKKEEPING, NOT_BY_TRIAL
 
 TRIALS_SCHEMA = "ctgov"
 BOOKKEEPING_SCHEMA = "harvest"
@@ -57,7 +58,7 @@ def relations(conn: sqlite3.Connection) -> list[Relation]:
     clock = {name for name, kind, sql in found if kind == "view" and _CLOCK.search(sql)}
 
     def table_by_study(name: str) -> bool:
-        return "nct_id" in columns[name] and name not in BOOKKEEPING
+        return "nct_id" in columns[name] and name not in BOOKKEEPING and name not in NOT_BY_TRIAL
 
     by_study = {name for name, kind, _ in found if kind == "table" and table_by_study(name)}
     views = {name for name, kind, _ in found if kind == "view" and "nct_id" in columns[name] and name not in clock}

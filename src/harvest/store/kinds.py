@@ -75,6 +75,8 @@ FLAGS_OF: dict[str, frozenset[str]] = {
     "status_durations": frozenset({"current"}),
     "countries": frozenset({"removed"}),
     "calculated_values": frozenset({"were_results_reported", "has_us_facility", "has_single_facility"}),
+    "submissions": frozenset({"unrelease_date_unknown"}),
+    "sponsor_organisations": frozenset({"curated"}),
     "designs": frozenset({"subject_masked", "caregiver_masked", "investigator_masked", "outcomes_assessor_masked"}),
     "eligibilities": frozenset({"gender_based", "adult", "child", "older_adult", "healthy_volunteers"}),
 }  # fmt: skip
@@ -92,6 +94,9 @@ DAYS: frozenset[str] = frozenset(
         # days harvest records or works out: a version's date, a removal, compliance deadlines and the as-of day
         "version_date", "removed_on", "document_date", "completion_date_used", "due_date", "results_submitted",
         "qc_submitted", "became_act_on", "as_of",
+        # the API's format "date": a results submission's release, reset and unrelease days, an unposted event's
+        # day (pending_results); AACT's nlm_download_date (a date there, NULL in the file: harvest has no download)
+        "release_date", "reset_date", "unrelease_date", "event_date", "nlm_download_date",
     }
 )  # fmt: skip
 
@@ -101,6 +106,7 @@ LISTS_OF: dict[str, frozenset[str]] = {
     ),
     **{table: frozenset(_hinted(model, _is_list)) for table, model in ROW_TABLES.items() if _hinted(model, _is_list)},
     "unresolved": frozenset({"candidates"}),
+    "watches": frozenset({"nct_ids", "fields"}),
     "sponsor_compliance": frozenset({"sponsor_names"}),
 }
 
@@ -112,13 +118,23 @@ JSON_OF: dict[str, frozenset[str]] = {
     "changes": frozenset({"old", "new"}),
     "version_changes": frozenset({"old", "new"}),
     "harvest_state": frozenset({"cursor"}),
+    "watches": frozenset({"filters", "compliance"}),
+    "watch_matches": frozenset({"state"}),
+    "watch_entries": frozenset({"old", "new", "detail"}),
 }
+
+# Columns AACT has that the file keeps NULL (a view's ``NULL AS x``): typed as AACT types them, not as nothing.
+TEXT_OF: dict[str, frozenset[str]] = {"reported_events": frozenset({"default_vocab", "default_assessment"})}
 
 # Tables that record how harvest runs rather than what trials say (the site hides them too): a copy of the file
 # elsewhere keeps them apart from the trials' tables.
 BOOKKEEPING: frozenset[str] = frozenset(
     {"runs", "harvest_state", "harvest_meta", "listed_studies", "pages", "quarantine", "unresolved", "history_queue"}
 )
+
+# Tables with an ``nct_id`` that are not a trial's record but what the user's watches saw of it: written by
+# ``harvest watch`` whatever the trial's own rows did, so a copy takes them whole, not trial by trial.
+NOT_BY_TRIAL: frozenset[str] = frozenset({"watches", "watch_matches", "watch_entries"})
 
 # The bodies as received (compressed) and their fingerprints: harvest's means to parse again, rewritten without a
 # time when only a data release's stamp changed. A copy for readers leaves them out.
@@ -139,4 +155,6 @@ def kind_of(relation: str, column: str, declared: str) -> Kind:
         return Kind.LIST
     if column in JSON_OF.get(relation, ()):
         return Kind.JSON
+    if column in TEXT_OF.get(relation, ()):
+        return Kind.TEXT
     return _DECLARED.get(declared.split("(")[0].strip().upper(), Kind.UNKNOWN)
