@@ -11,7 +11,7 @@ import pytest
 from harvest.publish.catalog import relations
 from harvest.store.kinds import PAYLOADS
 from tests.pg_helpers import file_rows, sqlite_values
-from tests.query_helpers import assert_one_line_error, cli, query
+from tests.query_helpers import assert_one_line_error, cli, query, writable_copy
 
 pq = pytest.importorskip("pyarrow.parquet", reason="pyarrow is not installed (pip install 'harvest[parquet]')")
 duckdb = pytest.importorskip("duckdb", reason="duckdb is not installed (make test installs it)")
@@ -136,3 +136,31 @@ def test_bad_parquet_exports_are_one_line_errors_and_write_nothing(demo_file: Pa
     (tmp_path / "file").write_text("x")
     assert_one_line_error(cli(demo_file, "export", "--format", "parquet", "-o", str(tmp_path / "file")), 2, "is a file")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["file"]
+
+
+def test_the_watch_tables_and_aacts_tables_export_typed(demo_file: Path, tmp_path: Path) -> None:
+    """A file with watches (added, then reported on) exports its watch tables, lists as lists, and AACT's
+    tables with their days and flags typed."""
+    db = writable_copy(demo_file, tmp_path)
+    assert cli(db, "watch", "add", "covid", "--search", "covid", "--status", "RECRUITING").exit_code == 0
+    assert (
+        cli(db, "watch", "add", "listed", "--nct", "NCT02210780,NCT02513394", "--fields", "status,dates").exit_code == 0
+    )
+    assert cli(db, "watch", "report", "--since", "2000-01-01").exit_code in (0, 1)
+    folder = tmp_path / "out"
+    for table in ("watches", "watch_matches", "pending_results", "submissions", "calculated_values"):
+        assert cli(db, "export", "--format", "parquet", "--table", table, "-o", str(folder)).exit_code == 0
+    watches = pq.read_table(folder / "watches.parquet")
+    assert str(watches.schema.field("nct_ids").type) == "list<element: string>"
+    assert str(watches.schema.field("created_at").type) == "timestamp[ms, tz=UTC]"
+    listed = {row["name"]: row["nct_ids"] for row in watches.to_pylist()}
+    assert listed == {"covid": None, "listed": ["NCT02210780", "NCT02513394"]}
+    matches = duckdb.sql(f"SELECT watch, nct_id FROM read_parquet('{folder / 'watch_matches.parquet'}')").fetchall()
+    assert sorted(matches) == query(db, "SELECT watch, nct_id FROM watch_matches ORDER BY 1, 2") and matches
+    types = {
+        ("pending_results", "event_date"): "date32[day]",
+        ("submissions", "release_date"): "date32[day]",
+        ("calculated_values", "has_us_facility"): "bool",
+    }
+    found = {key: str(pq.read_schema(folder / f"{key[0]}.parquet").field(key[1]).type) for key in types}
+    assert found == types
