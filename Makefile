@@ -10,7 +10,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install -q --upgrade pip
 
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install -q -e '.[test,bench,web]'
+	$(BIN)/python -m pip install -q -e '.[test,bench,web,pg,parquet,mcp]'
 	touch $@
 
 ## make demo: harvest the bundled fixtures from a local replay server into demo.db, then query it
@@ -30,18 +30,20 @@ lint: $(VENV)/.installed
 	$(BIN)/ruff check src tests bench scripts
 
 ## make bench: benchmarks with same-run baselines; writes bench/results.md, history-results.md, search-results.md,
-## web-results.md
+## web-results.md, publish-results.md
 bench: $(VENV)/.installed
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/history.py
 	$(BIN)/python bench/search_recall.py
 	$(BIN)/python bench/web.py --studies 100000
+	$(BIN)/python bench/publish.py --studies 100000
 
 bench-quick: $(VENV)/.installed
 	$(BIN)/python bench/run.py --quick
 	$(BIN)/python bench/history.py --quick
 	$(BIN)/python bench/search_recall.py
 	$(BIN)/python bench/web.py --quick
+	$(BIN)/python bench/publish.py --quick
 
 ## make bench-search: recall and precision of harvest search alone (seconds); writes bench/search-results.md
 bench-search: $(VENV)/.installed

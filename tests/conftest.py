@@ -11,7 +11,7 @@ import os
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,9 @@ from harvest.sources.base import Batch, Page
 from harvest.sources.ctgov import ClinicalTrialsGov
 from harvest.store.database import Store
 from harvest.testing import FIXTURES, CtgovSite, ReplayServer, base_url_env
+from tests.pg_helpers import PostgresServer, pg_bin
+from tests.pg_helpers import connect as pg_connect
+from tests.query_helpers import demo_harvest, writable_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDIES = FIXTURES / "ctgov" / "studies"
@@ -170,3 +173,56 @@ def content(db: Path) -> dict[str, list[tuple[Any, ...]]]:
 def apply(store: Store, batch: Batch, *, source: str, run_id: int | None = None) -> ApplyResult:
     """Write one batch as a run does (records, merged studies, failures), merging in the default precedence."""
     return BatchWriter(store, PRECEDENCE).apply(batch, source=source, run_id=run_id)
+
+
+# -- PostgreSQL (tests/pg_helpers.py): one server per session, a database per test ---------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of the session's own (Debian's binaries, as the postgres user when run as root)."""
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        pytest.skip("no PostgreSQL binaries in /usr/lib/postgresql/*/bin (apt-get install postgresql; .ci/run does)")
+    pytest.importorskip("psycopg", reason="psycopg is not installed (pip install 'harvest[pg]'; make test does)")
+    server = PostgresServer(bin_dir).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def demo_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The file `make demo` harvests from the fixtures (every source, and three record histories), built once per
+    session; tests must not write to it (``writable_copy``)."""
+    return demo_harvest(tmp_path_factory.mktemp("demo") / "harvest.db")
+
+
+@pytest.fixture(scope="session")
+def published_demo(demo_file: Path, publish_to_postgres: Callable[[Path], Any]) -> Any:
+    """The demo file published to a fresh PostgreSQL database: a psycopg connection reading ctgov first."""
+    return publish_to_postgres(demo_file)
+
+
+@pytest.fixture(scope="session")
+def publish_to_postgres(
+    postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Callable[[Path], Any]]:
+    """``publish(path)``: a copy of the file at ``path`` published (`harvest publish`) to a fresh database; returns
+    a psycopg connection to it reading ``ctgov`` (then ``harvest``) first, as AACT users' sessions do."""
+    from harvest.publish.publisher import publish as publish_file
+
+    opened: list[Any] = []
+
+    def publish(path: Path) -> Any:
+        copy = writable_copy(path, tmp_path_factory.mktemp("published"))
+        url = postgres.database()
+        publish_file(str(copy), url)
+        conn = pg_connect(url)
+        opened.append(conn)
+        return conn
+
+    yield publish
+    for conn in opened:
+        conn.close()

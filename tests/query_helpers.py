@@ -131,6 +131,29 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+# The trials whose record history is recorded in fixtures/ctgov/history (what `make demo` fetches).
+HISTORIES = ("NCT02210780", "NCT01126879", "NCT00763412")
+
+
+def demo_harvest(path: Path) -> Path:
+    """What `make demo` harvests (scripts/demo.py), in process: every source in turn from the replay server over
+    fixtures/ (`harvest run --all`), then the record history of ``HISTORIES`` (`harvest history`)."""
+    servers = serve_fixtures(default_sites())
+    try:
+        harvester = Harvester(str(path), Settings(env={**base_url_env(servers), "HARVEST_BACKOFF": "0.01"}))
+        try:
+            reports = harvester.run_all()
+            reports.append(harvester.history(HISTORIES))
+        finally:
+            harvester.close()
+    finally:
+        for server in servers.values():
+            server.stop()
+    # veeva's fixtures hold pages that fail on purpose (PARTIAL); nothing may be refused or unreachable
+    assert all(report.outcome in ("ok", "partial") for report in reports), [report.summary() for report in reports]
+    return path
+
+
 def writable_copy(source: Path, folder: Path) -> Path:
     """A private copy of a harvested file, for tests that change it."""
     target = folder / "harvest.db"

@@ -17,14 +17,19 @@ MAX_LINES = 450
 
 # layer -> layers it must never import (besides itself, every layer may import core)
 FORBIDDEN = {
-    "core": {"net", "sources", "merge", "store", "query", "pipeline", "web", "cli", "testing"},
-    "net": {"sources", "merge", "store", "query", "pipeline", "web", "cli", "testing"},
-    "sources": {"merge", "store", "query", "pipeline", "web", "cli", "testing"},
-    "merge": {"net", "sources", "store", "query", "pipeline", "web", "cli", "testing"},
-    "store": {"net", "sources", "merge", "query", "pipeline", "web", "cli", "testing"},
-    "query": {"net", "sources", "merge", "pipeline", "web", "cli", "testing"},
-    "pipeline": {"web", "cli", "testing"},
-    "web": {"net", "sources", "merge", "store", "pipeline", "cli", "testing"},  # the site reads; it never fetches
+    "core": {"net", "sources", "merge", "store", "query", "pipeline", "web", "cli", "testing", "publish", "mcp"},
+    "net": {"sources", "merge", "store", "query", "pipeline", "web", "cli", "testing", "publish", "mcp"},
+    "sources": {"merge", "store", "query", "pipeline", "web", "cli", "testing", "publish", "mcp"},
+    "merge": {"net", "sources", "store", "query", "pipeline", "web", "cli", "testing", "publish", "mcp"},
+    "store": {"net", "sources", "merge", "query", "pipeline", "web", "cli", "testing", "publish", "mcp"},
+    "query": {"net", "sources", "merge", "pipeline", "web", "cli", "testing", "publish", "mcp"},
+    "pipeline": {"web", "cli", "testing", "publish", "mcp"},
+    # the site reads; it never fetches
+    "web": {"net", "sources", "merge", "store", "pipeline", "cli", "testing", "publish", "mcp"},
+    # the file handed to PostgreSQL and Parquet: read through the store (opened read-only) and query, never fetched
+    "publish": {"net", "sources", "merge", "pipeline", "web", "cli", "testing", "mcp"},
+    # the MCP server for agents: reads through query and the store opened read-only, never fetches or writes
+    "mcp": {"net", "sources", "merge", "pipeline", "web", "cli", "testing", "publish"},
 }
 
 

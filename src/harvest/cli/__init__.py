@@ -4,7 +4,9 @@ from harvest.cli import (
     compliance,
     harvesting,
     history,
+    mcp,
     mirrors,
+    publishing,
     querying,
     reading,
     reconcile,
@@ -29,6 +31,7 @@ for command in (
     reading.sources,
     searching.search,
     querying.export,
+    publishing.publish,
     querying.stats,
     querying.datasette_metadata,
     querying.reindex,
@@ -38,6 +41,7 @@ for command in (
     *history.ANALYSIS_COMMANDS.values(),
     serve.serve,
     watching.watch,
+    mcp.mcp,
 ):
     main.add_command(global_options(command))  # --db, -q, -v, --log-json after the command too
 for command in watching.watch.commands.values():

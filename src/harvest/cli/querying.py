@@ -18,7 +18,8 @@ import click
 
 from harvest.cli.app import EXIT_CODES, Context, handle_errors
 from harvest.cli.output import echo_text
-from harvest.core.errors import DatabaseUnavailable
+from harvest.cli.publishing import optional
+from harvest.core.errors import DatabaseUnavailable, InputError
 from harvest.query import export as export_mod
 from harvest.query import stats as stats_mod
 from harvest.query import synonyms as synonyms_mod
@@ -45,30 +46,52 @@ def _reading(obj: Context) -> Iterator[Store]:
 
 @click.command(epilog=EXIT_CODES)
 @click.option(
-    "--format", "fmt", type=click.Choice(export_mod.FORMATS), default="csv", show_default=True, help="Output format."
+    "--format",
+    "fmt",
+    type=click.Choice([*export_mod.FORMATS, "parquet"]),
+    default="csv",
+    show_default=True,
+    help="Output format.",
 )
-@click.option("--table", default="studies", show_default=True, help="Table or view to export.")
+@click.option(
+    "--table",
+    default=None,
+    help="Table or view to export [default: studies; for parquet, every table and view].",
+)
 @click.option("--where", default=None, metavar="SQL", help="Only rows matching this SQL condition.")
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True, allow_dash=True),
+    type=click.Path(writable=True, allow_dash=True),
     default="-",
-    help="Write to this file (written whole or not at all) instead of stdout.",
+    help="Write to this file (written whole or not at all) instead of stdout; for parquet, this folder.",
 )
 @click.pass_obj
 @handle_errors
-def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -> None:
-    """Export a table or view as CSV or JSON Lines, streaming (flat memory, any size).
+def export(obj: Context, fmt: str, table: str | None, where: str | None, output: str) -> None:
+    """Export a table or view as CSV or JSON Lines, or tables as Parquet files, streaming (flat memory, any size).
 
     In JSON Lines, JSON columns (phases, sources, ...) are JSON values; BLOBs are
     base64 in both formats. The row count goes to stderr.
+
+    Parquet (-o FOLDER): one FOLDER/<table>.parquet per table and view (or the
+    one --table names), typed: integers, doubles, booleans, dates where the
+    registry gives a day, UTC timestamps, lists as lists (phases); a date that
+    may be known to the month or year stays text beside its _type column. The
+    bodies as received (raw, raw_fingerprint) are left out.
 
     \b
     harvest export --format csv --table study_overview > trials.csv
     harvest export --format jsonl --where "overall_status = 'RECRUITING'" -o recruiting.jsonl
     harvest export --table locations --where "country = 'France'"
+    harvest export --format parquet -o warehouse/
     """
+    if fmt == "parquet":
+        _export_parquet(obj, table, where, output)
+        return
+    table = table or "studies"
+    if output != "-" and Path(output).is_dir():
+        raise InputError(f"-o {output} is a directory (a folder is for --format parquet)")
     with _reading(obj) as store:
         conn = store.db.conn
         if output == "-":
@@ -90,6 +113,24 @@ def export(obj: Context, fmt: str, table: str, where: str | None, output: str) -
                 partial.unlink(missing_ok=True)
     if not obj.quiet:
         click.echo(f"exported {count:,} rows of {table}", err=True)
+
+
+def _export_parquet(obj: Context, table: str | None, where: str | None, output: str) -> None:
+    """Every table (or ``table``) as a Parquet file in the folder ``output``."""
+    if output == "-":
+        raise InputError("--format parquet writes a file per table: give a folder with -o")
+    if Path(output).exists() and not Path(output).is_dir():
+        raise InputError(f"-o {output} is a file; --format parquet writes into a folder")
+    if where and not table:
+        raise InputError("--where needs --table with --format parquet (a condition is for one table)")
+    parquet = optional("harvest.publish.parquet", "parquet", "pyarrow")
+
+    def done(name: str, count: int, path: Path) -> None:
+        if not obj.quiet:
+            click.echo(f"exported {count:,} rows of {name} to {path}", err=True)
+
+    with _reading(obj) as store:
+        parquet.export(store.db.conn, Path(output), [table] if table else None, where=where, on_table=done)
 
 
 # -- stats ----------------------------------------------------------------------------------------

@@ -101,6 +101,10 @@ class Runs:
         row = self._conn.execute("SELECT value FROM harvest_meta WHERE key = ?", [key]).fetchone()
         return row[0] if row else None
 
+    def set_meta(self, key: str, value: str) -> None:
+        """Set a ``harvest_meta`` value (in the caller's transaction)."""
+        self._conn.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [key, value])
+
     def forget_meta(self, key: str) -> None:
         with self._store.transaction():
             self._conn.execute("DELETE FROM harvest_meta WHERE key = ?", [key])
