@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from harvest.store.tables import PAYLOADS_KEY
 from harvest.testing import CtgovSite, ReplayServer
 from tests.conftest import Cli, load_study, rows
 from tests.pg_helpers import PostgresServer, connect, differences, published_columns
@@ -192,6 +193,25 @@ def test_a_reparse_sends_every_trial_again(cli: Cli, db_path: Path, postgres: Po
     assert cli("run").exit_code == 0
     publish(db_path, url)
     assert cli("reparse").exit_code == 0
+    assert sent(publish(db_path, url)) == (24, 0)
+    assert differences(db_path, connect(url)) == {}
+
+
+def test_the_json_an_older_file_kept_beside_its_payloads_is_dropped_from_the_copy_too(
+    cli: Cli, db_path: Path, postgres: PostgresServer
+) -> None:
+    """A file from before schema 8 keeps each registry record's JSON beside its payload until the next run drops
+    it, in place and without a time of its own: the publish after that run sends every trial again."""
+    url = postgres.database()
+    assert cli("run").exit_code == 0
+    with sqlite3.connect(db_path) as conn:  # what an upgrade from schema 7 leaves (tests/test_upgrade.py)
+        conn.execute("UPDATE source_records SET record = json_object('nct_id', nct_id) WHERE source = 'ctgov'")
+        conn.execute("INSERT INTO harvest_meta (key, value) VALUES (?, '7')", [PAYLOADS_KEY])
+    conn.close()
+    publish(db_path, url)
+    assert connect(url).execute("SELECT count(*) FROM ctgov.source_records WHERE record IS NOT NULL").fetchone()[0]
+    assert cli("run").exit_code == 0
+    assert rows(db_path, "SELECT count(*) FROM source_records WHERE source = 'ctgov' AND record IS NOT NULL") == [(0,)]
     assert sent(publish(db_path, url)) == (24, 0)
     assert differences(db_path, connect(url)) == {}
 

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from harvest.core.config import Settings
+from harvest.core.dates import utcnow
 from harvest.core.errors import HarvestError
 from harvest.core.records import PayloadParser, StoredPayload
 from harvest.core.schema import Study
@@ -20,7 +21,7 @@ from harvest.net.http import HttpClient
 from harvest.sources import registered
 from harvest.sources.base import Page, Source
 from harvest.store.database import Store
-from harvest.store.tables import PAYLOADS_KEY
+from harvest.store.tables import PAYLOADS_KEY, REWRITTEN_KEY
 
 log = logging.getLogger("harvest.store")
 
@@ -88,6 +89,9 @@ def keep_payloads_alone(store: Store, sources: Mapping[str, Source]) -> int:
         with store.transaction():
             store.records.keep_payload_alone(readable)
         dropped += len(readable)
+    if dropped:
+        with store.transaction():
+            store.runs.set_meta(REWRITTEN_KEY, utcnow())
     store.runs.forget_meta(PAYLOADS_KEY)
     if dropped:
         log.info("%s records now keep their payload alone (their JSON was stored twice)", f"{dropped:,}")

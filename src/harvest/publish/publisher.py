@@ -35,7 +35,7 @@ from harvest.store.database import Store
 from harvest.store.kinds import PAYLOADS, Kind
 from harvest.store.lock import RunLock
 from harvest.store.sql import chunks
-from harvest.store.touched import reparsed_since, touched_since
+from harvest.store.touched import rewritten_since, touched_since
 
 log = logging.getLogger("harvest.publish")
 
@@ -173,7 +173,7 @@ class _Publish:
         unfinished publish, those it sent (up to its cursor) only if touched since it began."""
 
         def since(position: str | None) -> set[str]:
-            if position is None or reparsed_since(self.conn, position):
+            if position is None or rewritten_since(self.conn, position):
                 return set(universe)
             return touched_since(self.conn, position) & universe
 

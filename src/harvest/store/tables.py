@@ -51,6 +51,9 @@ REBUILD_KEY = "rebuild_from_payloads"
 # A file upgraded from before schema 8 holds the JSON of records that their payloads give again: this key in
 # harvest_meta says so, and the next command that opens it to write drops that JSON (``pipeline.payloads``).
 PAYLOADS_KEY = "records_beside_payloads"
+# When rows were last rewritten in place without a time of their own (that JSON dropped): a copy of the file
+# kept up to date by what was written since (``store.touched``) must take every trial again.
+REWRITTEN_KEY = "rows_rewritten_at"
 # The tables keyed by (nct_id, position) besides the row tables of ``core.schema``: like those, WITHOUT ROWID.
 CHILD_TABLES = ("conditions", "keywords", "interventions", "locations", "sponsors", "contacts", "identifiers")
 _OLD_COPY = "__rowid"  # suffix of a table being copied into its WITHOUT ROWID successor during the upgrade

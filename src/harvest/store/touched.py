@@ -4,14 +4,18 @@ Every write of a trial's rows leaves a time behind it: its ``studies`` row is wr
 ``updated_at``; a change of a field or of ``removed_on`` is a ``changes`` row (``changed_at``); a source record
 stored, moved or re-attributed is a ``source_records`` row written with ``changed_at`` (and ``fetched_at``); a
 past version fetched is a ``study_versions`` row (``fetched_at``). What leaves no time: a trial's rows deleted
-(the caller compares which trials the file holds with which it published) and a ``harvest reparse``, which
-rewrites versions with their old fetch times, so a reparse since that moment counts as every trial touched.
+(the caller compares which trials the file holds with which it published), a ``harvest reparse``, which
+rewrites versions with their old fetch times, and the one-time dropping of the records' JSON that a file from
+before schema 8 kept beside their payloads (``tables.REWRITTEN_KEY``): either since that moment counts as every
+trial touched.
 Times are ``core.dates.utcnow`` text (UTC, to the second), which sorts as it reads.
 """
 
 from __future__ import annotations
 
 import sqlite3
+
+from harvest.store.tables import REWRITTEN_KEY
 
 _TOUCHED = """
 SELECT nct_id FROM studies WHERE updated_at >= :since
@@ -21,9 +25,13 @@ UNION SELECT nct_id FROM study_versions WHERE fetched_at >= :since
 """
 
 
-def reparsed_since(conn: sqlite3.Connection, since: str) -> bool:
-    """Whether a ``harvest reparse`` started at or after ``since`` (it rewrites rows without new times)."""
+def rewritten_since(conn: sqlite3.Connection, since: str) -> bool:
+    """Whether rows were rewritten without new times at or after ``since``: a ``harvest reparse`` started, or
+    the records' JSON of an older file dropped."""
     row = conn.execute("SELECT 1 FROM runs WHERE command = 'reparse' AND started_at >= ? LIMIT 1", [since]).fetchone()
+    if row is not None:
+        return True
+    row = conn.execute("SELECT 1 FROM harvest_meta WHERE key = ? AND value >= ?", [REWRITTEN_KEY, since]).fetchone()
     return row is not None
 
 
