@@ -21,12 +21,27 @@ def number(value: Any) -> float | None:
     AACT converts with Ruby's ``Float()`` (study_json_record/worker.rb ``float``), which refuses thousands
     separators; harvest reads "1,234" as 1234.
     """
+    if value.__class__ is str:
+        # A results record repeats the same few hundred texts (counts, means) across thousands of cells.
+        known = _NUMBERS.get(value, _UNKNOWN)
+        if known is not _UNKNOWN:
+            return known
+        if len(_NUMBERS) >= _NUMBERS_KEPT:
+            _NUMBERS.clear()
+        text = value.strip().replace(",", "")
+        parsed = _NUMBERS[value] = float(text) if _NUMBER.match(text) else None
+        return parsed
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         return float(value)
     text = str(value).strip().replace(",", "")
     return float(text) if _NUMBER.match(text) else None
+
+
+_NUMBERS: dict[str, float | None] = {}
+_NUMBERS_KEPT = 65_536
+_UNKNOWN = object()
 
 
 def whole(value: Any) -> int | None:

@@ -328,8 +328,9 @@ class Study(_Model):
         The raw API JSON changes at every data release (versionHolder, reordered
         derived lists) even when the study did not, so change detection hashes this.
         """
-        # pydantic's serializer is deterministic (declaration order) and several times faster than json.dumps
-        return _digest(self.model_dump_json(exclude={"provenance"}))
+        # pydantic's serializer is deterministic (declaration order) and several times faster than json.dumps;
+        # its bytes are hashed as they come (``model_dump_json`` would decode them for ``_digest`` to encode again)
+        return hashlib.sha256(self.__pydantic_serializer__.to_json(self, exclude={"provenance"})).hexdigest()[:32]
 
     def record_json(self) -> tuple[str, str]:
         """The record as JSON (all of it, as ``source_records.record`` holds it) and its ``content_hash``.

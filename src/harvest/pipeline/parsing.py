@@ -168,13 +168,14 @@ def _prepared(source: Source, derived: bool, item: Item) -> Prepared | None:
         merged = merge([StoredRecord(source.name, key, url, iso(fetched_at), study)], [source.name])
     except (ParseError, FetchError, ValueError):
         return None
-    text, digest = study.record_json()
+    # A derived record's JSON is not kept (its payload is): its hash alone is serialised, without the provenance
+    text, digest = (None, study.content_hash()) if derived else study.record_json()
     return Prepared(
         nct_id=study.nct_id,
         nct_aliases=tuple(study.nct_aliases),
         fetched_at=study.provenance.fetched_at,
         content_hash=digest,
-        record_json=None if derived else text,
+        record_json=text,
         compressed_raw=compress(raw),
         populated=frozenset(next(iter(merged.provenance.values()), ())),  # what merging it alone found populated
         row=study_row(merged.study, merged, digest),

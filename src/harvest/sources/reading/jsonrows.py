@@ -74,11 +74,14 @@ def value_at(data: Any, path: tuple[str, ...]) -> Any:
 
 
 def _getter(source: str, path: tuple[str, ...]) -> str:
+    """``value_at`` written out step by step: the generated code runs for every cell, and a call per cell cost
+    more than the lookups themselves. Each step's value is checked before the next reads it, as there."""
     if not path:
         return source
-    if len(path) == 1:
-        return f"({source}.get({path[0]!r}) if {source}.__class__ is dict else None)"
-    return f"value_at({source}, {path!r})"
+    expression = f"({source}.get({path[0]!r}) if {source}.__class__ is dict else None)"
+    for key in path[1:]:
+        expression = f"(_w.get({key!r}) if (_w := {expression}).__class__ is dict else None)"
+    return expression
 
 
 def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
@@ -89,7 +92,7 @@ def _compiled(part: Rows) -> Callable[[Any], list[dict[str, Any]]]:
     cached = _PLANS.get(id(part))
     if cached is not None and cached[0] is part:
         return cached[1]
-    namespace: dict[str, Any] = {"value_at": value_at, "_EMPTY": ((None, None),)}
+    namespace: dict[str, Any] = {"_EMPTY": ((None, None),)}
     levels = part.levels()
     variable = {name: (f"e{depth}", f"i{depth}") for depth, (_, name) in enumerate(levels) if name}
     innermost = f"e{len(levels) - 1}"
