@@ -8,6 +8,7 @@ Each function here says which of AACT's files computes the same, and where harve
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from typing import Any
 
@@ -22,26 +23,19 @@ def number(value: Any) -> float | None:
     separators; harvest reads "1,234" as 1234.
     """
     if value.__class__ is str:
-        # A results record repeats the same few hundred texts (counts, means) across thousands of cells.
-        known = _NUMBERS.get(value, _UNKNOWN)
-        if known is not _UNKNOWN:
-            return known
-        if len(_NUMBERS) >= _NUMBERS_KEPT:
-            _NUMBERS.clear()
-        text = value.strip().replace(",", "")
-        parsed = _NUMBERS[value] = float(text) if _NUMBER.match(text) else None
-        return parsed
+        return _number_text(value)
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
         return float(value)
-    text = str(value).strip().replace(",", "")
+    return _number_text(str(value))
+
+
+@functools.lru_cache(maxsize=65_536)
+def _number_text(value: str) -> float | None:
+    """Cached: a results record repeats the same few hundred texts (counts, means) across thousands of cells."""
+    text = value.strip().replace(",", "")
     return float(text) if _NUMBER.match(text) else None
-
-
-_NUMBERS: dict[str, float | None] = {}
-_NUMBERS_KEPT = 65_536
-_UNKNOWN = object()
 
 
 def whole(value: Any) -> int | None:
