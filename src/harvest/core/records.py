@@ -29,7 +29,7 @@ class Prepared:
     compressed_raw: bytes
     populated: frozenset[str]  # ``Study.populated_fields``
     row: dict[str, Any]  # the ``studies`` row (``store.studies.study_row``)
-    children: dict[str, list[tuple[Any, ...]]]  # the rows of the tables keyed by (nct_id, position)
+    children: dict[str, list[tuple[Any, ...]]]  # the rows of the tables keyed by (nct_id, position), NULL as NaN
 
 
 class SourceRecord:

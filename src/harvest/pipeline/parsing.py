@@ -32,7 +32,7 @@ from harvest.net.http import HttpClient
 from harvest.sources import registered
 from harvest.sources.base import Batch, Source, Unparsed
 from harvest.store.compression import compress
-from harvest.store.sql import iso
+from harvest.store.sql import bindable, iso
 from harvest.store.studies import child_rows, study_row
 
 log = logging.getLogger("harvest.run")
@@ -179,5 +179,6 @@ def _prepared(source: Source, derived: bool, item: Item) -> Prepared | None:
         compressed_raw=compress(raw),
         populated=frozenset(next(iter(merged.provenance.values()), ())),  # what merging it alone found populated
         row=study_row(merged.study, merged, digest),
-        children=child_rows(study),
+        # Made ready to bind here, not in the writer, which is the one process the run waits for
+        children={table: bindable(rows) for table, rows in child_rows(study).items()},
     )

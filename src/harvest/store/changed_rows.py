@@ -13,14 +13,12 @@ import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from harvest.store.sql import select_in
-
-Row = tuple[Any, ...]
+from harvest.store.sql import Row, select_in, unbound
 
 
 def as_stored(values: Iterable[Any]) -> Row:
-    """Values as SQLite gives them back: a boolean is stored as 0 or 1."""
-    return tuple(int(value) if isinstance(value, bool) else value for value in values)
+    """Values as SQLite gives them back: a boolean is stored as 0 or 1, ``sql.NULL`` as None."""
+    return tuple(int(value) if isinstance(value, bool) else unbound(value) for value in values)
 
 
 def old_rows(conn: sqlite3.Connection, table: str, columns: Sequence[str], key: int, ncts: Sequence[str]) -> dict:

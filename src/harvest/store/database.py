@@ -103,6 +103,7 @@ def refuse_foreign(path: str) -> None:
 _NO_WAL_INDEX = frozenset(
     {sqlite3.SQLITE_READONLY_DIRECTORY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_READONLY_CANTINIT}
 )
+PAGE_SIZE = 16384
 _STUDIES = "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'studies'"
 
 
@@ -182,6 +183,9 @@ def _open_for_writing(path: str) -> Database:
     refuse_foreign(path)
     db = Database(path)
     db.conn.execute("PRAGMA busy_timeout = 10000")
+    # Pages of 16 KB for a new file (an existing one keeps its own; SQLite ignores this then): a full load
+    # writes a quarter as many pages, with fewer system calls, into a file of the same size.
+    db.conn.execute(f"PRAGMA page_size = {PAGE_SIZE}")
     if db.journal_mode != "wal":
         db.enable_wal()
     db.conn.execute("PRAGMA synchronous = NORMAL")

@@ -21,7 +21,7 @@ from harvest.store.changed_rows import update_studies, write_changed
 from harvest.store.columns import ROW_COLUMNS, later_values, row_table_rows
 from harvest.store.organisations import SponsorOrganisations
 from harvest.store.provenance import provenance_text
-from harvest.store.sql import select_in
+from harvest.store.sql import bindable, select_in
 
 if TYPE_CHECKING:
     from harvest.store.handle import Handle
@@ -193,7 +193,7 @@ class StudyWrites:
             conn.executemany(
                 f"INSERT INTO studies ({', '.join(self.columns)}, first_seen_at) VALUES ({marks}, ?) "
                 f"ON CONFLICT(nct_id) DO UPDATE SET {updates}",
-                [row for row in self.studies if row[0] not in replaced],
+                bindable([row for row in self.studies if row[0] not in replaced]),  # half of a row is NULLs
             )
             width = len(self.columns)
             again = {row[0]: row[:width] for row in self.studies if row[0] in replaced}
