@@ -14,8 +14,10 @@ resumes as before; a payload a worker could not parse is parsed again here, to f
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import logging
+import marshal
 import multiprocessing
 import os
 from collections import deque
@@ -67,7 +69,7 @@ class Parsing:
     def batches(self, batches: Iterator[Batch]) -> Iterator[Batch]:
         """The batches, each with its payloads parsed into records and failures; while the caller applies one,
         the next ``AHEAD`` are parsed by the workers."""
-        pending: deque[tuple[Batch, list[Future[list[Prepared | None]]]]] = deque()
+        pending: deque[tuple[Batch, list[Future[bytes]]]] = deque()
         for batch in batches:
             pending.append((batch, self._send(batch)))
             if len(pending) > (AHEAD if self._pool is not None else 0):
@@ -75,19 +77,20 @@ class Parsing:
         while pending:
             yield self._parsed(*pending.popleft())
 
-    def _send(self, batch: Batch) -> list[Future[list[Prepared | None]]]:
+    def _send(self, batch: Batch) -> list[Future[bytes]]:
         if self.workers < 1 or len(batch.unparsed) < MIN_SENT:
             return []
         pool = self._started()
         items = []
         for u in batch.unparsed:
-            items.append((u.url, u.record_key, u.raw, u.fetched_at, u.content_type))
+            items.append((u.url, u.record_key, u.raw, u.fetched_at.isoformat(), u.content_type))
             u.decoded = None  # the worker decodes its own copy
         work = partial(prepare, self.source.name, self.source.derives_records)
-        return [pool.submit(work, items[start : start + CHUNK]) for start in range(0, len(items), CHUNK)]
+        sent = range(0, len(items), CHUNK)
+        return [pool.submit(work, marshal.dumps(items[start : start + CHUNK])) for start in sent]
 
-    def _parsed(self, batch: Batch, sent: list[Future[list[Prepared | None]]]) -> Batch:
-        prepared: list[Prepared | None] = [p for future in sent for p in future.result()]
+    def _parsed(self, batch: Batch, sent: list[Future[bytes]]) -> Batch:
+        prepared = [from_wire(p) for future in sent for p in marshal.loads(future.result())]
         for index, item in enumerate(batch.unparsed):
             made = prepared[index] if prepared else None
             if made is not None:
@@ -148,24 +151,54 @@ def start_worker(env: Mapping[str, str]) -> None:
     gc.freeze()
 
 
-Item = tuple[str, str, bytes, Any, str | None]  # url, record_key, raw, fetched_at, content_type
+Item = tuple[str, str, bytes, str, str | None]  # url, record_key, raw, fetched_at (ISO 8601), content_type
 
 
-def prepare(source_name: str, derived: bool, items: list[Item]) -> list[Prepared | None]:
-    """What the writer needs of each payload (None where it does not parse: the writer parses it again)."""
+def prepare(source_name: str, derived: bool, sent: bytes) -> bytes:
+    """What the writer needs of each payload sent (``Item`` tuples in ``marshal`` bytes): ``to_wire`` tuples, or
+    None where one does not parse (the writer parses it again), in ``marshal`` bytes."""
     source = _SOURCES[source_name]
-    out: list[Prepared | None] = [_prepared(source, derived, item) for item in items]
+    out = [_prepared(source, derived, item) for item in marshal.loads(sent)]
     _DONE[0] += 1
     if _DONE[0] % COLLECT_EVERY == 0:
         gc.collect()
-    return out
+    return marshal.dumps([None if made is None else to_wire(made) for made in out])
+
+
+# Between the run and its workers, items and results go as ``marshal`` bytes, not pickled: they are built of
+# str, bytes, numbers, None, tuples, lists, dicts and frozensets only (a row holds what SQLite binds), which
+# marshal writes in under half of pickle's time and reads in about half (measured on the bench mix: 70 µs
+# against 160 to write a trial's rows, 54 against 95 to read them). Both ends are the same interpreter.
+def to_wire(made: Prepared) -> tuple[Any, ...]:
+    return (
+        made.nct_id, made.nct_aliases, made.fetched_at.isoformat(), made.content_hash, made.record_json,
+        made.compressed_raw, made.populated, made.row, made.children,
+    )  # fmt: skip
+
+
+def from_wire(sent: tuple[Any, ...] | None) -> Prepared | None:
+    if sent is None:
+        return None
+    nct_id, aliases, fetched_at, digest, text, compressed, populated, row, children = sent
+    return Prepared(
+        nct_id=nct_id,
+        nct_aliases=aliases,
+        fetched_at=dt.datetime.fromisoformat(fetched_at),
+        content_hash=digest,
+        record_json=text,
+        compressed_raw=compressed,
+        populated=populated,
+        row=row,
+        children=children,
+    )
 
 
 def _prepared(source: Source, derived: bool, item: Item) -> Prepared | None:
     url, key, raw, fetched_at, content_type = item
     try:
-        study = source.record_of(Unparsed(url, key, raw, fetched_at, content_type)).study
-        merged = merge([StoredRecord(source.name, key, url, iso(fetched_at), study)], [source.name])
+        unparsed = Unparsed(url, key, raw, dt.datetime.fromisoformat(fetched_at), content_type)
+        study = source.record_of(unparsed).study
+        merged = merge([StoredRecord(source.name, key, url, iso(unparsed.fetched_at), study)], [source.name])
     except (ParseError, FetchError, ValueError):
         return None
     # A derived record's JSON is not kept (its payload is): its hash alone is serialised, without the provenance
