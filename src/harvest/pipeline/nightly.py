@@ -13,6 +13,7 @@ import datetime as dt
 import gc
 import logging
 import sqlite3
+import time
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -162,6 +163,7 @@ def run_locked(
         resume = {"full": full, "since": since.isoformat() if since and not full else None, "began": began}
         if listing:
             resume["listing"] = True
+        _indexes_before_run(store, first_load=full and not cursor, resuming=bool(cursor and cursor.get("full")))
         if cursor and cursor.get("sweep"):  # killed after its listing: only the looking-for remains
             report.registry_total = cursor.get("total")
         else:
@@ -182,6 +184,8 @@ def run_locked(
                     f"{source_name} returned zero studies on a full run; nothing applied "
                     "(is the base URL right, or is the source down?)"
                 )
+        if store.indexes.deferred():
+            _build_indexes(store)
         if listing:
             sweep(session, store, report, listing, session.settings.removal_max_share(DEFAULT_MAX_SHARE), callbacks)
         if history:
@@ -207,6 +211,22 @@ def run_locked(
     finally:
         store.close()
     return report
+
+
+def _indexes_before_run(store: Store, *, first_load: bool, resuming: bool) -> None:
+    """A first load into an empty file sets the readers' indexes aside (``store.deferred_indexes``) until it ends;
+    a run that is not the resumption of that load builds them first."""
+    if store.indexes.deferred():
+        if not resuming:
+            _build_indexes(store)
+    elif first_load and store.indexes.defer_if_empty():
+        log.info("a first load into an empty file: the readers' indexes are built when it ends")
+
+
+def _build_indexes(store: Store) -> None:
+    started = time.monotonic()
+    built = store.indexes.build()
+    log.info("built the %d indexes set aside during the first load in %.1f s", built, time.monotonic() - started)
 
 
 def _run_batches(

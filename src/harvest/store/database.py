@@ -6,8 +6,8 @@ keep: ``records`` (what each source said), ``aliases``, ``studies`` (merged rows
 changes), ``runs`` (runs, cursor, watermark), ``pages`` (mirror pages, quarantine, unresolved pages),
 ``versions`` (the registry's past versions of trials, what each changed, the trials whose history is due),
 ``organisations`` (sponsor names as organisations, automatic and curated), ``removals`` (trials the
-registry no longer shows, and what a full listing of it has listed) and ``watches`` (saved searches and what
-their reports have said).
+registry no longer shows, and what a full listing of it has listed), ``watches`` (saved searches and what
+their reports have said) and ``indexes`` (the readers' indexes, set aside while a first load fills the file).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlite_utils import Database
 from harvest.core.errors import DatabaseUnavailable
 from harvest.core.records import PayloadParser
 from harvest.store import tables
+from harvest.store.deferred_indexes import DeferredIndexes
 from harvest.store.handle import Handle
 from harvest.store.organisations import SponsorOrganisations
 from harvest.store.pages import Pages
@@ -64,6 +65,7 @@ class Store:
         self.organisations = SponsorOrganisations(handle)
         self.removals = Removals(handle)
         self.watches = Watches(handle)
+        self.indexes = DeferredIndexes(handle)
 
     def close(self) -> None:
         self.db.close()
