@@ -20,7 +20,7 @@ Row = tuple[Any, ...]
 
 def bindable(rows: list[Row]) -> list[Row]:
     """Rows for an INSERT, with ``NULL`` for None (what SQLite stores is the same)."""
-    return [tuple([NULL if value is None else value for value in row]) for row in rows]
+    return [row if None not in row else tuple([NULL if value is None else value for value in row]) for row in rows]
 
 
 def unbound(value: Any) -> Any:
