@@ -3,12 +3,12 @@ CPU time and their memory together, sampled from /proc while they run.
 
 ``os.wait4`` gives exact figures for the harvest process alone (and its children that it waited for): the parse
 workers are children of multiprocessing's fork server, not of harvest, so their CPU and memory would not be
-counted. The tree is sampled every 50 ms. Its memory is the sum of each process's proportional set size (PSS: a
-page two processes share counts half in each, so the sum is what the tree holds of the machine's memory; a sum
-of RSS would count the interpreter and libraries the workers share with the fork server once per process); the
-peak is the largest sum seen at one instant. CPU is the last value seen for each process (a worker's last 50 ms
-may be missed).
-"""
+counted. The tree is sampled every 100 ms: reading a process's PSS makes the kernel walk its page tables, and
+at 20 samples a second the sampler took 15% of a core from the two cores it measures (9% at 10). Its memory is
+the sum of each process's proportional set size (PSS: a page two processes share counts half in each, so the
+sum is what the tree holds of the machine's memory; a sum of RSS would count the interpreter and libraries the
+workers share with the fork server once per process); the peak is the largest sum seen at one instant. CPU is
+the last value seen for each process (a worker's last 100 ms may be missed)."""
 
 from __future__ import annotations
 
@@ -41,12 +41,39 @@ def _pss(pid: int) -> int:
     return 0
 
 
+def _children(pid: int) -> list[int]:
+    """The children of one process, from each of its threads' ``children`` file (none once it is gone)."""
+    found = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return []
+    for task in tasks:
+        try:
+            found += [int(child) for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
+        except OSError:
+            continue
+    return found
+
+
+def _tree(root: int) -> set[int]:
+    """``root`` and every process under it: followed down from the root, not found by reading every process of
+    the machine (which cost this sampler a seventh of a core at 20 samples a second)."""
+    tree, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        if pid not in tree:
+            tree.add(pid)
+            todo += _children(pid)
+    return tree
+
+
 @dataclass
 class TreeSampler:
     """Samples the tree under ``root`` in a thread until ``stop``."""
 
     root: int
-    interval: float = 0.05
+    interval: float = 0.1
     peak_memory: int = 0  # bytes: the largest PSS sum of the tree seen
     cpu: dict[int, float] = field(default_factory=dict)
     processes: set[int] = field(default_factory=set)
@@ -69,24 +96,12 @@ class TreeSampler:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
-        stats = {}
-        for entry in os.scandir("/proc"):
-            if entry.name.isdigit():
-                found = _stat(int(entry.name))
-                if found is not None:
-                    stats[int(entry.name)] = found
-        tree = {self.root}
-        grew = True
-        while grew:
-            grew = False
-            for pid, (parent, _) in stats.items():
-                if parent in tree and pid not in tree:
-                    tree.add(pid)
-                    grew = True
+        tree = _tree(self.root)
         memory = 0
         for pid in tree:
-            if pid in stats:
-                self.cpu[pid] = stats[pid][1]
+            found = _stat(pid)
+            if found is not None:
+                self.cpu[pid] = found[1]
                 memory += _pss(pid)
         self.processes |= tree
         self.peak_memory = max(self.peak_memory, memory)
