@@ -1,5 +1,6 @@
 """Parsing in worker processes while the run writes (HARVEST_WORKERS, ``pipeline.parsing``) makes the same file as
-parsing in the run's own process, records the same changes, and resumes the same after kill -9.
+parsing in the run's own process, records the same changes, and resumes the same after kill -9, which leaves no
+fork server or worker behind.
 
 The registry is the replay server over 96 studies built from the real records of fixtures/ctgov: each of the 24
 renumbered four times as new NCT numbers (as bench/ctgov_server.py builds its synthetic registry), so that a page
@@ -54,6 +55,21 @@ def harvest(server: ReplayServer, db: Path, workers: int, *args: str) -> str:
     return stderr
 
 
+def descendants(pid: int) -> set[int]:
+    """Every process under ``pid`` (Linux: each thread's ``children`` file in /proc)."""
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        parent = todo.pop()
+        for children in Path(f"/proc/{parent}/task").glob("*/children"):
+            try:
+                todo += [int(child) for child in children.read_text().split() if int(child) not in found]
+            except OSError:
+                continue
+        found.update(todo)
+    return found
+
+
 def _changes(db: Path) -> list[tuple[Any, ...]]:
     return rows(db, "SELECT nct_id, field, old, new FROM changes ORDER BY nct_id, field")
 
@@ -91,8 +107,11 @@ def test_kill_9_while_workers_parse_then_the_run_resumes_to_the_same_file(tmp_pa
         killed = tmp_path / "killed.db"
         process = run_harvest_process(env_for(server, killed, 2), "run")
         wait_for(lambda: _count_if_any(killed) >= PAGE, timeout=60)  # the first page committed
+        helpers = descendants(process.pid)
+        assert len(helpers) >= 3  # the fork server and its two workers (and multiprocessing's resource tracker)
         process.send_signal(signal.SIGKILL)
         process.wait(10)
+        wait_for(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), timeout=10)  # none left behind
         assert rows(killed, "SELECT outcome FROM runs") == [("running",)]
         partial = scalar(killed, "SELECT count(*) FROM studies")
         position = json.loads(scalar(killed, "SELECT cursor FROM harvest_state"))["source_cursor"]

@@ -31,6 +31,7 @@ from harvest.core.errors import FetchError, ParseError
 from harvest.core.records import Failure, Prepared, SourceRecord, StoredRecord
 from harvest.merge import merge
 from harvest.net.http import HttpClient
+from harvest.pipeline.parent_death import die_with_parent
 from harvest.sources import registered
 from harvest.sources.base import Batch, Source, Unparsed
 from harvest.store.compression import compress
@@ -123,7 +124,8 @@ class Parsing:
             # A fork server, not a plain fork: this process already runs threads (the next page's fetch, the
             # payloads' compression), and a child forked from it could inherit a lock one of them holds.
             context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload(["harvest.pipeline.parsing"])
+            # The fork server and the workers die with this process, however it ends (pipeline.parent_death).
+            context.set_forkserver_preload(["harvest.pipeline.fork_server", "harvest.pipeline.parsing"])
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=context, initializer=start_worker, initargs=(dict(self.settings.env),)
             )
@@ -142,7 +144,8 @@ COLLECT_EVERY = 20  # chunks between two runs of a worker's cyclic collector (pa
 def start_worker(env: Mapping[str, str]) -> None:
     """A worker's sources, made once (to parse only: their HTTP client never fetches); the collector paused. A
     worker yields the processor to the writer (a lower priority): the writer is the one that cannot be helped,
-    and the run goes as fast as it writes."""
+    and the run goes as fast as it writes. A worker dies with the fork server, which dies with the run."""
+    die_with_parent()
     os.nice(WORKER_NICENESS)
     settings = Settings(env=dict(env))
     client = HttpClient(settings.http())
