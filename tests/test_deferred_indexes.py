@@ -1,6 +1,6 @@
 """A first load into an empty file sets the readers' indexes aside and builds them when it ends
-(``store.deferred_indexes``): every index is there after the load, a load killed midway leaves the mark, the run
-that resumes it builds them at its end, and any other run builds them first.
+(``store.deferred_indexes``): every index is there after the load, a load killed midway leaves the mark (and
+``harvest stats`` says so), the run that resumes it builds them at its end, and any other run builds them first.
 
 The registry is the replay server over the real records of fixtures/ctgov (``CtgovSite.from_dir``), and, for the
 kill, the 96 renumbered copies of tests/test_parse_workers.py, slowed down so the run is killed after a page.
@@ -8,6 +8,7 @@ kill, the 96 renumbered copies of tests/test_parse_workers.py, slowed down so th
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 from pathlib import Path
@@ -62,6 +63,10 @@ def _killed_first_load(tmp_path: Path, server: ReplayServer) -> Path:
     process.wait(10)
     server.clear_faults()
     assert marked(killed)
+    stats = run_harvest_process(env_for(server, killed, 2), "stats")
+    said, _ = stats.communicate(timeout=60)
+    assert stats.returncode == 0
+    assert "indexes: set aside since" in said and "by a first load that has not finished" in said
     assert not index_names(killed) & set(DEFERRED)
     assert index_names(killed) >= KEPT  # what the load's own statements read stays
     return killed
@@ -85,6 +90,9 @@ def test_a_killed_first_load_leaves_the_mark_and_the_next_run_builds_them(tmp_pa
         assert f"built the {len(DEFERRED)} indexes set aside" in log
         assert set(INDEXES) <= index_names(killed)
         assert not marked(killed)
+        stats = run_harvest_process(env_for(server, killed, 2), "stats", "--json")
+        said, _ = stats.communicate(timeout=60)
+        assert json.loads(said)["indexes_set_aside_since"] is None
         assert content(killed) == content(reference)
     finally:
         server.stop()

@@ -10,6 +10,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from harvest.store.deferred_indexes import DEFERRED_KEY
 from harvest.store.fts import FTS_TABLE, indexed_count
 
 NONE = "(none)"  # the label of NULL (an observational study has no phase)
@@ -117,9 +118,14 @@ def collect(conn: sqlite3.Connection, sources: Sequence[str] = ()) -> dict[str, 
     # Real sources only: a re-parse of every source is recorded as source 'all', and a fetch names several.
     names = sorted(seen & (set(sources) | set(records)))
     has_index = conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (FTS_TABLE,)).fetchone()
+    set_aside = None
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'harvest_meta'").fetchone():  # (not in old files)
+        set_aside = conn.execute("SELECT value FROM harvest_meta WHERE key = ?", (DEFERRED_KEY,)).fetchone()
     return {
         "studies": studies,
         "search_index": indexed_count(conn) if has_index else None,
+        # Since when a first load, not finished yet, has kept the readers' indexes aside (store.deferred_indexes)
+        "indexes_set_aside_since": set_aside[0] if set_aside else None,
         "completeness": completeness(conn, studies),
         "last_update_posted": {"oldest": oldest, "newest": newest},
         "sources": {
@@ -183,6 +189,11 @@ def render(stats: dict[str, Any], db: str) -> str:
         lines.append("search index: missing (run `harvest reindex`)")
     elif index != stats["studies"]:
         lines.append(f"search index: {index:,} studies indexed, expected {stats['studies']:,} (run `harvest reindex`)")
+    if stats["indexes_set_aside_since"]:
+        lines.append(
+            f"indexes: set aside since {stats['indexes_set_aside_since']} by a first load that has not finished;"
+            " queries by condition, country, sponsor and the like are slower until `harvest run` builds them"
+        )
     lines.append(_completeness_line(stats["completeness"]))
     updated = stats["last_update_posted"]
     lines.append(f"last update posted: oldest {updated['oldest'] or '-'}, newest {updated['newest'] or '-'}")
