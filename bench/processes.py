@@ -3,8 +3,9 @@ CPU time and their memory together, sampled from /proc while they run.
 
 ``os.wait4`` gives exact figures for the harvest process alone (and its children that it waited for): the parse
 workers are children of multiprocessing's fork server, not of harvest, so their CPU and memory would not be
-counted. The tree is sampled every 100 ms: reading a process's PSS makes the kernel walk its page tables, and
-at 20 samples a second the sampler took 15% of a core from the two cores it measures (9% at 10). Its memory is
+counted. The tree is sampled every 100 ms, followed down from its root: reading a process's PSS makes the
+kernel walk its page tables, and at 20 samples a second, finding the tree by reading every process of the
+machine, the sampler took 15% of a core from the two cores it measures (9% now). Its memory is
 the sum of each process's proportional set size (PSS: a page two processes share counts half in each, so the
 sum is what the tree holds of the machine's memory; a sum of RSS would count the interpreter and libraries the
 workers share with the fork server once per process); the peak is the largest sum seen at one instant. CPU is
@@ -17,17 +18,19 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harvest.testing.processes import descendants
+
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _stat(pid: int) -> tuple[int, float] | None:
-    """(parent pid, CPU seconds) of one process, or None once it is gone."""
+def _cpu(pid: int) -> float | None:
+    """CPU seconds of one process, or None once it is gone."""
     try:
         text = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
     fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
-    return int(fields[1]), (int(fields[11]) + int(fields[12])) / TICKS  # ppid, utime + stime
+    return (int(fields[11]) + int(fields[12])) / TICKS  # utime + stime
 
 
 def _pss(pid: int) -> int:
@@ -39,33 +42,6 @@ def _pss(pid: int) -> int:
     except OSError:
         pass
     return 0
-
-
-def _children(pid: int) -> list[int]:
-    """The children of one process, from each of its threads' ``children`` file (none once it is gone)."""
-    found = []
-    try:
-        tasks = os.listdir(f"/proc/{pid}/task")
-    except OSError:
-        return []
-    for task in tasks:
-        try:
-            found += [int(child) for child in Path(f"/proc/{pid}/task/{task}/children").read_text().split()]
-        except OSError:
-            continue
-    return found
-
-
-def _tree(root: int) -> set[int]:
-    """``root`` and every process under it: followed down from the root, not found by reading every process of
-    the machine (which cost this sampler a seventh of a core at 20 samples a second)."""
-    tree, todo = set(), [root]
-    while todo:
-        pid = todo.pop()
-        if pid not in tree:
-            tree.add(pid)
-            todo += _children(pid)
-    return tree
 
 
 @dataclass
@@ -96,12 +72,12 @@ class TreeSampler:
             self._stop.wait(self.interval)
 
     def sample(self) -> None:
-        tree = _tree(self.root)
+        tree = {self.root, *descendants(self.root)}
         memory = 0
         for pid in tree:
-            found = _stat(pid)
-            if found is not None:
-                self.cpu[pid] = found[1]
+            cpu = _cpu(pid)
+            if cpu is not None:
+                self.cpu[pid] = cpu
                 memory += _pss(pid)
         self.processes |= tree
         self.peak_memory = max(self.peak_memory, memory)

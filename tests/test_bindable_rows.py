@@ -48,7 +48,10 @@ def test_bindable_rows_store_what_rows_with_none_store(tmp_path: Path) -> None:
             continue
         with_none.executemany(_table(with_none, table), table_rows)
         made = bindable(table_rows)
-        assert all(isinstance(v, float) and math.isnan(v) for r in made for v in r if v is None or v != v)
+        # NaN exactly where None was, nowhere else
+        assert [v is None for r in table_rows for v in r] == [
+            isinstance(v, float) and math.isnan(v) for r in made for v in r
+        ]
         with_nan.executemany(_table(with_nan, table), made)
         order = f"SELECT * FROM {table} ORDER BY position"
         assert with_nan.execute(order).fetchall() == with_none.execute(order).fetchall() == table_rows

@@ -19,6 +19,7 @@ import pytest
 
 from harvest.pipeline.parsing import MIN_SENT
 from harvest.testing import CtgovSite, ReplayServer, base_url_env
+from harvest.testing.processes import descendants
 from tests.conftest import TEST_ENV, content, rows, run_harvest_process, scalar
 from tests.test_resilience import _count_if_any, wait_for
 
@@ -53,21 +54,6 @@ def harvest(server: ReplayServer, db: Path, workers: int, *args: str) -> str:
     _, stderr = done.communicate(timeout=120)
     assert done.returncode == 0, stderr
     return stderr
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process under ``pid`` (Linux: each thread's ``children`` file in /proc)."""
-    found: set[int] = set()
-    todo = [pid]
-    while todo:
-        parent = todo.pop()
-        for children in Path(f"/proc/{parent}/task").glob("*/children"):
-            try:
-                todo += [int(child) for child in children.read_text().split() if int(child) not in found]
-            except OSError:
-                continue
-        found.update(todo)
-    return found
 
 
 def _changes(db: Path) -> list[tuple[Any, ...]]:

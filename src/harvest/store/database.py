@@ -65,7 +65,7 @@ class Store:
         self.organisations = SponsorOrganisations(handle)
         self.removals = Removals(handle)
         self.watches = Watches(handle)
-        self.indexes = DeferredIndexes(handle)
+        self.indexes = DeferredIndexes(handle, self.runs)
 
     def close(self) -> None:
         self.db.close()

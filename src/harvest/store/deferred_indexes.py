@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from harvest.core.dates import utcnow
 from harvest.store.handle import Handle
+from harvest.store.runs import Runs
 from harvest.store.views import INDEXES
 
 DEFERRED_KEY = "indexes_deferred_at"
@@ -26,13 +27,14 @@ DEFERRED = tuple(name for name in INDEXES if name not in KEPT)
 class DeferredIndexes:
     """Setting the readers' indexes aside for a first load, and building them back."""
 
-    def __init__(self, store: Handle) -> None:
+    def __init__(self, store: Handle, runs: Runs) -> None:
         self._store = store
         self._conn = store.conn
+        self._runs = runs  # the file's bookkeeping (harvest_meta), where the mark is kept
 
     def deferred(self) -> bool:
         """Whether a load set the indexes aside and they are not built yet."""
-        return self._conn.execute("SELECT 1 FROM harvest_meta WHERE key = ?", [DEFERRED_KEY]).fetchone() is not None
+        return self._runs.meta(DEFERRED_KEY) is not None
 
     def defer_if_empty(self) -> bool:
         """Set the indexes aside if the file holds no trial yet (a first load); whether they were."""
@@ -41,9 +43,7 @@ class DeferredIndexes:
                 return False
             for name in DEFERRED:
                 self._conn.execute(f"DROP INDEX IF EXISTS {name}")
-            self._conn.execute(
-                "INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [DEFERRED_KEY, utcnow()]
-            )
+            self._runs.set_meta(DEFERRED_KEY, utcnow())
         return True
 
     def build(self) -> int:
@@ -53,5 +53,5 @@ class DeferredIndexes:
             missing = [name for name in INDEXES if name not in present]
             for name in missing:
                 self._conn.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {INDEXES[name]}")
-            self._conn.execute("DELETE FROM harvest_meta WHERE key = ?", [DEFERRED_KEY])
+            self._runs.unset_meta(DEFERRED_KEY)
         return len(missing)

@@ -105,6 +105,10 @@ class Runs:
         """Set a ``harvest_meta`` value (in the caller's transaction)."""
         self._conn.execute("INSERT OR REPLACE INTO harvest_meta (key, value) VALUES (?, ?)", [key, value])
 
+    def unset_meta(self, key: str) -> None:
+        """Remove a ``harvest_meta`` value (in the caller's transaction)."""
+        self._conn.execute("DELETE FROM harvest_meta WHERE key = ?", [key])
+
     def forget_meta(self, key: str) -> None:
         with self._store.transaction():
-            self._conn.execute("DELETE FROM harvest_meta WHERE key = ?", [key])
+            self.unset_meta(key)
